@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine of this kind (Debian, root, no internet besides the
+# package registries). Installs what the tests need, then runs format, lint, unit and lab tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
+command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
+  else
+    echo "tests need: ${need_packages[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked --all-targets -- --test-threads=4

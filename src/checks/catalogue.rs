@@ -1,0 +1,147 @@
+//! The check catalogue: stable ids (used as metric labels, in JSON, reports and `--require`),
+//! titles in both languages, and which probes each check needs.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::probe::ProbeSet;
+
+/// Every check vnready knows. The string ids are a contract; never rename one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CheckId {
+    DnsResolves,
+    Ipv6Aaaa,
+    Ipv6Reachable,
+    Ipv6SameContent,
+    Ipv6Ns,
+    DomainVn,
+    DomainGovVn,
+    TlsValid,
+    TlsExpiry,
+    TlsModern,
+    TlsChainComplete,
+    HttpsRedirect,
+    HttpsHsts,
+    DnsDnssec,
+    HttpUp,
+}
+
+/// Catalogue entry: id, titles and the probes it reads.
+pub struct CheckInfo {
+    pub id: CheckId,
+    pub key: &'static str,
+    pub title_en: &'static str,
+    pub title_vi: &'static str,
+    pub needs: ProbeSet,
+}
+
+const NONE: ProbeSet = ProbeSet { fetch: false, plain_http: false, legacy_tls: false, zone: false, dnssec: false };
+const FETCH: ProbeSet = ProbeSet { fetch: true, ..NONE };
+
+/// In the order reports list them.
+pub const CATALOGUE: [CheckInfo; 15] = [
+    CheckInfo { id: CheckId::DnsResolves, key: "dns.resolves", title_en: "Host resolves", title_vi: "Tên miền phân giải được", needs: NONE },
+    CheckInfo { id: CheckId::Ipv6Aaaa, key: "ipv6.aaaa", title_en: "Has a global IPv6 address (AAAA)", title_vi: "Có địa chỉ IPv6 toàn cầu (AAAA)", needs: NONE },
+    CheckInfo { id: CheckId::Ipv6Reachable, key: "ipv6.reachable", title_en: "Reachable over IPv6", title_vi: "Truy cập được qua IPv6", needs: FETCH },
+    CheckInfo { id: CheckId::Ipv6SameContent, key: "ipv6.same_content", title_en: "Same content over IPv6 and IPv4", title_vi: "Nội dung IPv6 giống IPv4", needs: FETCH },
+    CheckInfo { id: CheckId::Ipv6Ns, key: "ipv6.ns", title_en: "Name servers answer over IPv6", title_vi: "Máy chủ tên miền hỗ trợ IPv6", needs: ProbeSet { zone: true, ..NONE } },
+    CheckInfo { id: CheckId::DomainVn, key: "domain.vn", title_en: "Uses the national .vn domain", title_vi: "Sử dụng tên miền quốc gia .vn", needs: FETCH },
+    CheckInfo { id: CheckId::DomainGovVn, key: "domain.gov_vn", title_en: "Uses .gov.vn", title_vi: "Sử dụng tên miền .gov.vn", needs: NONE },
+    CheckInfo { id: CheckId::TlsValid, key: "tls.valid", title_en: "Valid TLS certificate", title_vi: "Chứng thư số TLS hợp lệ", needs: FETCH },
+    CheckInfo { id: CheckId::TlsExpiry, key: "tls.expiry", title_en: "Certificate not about to expire", title_vi: "Chứng thư số chưa sắp hết hạn", needs: FETCH },
+    CheckInfo { id: CheckId::TlsModern, key: "tls.modern", title_en: "Modern TLS only (1.2+)", title_vi: "Chỉ dùng TLS hiện đại (1.2 trở lên)", needs: ProbeSet { fetch: true, legacy_tls: true, ..NONE } },
+    CheckInfo { id: CheckId::TlsChainComplete, key: "tls.chain_complete", title_en: "Certificate chain complete", title_vi: "Chuỗi chứng thư đầy đủ", needs: FETCH },
+    CheckInfo { id: CheckId::HttpsRedirect, key: "https.redirect", title_en: "http:// redirects to https://", title_vi: "Tự chuyển http:// sang https://", needs: ProbeSet { plain_http: true, ..NONE } },
+    CheckInfo { id: CheckId::HttpsHsts, key: "https.hsts", title_en: "HSTS for at least a year", title_vi: "Bật HSTS tối thiểu một năm", needs: FETCH },
+    CheckInfo { id: CheckId::DnsDnssec, key: "dns.dnssec", title_en: "DNSSEC signed and valid", title_vi: "Tên miền ký DNSSEC hợp lệ", needs: ProbeSet { dnssec: true, ..NONE } },
+    CheckInfo { id: CheckId::HttpUp, key: "http.up", title_en: "Site up on every address family", title_vi: "Trang hoạt động trên mọi họ địa chỉ", needs: FETCH },
+];
+
+impl CheckId {
+    /// Every check, in catalogue order.
+    pub fn all() -> Vec<CheckId> {
+        CATALOGUE.iter().map(|info| info.id).collect()
+    }
+
+    pub fn info(self) -> &'static CheckInfo {
+        CATALOGUE.iter().find(|info| info.id == self).unwrap_or(&CATALOGUE[0])
+    }
+
+    /// The stable string id, e.g. "ipv6.aaaa".
+    pub fn as_str(self) -> &'static str {
+        self.info().key
+    }
+
+    pub fn parse(text: &str) -> Option<CheckId> {
+        CATALOGUE.iter().find(|info| info.key == text.trim()).map(|info| info.id)
+    }
+
+    /// Parses "a,b,c" and names the first unknown id along with the valid ones.
+    pub fn parse_list(text: &str) -> Result<Vec<CheckId>, String> {
+        let mut ids = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|part| !part.is_empty()) {
+            let id = CheckId::parse(part).ok_or_else(|| {
+                let known: Vec<&str> = CATALOGUE.iter().map(|info| info.key).collect();
+                format!("unknown check {part:?}; known checks: {}", known.join(", "))
+            })?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The probes needed to run these checks.
+    pub fn probes_for(ids: &[CheckId]) -> ProbeSet {
+        ids.iter().fold(NONE, |set, id| set.union(id.info().needs))
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CheckId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        CheckId::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown check {text:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_are_unique() {
+        let mut keys: Vec<&str> = CATALOGUE.iter().map(|i| i.key).collect();
+        for info in &CATALOGUE {
+            assert_eq!(CheckId::parse(info.key), Some(info.id));
+        }
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), CATALOGUE.len());
+    }
+
+    #[test]
+    fn certificate_sweep_needs_no_ns_or_legacy_work() {
+        let probes = CheckId::probes_for(&[CheckId::TlsValid, CheckId::TlsExpiry]);
+        assert!(probes.fetch);
+        assert!(!probes.zone && !probes.legacy_tls && !probes.dnssec && !probes.plain_http);
+    }
+
+    #[test]
+    fn unknown_ids_are_named() {
+        let err = CheckId::parse_list("tls.valid,ipv6.magic").unwrap_err();
+        assert!(err.contains("ipv6.magic") && err.contains("ipv6.aaaa"));
+    }
+}

@@ -1,0 +1,83 @@
+//! domain.vn and domain.gov_vn (after IDN normalisation: hosts are punycode already).
+
+use serde_json::json;
+
+use super::{CheckId, CheckResult, Reason, Status};
+use crate::probe::Observations;
+use crate::target::{host_for_display, host_is_under};
+
+/// The host and every final URL reached after redirects are under .vn.
+pub fn vn(obs: &Observations) -> CheckResult {
+    let id = CheckId::DomainVn;
+    let final_hosts: Vec<String> = obs
+        .fetches
+        .iter()
+        .filter_map(|fetch| fetch.final_url.as_deref())
+        .filter_map(|url| url::Url::parse(url).ok()?.host_str().map(str::to_string))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let observed = json!({ "host": obs.host, "host_display": host_for_display(&obs.host), "final_hosts": final_hosts, "cname_chain": obs.records.cname_chain });
+    if !host_is_under(&obs.host, "vn") {
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(format!("{} is not under .vn", host_for_display(&obs.host)), format!("Chưa dùng tên miền .vn: {}", host_for_display(&obs.host))),
+            observed,
+        );
+    }
+    if let Some(off) = final_hosts.iter().find(|host| !host_is_under(host, "vn")) {
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(format!("redirects off .vn to {off}"), format!("chuyển hướng ra ngoài tên miền .vn tới {off}")),
+            observed,
+        );
+    }
+    CheckResult::new(id, Status::Pass, Reason::new("host and landing page are under .vn", "tên miền và trang đích đều thuộc .vn"), observed)
+}
+
+/// The host is under .gov.vn, the space reserved for state bodies.
+pub fn gov_vn(obs: &Observations) -> CheckResult {
+    let id = CheckId::DomainGovVn;
+    let display = host_for_display(&obs.host);
+    let observed = json!({ "host": obs.host, "host_display": display });
+    if host_is_under(&obs.host, "gov.vn") {
+        CheckResult::new(id, Status::Pass, Reason::new("host is under .gov.vn", "tên miền thuộc .gov.vn"), observed)
+    } else {
+        CheckResult::new(id, Status::Fail, Reason::new(format!("{display} is not under .gov.vn"), format!("Chưa dùng tên miền .gov.vn: {display}")), observed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+
+    #[test]
+    fn vn_host_passes_and_foreign_host_fails() {
+        let mut obs = observations();
+        assert_eq!(vn(&obs).status, Status::Pass);
+        obs.host = "haiduong-portal.com".into();
+        assert_eq!(vn(&obs).status, Status::Fail);
+        assert!(vn(&obs).reason.vi.contains(".vn"));
+    }
+
+    #[test]
+    fn redirect_off_vn_fails() {
+        let mut obs = observations();
+        obs.fetches[0].final_url = Some("https://portal.example.com/home".into());
+        let result = vn(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("portal.example.com"));
+    }
+
+    #[test]
+    fn gov_vn_is_label_wise() {
+        let mut obs = observations();
+        obs.host = "soyte.haiduong.gov.vn".into();
+        assert_eq!(gov_vn(&obs).status, Status::Pass);
+        obs.host = "fakegov.vn".into();
+        assert_eq!(gov_vn(&obs).status, Status::Fail);
+    }
+}

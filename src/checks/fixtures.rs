@@ -1,0 +1,134 @@
+//! A healthy dual-stack site as plain data, for unit tests to break one fact at a time.
+
+use crate::probe::addr::{classify, Family};
+use crate::probe::dns::{DnssecState, HostRecords, LookupOutcome, NameServerAddresses, ZoneFacts};
+use crate::probe::http::{AddressFetch, FetchError, Phase, PhaseTimings, PlainHttpFacts, ResponseFacts};
+use crate::probe::legacy_tls::LegacyTlsOutcome;
+use crate::probe::nameserver::NsQueryOutcome;
+use crate::probe::tls::{CertFacts, TlsFacts};
+use crate::probe::{NsAddressQuery, Observations, ProbeSet};
+use crate::target::{Target, TargetSettings, TargetUrl};
+
+pub const NOW: i64 = 1_800_000_000;
+const BODY: &str = "<html><head><title>Cổng thông tin</title></head><body><p>Tin tức sự kiện trong tỉnh hôm nay</p></body></html>";
+
+pub fn target() -> Target {
+    Target::from_url(TargetUrl::parse("https://example.vn/").unwrap(), TargetSettings::default())
+}
+
+fn cert(subject: &str, issuer: &str, issuer_is_trust_anchor: bool) -> CertFacts {
+    CertFacts {
+        subject: subject.into(),
+        issuer: issuer.into(),
+        serial: "01".into(),
+        not_before: NOW - 86400,
+        not_after: NOW + 90 * 86400,
+        dns_names: vec!["example.vn".into()],
+        sha256: "00".into(),
+        self_signed: false,
+        key: "EC 256".into(),
+        issuer_is_trust_anchor,
+    }
+}
+
+fn fetch(ip: &str) -> AddressFetch {
+    let ip = ip.parse().unwrap();
+    AddressFetch {
+        ip,
+        family: Family::of(&ip),
+        timings: PhaseTimings { resolve: Some(0.01), connect: Some(0.01), tls: Some(0.02), processing: Some(0.05), transfer: Some(0.01) },
+        tls: Some(TlsFacts {
+            version: "TLS 1.3".into(),
+            cipher: "TLS13_AES_128_GCM_SHA256".into(),
+            alpn: Some("http/1.1".into()),
+            chain: vec![cert("CN=example.vn", "CN=Intermediate", false), cert("CN=Intermediate", "CN=Root", true)],
+            verify_failure: None,
+        }),
+        responses: vec![ResponseFacts {
+            url: "https://example.vn/".into(),
+            ip,
+            status: 200,
+            headers: vec![("strict-transport-security".into(), "max-age=31536000; includeSubDomains".into())],
+            location: None,
+        }],
+        final_url: Some("https://example.vn/".into()),
+        body_bytes: BODY.len(),
+        body_truncated: false,
+        body: BODY.as_bytes().to_vec(),
+        error: None,
+        connections: 1,
+    }
+}
+
+pub fn observations() -> Observations {
+    let v4 = "203.162.4.190";
+    let v6 = "2402:800::1";
+    let query = |name: &str, ip: &str| NsAddressQuery {
+        name: name.into(),
+        address: format!("[{ip}]:53").parse().unwrap(),
+        outcome: NsQueryOutcome::Answered { transport: "udp".into(), authoritative: true, rcode: "NOERROR".into(), has_soa: true },
+    };
+    Observations {
+        host: "example.vn".into(),
+        probes: ProbeSet::ALL,
+        records: HostRecords {
+            a: LookupOutcome::Records { values: vec![v4.into()] },
+            aaaa: LookupOutcome::Records { values: vec![v6.into()] },
+            cname_chain: Vec::new(),
+            resolve_seconds: 0.01,
+        },
+        addresses: vec![classify(v4.parse().unwrap(), &[]), classify(v6.parse().unwrap(), &[])],
+        fetches: vec![fetch(v4), fetch(v6)],
+        plain_http: Some(PlainHttpFacts {
+            url: "http://example.vn/".into(),
+            ip: Some(v4.parse().unwrap()),
+            status: Some(301),
+            location: Some("https://example.vn/".into()),
+            error: None,
+        }),
+        legacy_tls: Some(LegacyTlsOutcome::Refused { how: "alert protocol_version".into() }),
+        zone: Some(ZoneFacts {
+            apex: "example.vn".into(),
+            soa: LookupOutcome::Records { values: vec!["ns1.example.vn hostmaster.example.vn 1".into()] },
+            ns: LookupOutcome::Records { values: vec!["ns1.example.vn".into(), "ns2.example.vn".into()] },
+            name_servers: ["ns1.example.vn", "ns2.example.vn"]
+                .iter()
+                .map(|name| NameServerAddresses {
+                    name: (*name).into(),
+                    a: LookupOutcome::Records { values: vec!["203.162.0.1".into()] },
+                    aaaa: LookupOutcome::Records { values: vec!["2402:800:20::1".into()] },
+                })
+                .collect(),
+        }),
+        ns_queries: vec![query("ns1.example.vn", "2402:800:20::1"), query("ns2.example.vn", "2402:800:20::2")],
+        dnssec: Some(DnssecState::Secure),
+        started_at: NOW as f64,
+        duration_seconds: 0.2,
+    }
+}
+
+/// Replaces the AAAA with `ip` everywhere it appears.
+pub fn set_aaaa(obs: &mut Observations, ip: &str) {
+    obs.records.aaaa = LookupOutcome::Records { values: vec![ip.into()] };
+    obs.addresses.retain(|a| a.family == Family::Ipv4);
+    let classified = classify(ip.parse().unwrap(), &[]);
+    obs.addresses.push(classified);
+    obs.fetches.retain(|f| f.family == Family::Ipv4);
+}
+
+/// Makes every fetch of `family` fail with `kind` at connect.
+pub fn break_fetch(obs: &mut Observations, family: Family, kind: &str) {
+    for fetch in obs.fetches.iter_mut().filter(|f| f.family == family) {
+        fetch.responses.clear();
+        fetch.tls = None;
+        fetch.final_url = None;
+        fetch.error = Some(FetchError { phase: Phase::Connect, kind: kind.into(), message: format!("connection {kind}") });
+    }
+}
+
+pub fn set_header(obs: &mut Observations, name: &str, value: &str) {
+    for fetch in &mut obs.fetches {
+        fetch.responses[0].headers.retain(|(key, _)| key != name);
+        fetch.responses[0].headers.push((name.into(), value.into()));
+    }
+}

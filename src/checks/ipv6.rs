@@ -1,0 +1,246 @@
+//! ipv6.aaaa, ipv6.reachable, ipv6.same_content and ipv6.ns.
+
+use serde_json::json;
+
+use super::similarity::{first_difference, similarity, title, SAME_CONTENT_THRESHOLD};
+use super::{CheckId, CheckResult, Reason, Status};
+use crate::probe::addr::{AddressClass, Family};
+use crate::probe::dns::{addresses_of, LookupOutcome};
+use crate::probe::Observations;
+
+/// At least one AAAA is a global unicast (or accepted) address.
+pub fn aaaa(obs: &Observations) -> CheckResult {
+    let id = CheckId::Ipv6Aaaa;
+    let v6: Vec<_> = obs.addresses.iter().filter(|a| a.family == Family::Ipv6).collect();
+    let observed = json!({ "aaaa": v6, "lookup": obs.records.aaaa });
+    if v6.iter().any(|a| a.class.is_usable()) {
+        let count = v6.iter().filter(|a| a.class.is_usable()).count();
+        return CheckResult::new(id, Status::Pass, Reason::new(format!("{count} usable IPv6 address(es)"), format!("có {count} địa chỉ IPv6 dùng được")), observed);
+    }
+    if let Some(special) = v6.iter().find_map(|a| match &a.class {
+        AddressClass::Special { block } => Some(format!("{} is {block}", a.ip)),
+        _ => None,
+    }) {
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(format!("AAAA is not a global address: {special}"), format!("AAAA không phải địa chỉ toàn cầu: {special}")),
+            observed,
+        );
+    }
+    match &obs.records.aaaa {
+        LookupOutcome::Timeout | LookupOutcome::Failed { .. } => CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(format!("AAAA lookup failed: {}", obs.records.aaaa.label()), format!("không tra được AAAA: {}", obs.records.aaaa.label())),
+            observed,
+        ),
+        other => CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(format!("no AAAA record ({})", other.label()), format!("Chưa hỗ trợ IPv6: không có bản ghi AAAA ({})", other.label())),
+            observed,
+        ),
+    }
+}
+
+/// Every usable AAAA answers: TCP, TLS and an HTTP response.
+pub fn reachable(obs: &Observations) -> CheckResult {
+    let id = CheckId::Ipv6Reachable;
+    let fetches: Vec<_> = obs.fetches_of(Family::Ipv6).collect();
+    let summary: Vec<_> = fetches
+        .iter()
+        .map(|f| json!({ "ip": f.ip, "status": f.final_status(), "error": f.error, "timings": f.timings }))
+        .collect();
+    let observed = json!({ "addresses": summary });
+    if obs.usable(Family::Ipv6).next().is_none() {
+        if !obs.records.aaaa.is_authoritative_answer() && !matches!(obs.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused) {
+            let label = obs.records.aaaa.label();
+            return CheckResult::new(id, Status::Error, Reason::new(format!("AAAA lookup failed: {label}"), format!("không tra được AAAA: {label}")), observed);
+        }
+        return CheckResult::new(id, Status::Fail, Reason::new("no usable IPv6 address to reach", "Chưa hỗ trợ IPv6: không có địa chỉ IPv6 để truy cập"), observed);
+    }
+    let broken: Vec<String> = fetches
+        .iter()
+        .filter(|f| f.responses.is_empty())
+        .map(|f| match &f.error {
+            Some(err) => format!("[{}] {} at {:?}: {}", f.ip, err.kind, err.phase, err.message),
+            None => format!("[{}] no response", f.ip),
+        })
+        .collect();
+    if broken.is_empty() {
+        let count = fetches.len();
+        CheckResult::new(id, Status::Pass, Reason::new(format!("all {count} IPv6 address(es) answer HTTPS"), format!("cả {count} địa chỉ IPv6 đều trả lời HTTPS")), observed)
+    } else {
+        let list = broken.join("; ");
+        CheckResult::new(id, Status::Fail, Reason::new(format!("IPv6 unreachable: {list}"), format!("Không truy cập được qua IPv6: {list}")), observed)
+    }
+}
+
+/// The IPv6 response matches IPv4: same status and similar normalised body.
+pub fn same_content(obs: &Observations) -> CheckResult {
+    let id = CheckId::Ipv6SameContent;
+    let v4 = obs.fetches_of(Family::Ipv4).find(|f| f.answered());
+    let v6 = obs.fetches_of(Family::Ipv6).find(|f| f.answered());
+    let (Some(v4), Some(v6)) = (v4, v6) else {
+        return CheckResult::new(
+            id,
+            Status::Skip,
+            Reason::new("needs an answer over both IPv4 and IPv6 to compare", "cần trả lời qua cả IPv4 và IPv6 để so sánh"),
+            json!({}),
+        );
+    };
+    let body4 = String::from_utf8_lossy(&v4.body);
+    let body6 = String::from_utf8_lossy(&v6.body);
+    let score = similarity(&body4, &body6);
+    let (status4, status6) = (v4.final_status(), v6.final_status());
+    let observed = json!({
+        "ipv4": { "ip": v4.ip, "status": status4, "final_url": v4.final_url, "bytes": v4.body_bytes, "title": title(&body4) },
+        "ipv6": { "ip": v6.ip, "status": status6, "final_url": v6.final_url, "bytes": v6.body_bytes, "title": title(&body6) },
+        "similarity": (score * 1000.0).round() / 1000.0,
+        "threshold": SAME_CONTENT_THRESHOLD,
+    });
+    if status4 != status6 {
+        let (s4, s6) = (fmt_status(status4), fmt_status(status6));
+        return CheckResult::new(id, Status::Fail, Reason::new(format!("status differs: IPv4 {s4}, IPv6 {s6}"), format!("mã trạng thái khác nhau: IPv4 {s4}, IPv6 {s6}")), observed);
+    }
+    if score >= SAME_CONTENT_THRESHOLD {
+        let percent = (score * 100.0).round();
+        return CheckResult::new(id, Status::Pass, Reason::new(format!("same page ({percent}% similar)"), format!("cùng nội dung (giống {percent}%)")), observed);
+    }
+    let percent = (score * 100.0).round();
+    let detail = match (title(&body4), title(&body6)) {
+        (t4, t6) if t4 != t6 => format!("titles differ: IPv4 {:?}, IPv6 {:?}", t4.unwrap_or_default(), t6.unwrap_or_default()),
+        _ => match first_difference(&body4, &body6) {
+            Some((a, b)) => format!("first difference: IPv4 \"{a}\" vs IPv6 \"{b}\""),
+            None => "bodies differ".into(),
+        },
+    };
+    CheckResult::new(
+        id,
+        Status::Fail,
+        Reason::new(format!("IPv6 serves different content ({percent}% similar); {detail}"), format!("Nội dung qua IPv6 khác IPv4 (giống {percent}%); {detail}")),
+        observed,
+    )
+}
+
+fn fmt_status(status: Option<u16>) -> String {
+    status.map(|s| s.to_string()).unwrap_or_else(|| "none".into())
+}
+
+/// At least two name servers have a usable AAAA and every one answers authoritatively over IPv6.
+pub fn name_servers(obs: &Observations) -> CheckResult {
+    let id = CheckId::Ipv6Ns;
+    let Some(zone) = &obs.zone else {
+        return CheckResult::new(id, Status::Error, Reason::new("name servers were not probed", "chưa kiểm tra máy chủ tên miền"), json!({}));
+    };
+    let observed = json!({ "zone": zone.apex, "ns": zone.ns, "name_servers": zone.name_servers, "queries": obs.ns_queries });
+    if zone.name_servers.is_empty() {
+        let label = zone.ns.label();
+        return CheckResult::new(id, Status::Error, Reason::new(format!("could not find the zone's name servers ({label})"), format!("không tìm được máy chủ tên miền ({label})")), observed);
+    }
+    let mut without_v6 = Vec::new();
+    let mut not_answering = Vec::new();
+    let mut with_v6 = 0;
+    for server in &zone.name_servers {
+        let queries: Vec<_> = obs.ns_queries.iter().filter(|q| q.name == server.name).collect();
+        if queries.is_empty() {
+            if matches!(server.aaaa, LookupOutcome::Timeout | LookupOutcome::Failed { .. }) && addresses_of(&server.aaaa).is_empty() {
+                not_answering.push(format!("{} (AAAA lookup {})", server.name, server.aaaa.label()));
+            } else {
+                without_v6.push(server.name.clone());
+            }
+            continue;
+        }
+        with_v6 += 1;
+        for query in queries.iter().filter(|q| !q.outcome.is_authoritative()) {
+            not_answering.push(format!("{} [{}]: {:?}", query.name, query.address.ip(), query.outcome));
+        }
+    }
+    if !not_answering.is_empty() {
+        let list = not_answering.join("; ");
+        return CheckResult::new(id, Status::Fail, Reason::new(format!("not authoritative over IPv6: {list}"), format!("máy chủ tên miền không trả lời qua IPv6: {list}")), observed);
+    }
+    if !without_v6.is_empty() || with_v6 < 2 {
+        let list = if without_v6.is_empty() { "-".to_string() } else { without_v6.join(", ") };
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(format!("{with_v6} name server(s) with IPv6, need at least 2 and all; without IPv6: {list}"), format!("chỉ {with_v6} máy chủ tên miền có IPv6 (cần tất cả, tối thiểu 2); chưa có IPv6: {list}")),
+            observed,
+        );
+    }
+    CheckResult::new(id, Status::Pass, Reason::new(format!("all {with_v6} name servers answer over IPv6"), format!("cả {with_v6} máy chủ tên miền trả lời qua IPv6")), observed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::*;
+    use crate::probe::nameserver::NsQueryOutcome;
+
+    #[test]
+    fn dual_stack_site_passes_every_ipv6_check() {
+        let obs = observations();
+        assert_eq!(aaaa(&obs).status, Status::Pass);
+        assert_eq!(reachable(&obs).status, Status::Pass);
+        assert_eq!(same_content(&obs).status, Status::Pass);
+        assert_eq!(name_servers(&obs).status, Status::Pass);
+    }
+
+    #[test]
+    fn documentation_aaaa_fails_with_the_block_named() {
+        let mut obs = observations();
+        set_aaaa(&mut obs, "2001:db8::1");
+        let result = aaaa(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("Documentation"), "{}", result.reason.en);
+        assert_eq!(reachable(&obs).status, Status::Fail);
+    }
+
+    #[test]
+    fn missing_aaaa_says_no_ipv6_in_vietnamese() {
+        let mut obs = observations();
+        obs.records.aaaa = LookupOutcome::NoData;
+        obs.addresses.retain(|a| a.family == Family::Ipv4);
+        obs.fetches.retain(|f| f.family == Family::Ipv4);
+        assert!(aaaa(&obs).reason.vi.starts_with("Chưa hỗ trợ IPv6"));
+        assert_eq!(same_content(&obs).status, Status::Skip);
+    }
+
+    #[test]
+    fn unreachable_ipv6_names_address_and_phase() {
+        let mut obs = observations();
+        break_fetch(&mut obs, Family::Ipv6, "refused");
+        let result = reachable(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("refused") && result.reason.en.contains("2402:800::1"), "{}", result.reason.en);
+    }
+
+    #[test]
+    fn different_body_over_ipv6_fails_with_titles() {
+        let mut obs = observations();
+        for fetch in obs.fetches.iter_mut().filter(|f| f.family == Family::Ipv6) {
+            fetch.body = b"<html><title>Trang bao tri</title><body>He thong dang bao tri, vui long quay lai sau.</body></html>".to_vec();
+        }
+        let result = same_content(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("titles differ"), "{}", result.reason.en);
+    }
+
+    #[test]
+    fn name_servers_without_aaaa_or_not_authoritative_fail() {
+        let mut obs = observations();
+        obs.ns_queries.retain(|q| q.name != "ns2.example.vn");
+        if let Some(zone) = obs.zone.as_mut() {
+            zone.name_servers[1].aaaa = LookupOutcome::NoData;
+        }
+        let result = name_servers(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("ns2.example.vn"));
+
+        let mut obs = observations();
+        obs.ns_queries[0].outcome = NsQueryOutcome::Failed { message: "udp: timeout; tcp: timeout".into() };
+        assert!(name_servers(&obs).reason.en.contains("not authoritative"));
+    }
+}

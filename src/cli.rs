@@ -1,0 +1,259 @@
+//! Command-line interface: `check` (one-shot audit / CI gate) and `validate`. anyhow lives only
+//! here, at the edge; everything below returns typed errors.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::checks::CheckId;
+use crate::config::{self, Config, ResolverAddr};
+use crate::duration::HumanDuration;
+use crate::output::{self, Format};
+use crate::policy;
+use crate::probe::Prober;
+use crate::runner::{self, AuditPlan};
+use crate::target::{Target, TargetSettings, TargetUrl};
+
+/// Exit code when every required check passed.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code when a required check failed or could not be tested.
+pub const EXIT_FAIL: u8 = 1;
+/// Exit code for usage and configuration errors.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "vnready", version, about = "Audit IPv6, .vn and TLS readiness of government websites", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log level: error, warn, info, debug or trace (logs go to stderr).
+    #[arg(long = "log.level", global = true, default_value = "warn")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit targets once and exit 0 (all required checks pass), 1 (some fail) or 2 (usage error).
+    Check(CheckArgs),
+    /// Check a targets file without probing anything; exit 0 if valid, 2 if not.
+    Validate(ValidateArgs),
+}
+
+/// Flags shared by `check` and `serve`; they override the config file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProbeFlags {
+    /// DNS resolver to use instead of the file's or the system's (repeatable): IP, IP:PORT or [IPv6]:PORT.
+    #[arg(long = "resolver", value_name = "IP[:PORT]")]
+    pub resolvers: Vec<ResolverAddr>,
+    /// Accept addresses in this special-purpose range as usable (repeatable; adds to the file's ranges).
+    #[arg(long = "accept-range", value_name = "CIDR", value_parser = parse_cidr_flag)]
+    pub accept_ranges: Vec<ipnet::IpNet>,
+    /// Extra trusted root CA in PEM, e.g. Vietnam's national root (repeatable; adds to the file's roots).
+    #[arg(long = "extra-root", value_name = "PEM")]
+    pub extra_roots: Vec<PathBuf>,
+    /// Time allowed per target; bounds every phase (DNS, connect, TLS, HTTP). E.g. 10s.
+    #[arg(long = "timeout", value_name = "DURATION")]
+    pub timeout: Option<HumanDuration>,
+    /// How many targets are audited at once.
+    #[arg(long = "concurrency", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: Option<u32>,
+}
+
+fn parse_cidr_flag(text: &str) -> Result<ipnet::IpNet, String> {
+    config::parse_cidr(text)
+}
+
+impl ProbeFlags {
+    /// Applies the flags over a loaded config.
+    pub fn apply(&self, config: &mut Config) {
+        if !self.resolvers.is_empty() {
+            config.resolver.servers = self.resolvers.iter().map(|r| r.0).collect();
+        }
+        config.trust.accept_ranges.extend(self.accept_ranges.iter().copied());
+        config.trust.extra_roots.extend(self.extra_roots.iter().cloned());
+        if let Some(concurrency) = self.concurrency {
+            config.concurrency = concurrency as usize;
+        }
+        if let Some(timeout) = self.timeout {
+            for target in &mut config.targets {
+                target.settings.timeout = timeout.0;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// URLs or bare host names to audit (e.g. https://haiduong.gov.vn/ or soyte.haiduong.gov.vn).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Audit the targets in this YAML file (as well as any given on the command line).
+    #[arg(long = "config", short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+    /// Checks that must pass for exit code 0 (comma-separated ids). Default: every check that runs.
+    #[arg(long = "require", value_name = "CHECK[,CHECK…]")]
+    pub require: Option<String>,
+    /// Run only these checks, and only the probes they need (comma-separated ids).
+    #[arg(long = "only", value_name = "CHECK[,CHECK…]")]
+    pub only: Option<String>,
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value = "text")]
+    pub format: Format,
+    /// Never show a progress bar, even on a terminal.
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The targets file to check.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// An error that means "the user asked for something wrong": exit 2, not 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Entry point used by `main`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_PASS });
+        }
+    };
+    init_logging(&cli.log_level);
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("vnready: {err:#}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs a parsed command line and returns the exit code. Every field is destructured so none
+/// is silently ignored.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
+    let Cli { command, log_level: _ } = cli;
+    match command {
+        Command::Validate(ValidateArgs { file }) => match Config::load(&file) {
+            Ok(config) => {
+                println!("{}: OK, {} target(s)", file.display(), config.targets.len());
+                Ok(EXIT_PASS)
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                Ok(EXIT_USAGE)
+            }
+        },
+        Command::Check(args) => run_check(args),
+    }
+}
+
+fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
+    let CheckArgs { targets, config: config_path, probe, require, only, format, no_progress } = args;
+    let mut config = match &config_path {
+        Some(path) => match Config::load(path) {
+            Ok(config) => config,
+            Err(err) => {
+                eprintln!("{err}");
+                return Ok(EXIT_USAGE);
+            }
+        },
+        None => Config::empty(),
+    };
+    for text in &targets {
+        match TargetUrl::parse(text) {
+            Ok(url) => config.targets.push(Target::from_url(url, TargetSettings::default())),
+            Err(message) => return usage(&format!("target {text:?}: {message}")),
+        }
+    }
+    if config.targets.is_empty() {
+        return usage("no targets: give URLs or host names, or --config FILE");
+    }
+    probe.apply(&mut config);
+    let require = match require.as_deref().map(CheckId::parse_list).transpose() {
+        Ok(ids) => ids,
+        Err(message) => return usage(&format!("--require: {message}")),
+    };
+    let only = match only.as_deref().map(CheckId::parse_list).transpose() {
+        Ok(ids) => ids,
+        Err(message) => return usage(&format!("--only: {message}")),
+    };
+    let checks = policy::checks_to_run(only.as_deref(), require.as_deref());
+    let plan = AuditPlan {
+        required: policy::required_checks(require.as_deref(), &checks),
+        checks: checks.clone(),
+        concurrency: config.concurrency,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let verdicts = runtime.block_on(async {
+        let prober = match Prober::new(&config) {
+            Ok(prober) => prober,
+            Err(err) => return Err(UsageError(err.to_string())),
+        };
+        let progress = progress_bar(config.targets.len(), no_progress);
+        let on_done = |verdict: &crate::verdict::TargetVerdict| {
+            if let Some(bar) = &progress {
+                bar.set_message(verdict.target.clone());
+                bar.inc(1);
+            }
+        };
+        let verdicts = runner::audit_all(&prober, &config.targets, &plan, &on_done).await;
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        Ok(verdicts)
+    });
+    let verdicts = match verdicts {
+        Ok(verdicts) => verdicts,
+        Err(err) => {
+            eprintln!("vnready: {err}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let rendered = match format {
+        Format::Text => output::text::render(&verdicts, &checks),
+        Format::Json => output::json::render(&verdicts, &checks),
+        Format::Junit => output::junit::render(&verdicts, &checks),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(rendered.as_bytes()).context("writing output")?;
+    if !rendered.ends_with('\n') {
+        stdout.write_all(b"\n").context("writing output")?;
+    }
+    Ok(if verdicts.iter().all(|v| v.passed) { EXIT_PASS } else { EXIT_FAIL })
+}
+
+fn usage(message: &str) -> anyhow::Result<u8> {
+    eprintln!("vnready: {message}");
+    Ok(EXIT_USAGE)
+}
+
+/// A bar on stderr when a person is watching and the run is long enough to need one.
+fn progress_bar(total: usize, disabled: bool) -> Option<indicatif::ProgressBar> {
+    if disabled || total < 5 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {wide_msg}") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}

@@ -1,0 +1,185 @@
+//! Classifies addresses against the IANA special-purpose registries, so that a documentation,
+//! tunnel or IPv4-mapped AAAA is never mistaken for native IPv6.
+
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+/// The registries as shipped with vnready (data/special-purpose-addresses.csv).
+const REGISTRY_CSV: &str = include_str!("../../data/special-purpose-addresses.csv");
+
+/// One registry block that a public site must not use.
+#[derive(Clone, Debug)]
+struct SpecialBlock {
+    net: IpNet,
+    name: String,
+}
+
+fn special_blocks() -> &'static [SpecialBlock] {
+    static BLOCKS: OnceLock<Vec<SpecialBlock>> = OnceLock::new();
+    BLOCKS.get_or_init(|| parse_registry(REGISTRY_CSV))
+}
+
+/// Reads `prefix,name,rfc,globally_reachable,usable_for_a_public_site` rows; the name may be
+/// quoted. Rows marked usable are skipped: only blocks a public site must not use matter here.
+fn parse_registry(csv: &str) -> Vec<SpecialBlock> {
+    let mut blocks = Vec::new();
+    for line in csv.lines().skip(1) {
+        let fields = split_csv_line(line);
+        if fields.len() < 5 {
+            continue;
+        }
+        let Ok(net) = fields[0].parse::<IpNet>() else {
+            continue;
+        };
+        if fields[4].trim() == "yes" {
+            continue;
+        }
+        blocks.push(SpecialBlock { net, name: fields[1].clone() });
+    }
+    // Most specific first, so "Teredo" wins over "IETF Protocol Assignments".
+    blocks.sort_by_key(|block| std::cmp::Reverse(block.net.prefix_len()));
+    blocks
+}
+
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(std::mem::take(&mut current)),
+            _ => current.push(ch),
+        }
+    }
+    fields.push(current);
+    fields
+}
+
+/// Address family, as the `ip_family` label spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub fn of(ip: &IpAddr) -> Family {
+        match ip {
+            IpAddr::V4(_) => Family::Ipv4,
+            IpAddr::V6(_) => Family::Ipv6,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        }
+    }
+}
+
+/// Where an address stands for a public government site.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AddressClass {
+    /// Globally routable unicast.
+    Global,
+    /// Special-purpose, but inside a range the operator explicitly accepted.
+    Accepted { range: String },
+    /// Special-purpose (or outside 2000::/3): not usable by the public.
+    Special { block: String },
+}
+
+impl AddressClass {
+    /// Whether vnready will probe this address and count it.
+    pub fn is_usable(&self) -> bool {
+        !matches!(self, AddressClass::Special { .. })
+    }
+}
+
+/// An address with its family and classification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClassifiedAddress {
+    pub ip: IpAddr,
+    pub family: Family,
+    pub class: AddressClass,
+}
+
+/// Classifies one address. Accept ranges override the registries entirely.
+pub fn classify(ip: IpAddr, accept_ranges: &[IpNet]) -> ClassifiedAddress {
+    let family = Family::of(&ip);
+    let class = if let Some(range) = accept_ranges.iter().find(|range| range.contains(&ip)) {
+        AddressClass::Accepted { range: range.to_string() }
+    } else if let Some(block) = special_blocks().iter().find(|block| block.net.contains(&ip)) {
+        AddressClass::Special { block: format!("{} ({})", block.name, block.net) }
+    } else if let IpAddr::V6(v6) = ip {
+        // Global unicast is 2000::/3; everything else is reserved by IANA.
+        if v6.segments()[0] & 0xe000 == 0x2000 {
+            AddressClass::Global
+        } else {
+            AddressClass::Special { block: "outside global unicast 2000::/3".into() }
+        }
+    } else {
+        AddressClass::Global
+    };
+    ClassifiedAddress { ip, family, class }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class_of(text: &str) -> AddressClass {
+        classify(text.parse().unwrap(), &[]).class
+    }
+
+    #[test]
+    fn native_ipv6_and_ipv4_are_global() {
+        assert_eq!(class_of("2402:800:6200::1"), AddressClass::Global);
+        assert_eq!(class_of("203.162.0.1"), AddressClass::Global);
+    }
+
+    #[test]
+    fn special_ipv6_blocks_are_rejected_with_their_name() {
+        for (ip, words) in [
+            ("2001:db8::1", "Documentation"),
+            ("3fff::1", "Documentation"),
+            ("::ffff:203.162.0.1", "IPv4-mapped"),
+            ("::1", "Loopback"),
+            ("fe80::1", "Link-Local"),
+            ("fd00::1", "Unique-Local"),
+            ("2002:cb00:1::1", "6to4"),
+            ("2001:0:1::1", "TEREDO"),
+            ("64:ff9b::1.2.3.4", "NAT64"),
+            ("100::1", "Discard"),
+            ("ff02::1", "Multicast"),
+            ("::", "Unspecified"),
+            ("4000::1", "2000::/3"),
+        ] {
+            match class_of(ip) {
+                AddressClass::Special { block } => assert!(block.contains(words), "{ip}: {block}"),
+                other => panic!("{ip} classified {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn special_ipv4_blocks_are_rejected() {
+        for ip in ["10.1.2.3", "192.168.1.1", "100.64.0.1", "127.0.0.1", "192.0.2.1", "169.254.1.1"] {
+            assert!(!class_of(ip).is_usable(), "{ip}");
+        }
+    }
+
+    #[test]
+    fn accept_ranges_override_the_registry() {
+        let ranges = vec!["::1/128".parse().unwrap()];
+        let classified = classify("::1".parse().unwrap(), &ranges);
+        assert_eq!(classified.class, AddressClass::Accepted { range: "::1/128".into() });
+        assert!(classified.class.is_usable());
+    }
+}

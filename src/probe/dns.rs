@@ -1,0 +1,348 @@
+//! DNS facts through hickory-resolver: A, AAAA and the CNAME chain, the zone apex and its name
+//! servers, and the DNSSEC state. NXDOMAIN, NOERROR-no-data, SERVFAIL and timeouts stay distinct
+//! because they lead to different verdicts.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::dnssec::Proof;
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use hickory_resolver::{Resolver, TokioResolver};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::config::ResolverSettings;
+
+/// What one DNS question got back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LookupOutcome {
+    /// NOERROR with records of the asked type (possibly after a CNAME chain).
+    Records { values: Vec<String> },
+    /// NOERROR, the name exists, but no records of that type.
+    NoData,
+    /// The name does not exist.
+    NxDomain,
+    /// SERVFAIL: the zone is broken or unreachable from the resolver.
+    ServFail,
+    /// REFUSED by the resolver.
+    Refused,
+    /// No answer within the time allowed.
+    Timeout,
+    /// Anything else (I/O error, malformed answer, other rcode).
+    Failed { message: String },
+}
+
+impl LookupOutcome {
+    /// The answer's data when there was one.
+    pub fn values(&self) -> &[String] {
+        match self {
+            LookupOutcome::Records { values } => values,
+            _ => &[],
+        }
+    }
+
+    /// A short label for reasons and logs.
+    pub fn label(&self) -> String {
+        match self {
+            LookupOutcome::Records { values } => format!("{} record(s)", values.len()),
+            LookupOutcome::NoData => "NOERROR, no data".into(),
+            LookupOutcome::NxDomain => "NXDOMAIN".into(),
+            LookupOutcome::ServFail => "SERVFAIL".into(),
+            LookupOutcome::Refused => "REFUSED".into(),
+            LookupOutcome::Timeout => "timeout".into(),
+            LookupOutcome::Failed { message } => format!("error: {message}"),
+        }
+    }
+
+    /// Whether the answer says something about the zone (as opposed to our path to it).
+    pub fn is_authoritative_answer(&self) -> bool {
+        matches!(self, LookupOutcome::Records { .. } | LookupOutcome::NoData | LookupOutcome::NxDomain)
+    }
+}
+
+/// The host's own records.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostRecords {
+    pub a: LookupOutcome,
+    pub aaaa: LookupOutcome,
+    /// Names the host is an alias of, in order (empty when the host has no CNAME).
+    pub cname_chain: Vec<String>,
+    pub resolve_seconds: f64,
+}
+
+/// The zone the host lives in, as its parent delegates it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ZoneFacts {
+    /// The zone apex, e.g. "haiduong.gov.vn".
+    pub apex: String,
+    pub soa: LookupOutcome,
+    pub ns: LookupOutcome,
+    pub name_servers: Vec<NameServerAddresses>,
+}
+
+/// A name server's own addresses.
+#[derive(Clone, Debug, Serialize)]
+pub struct NameServerAddresses {
+    pub name: String,
+    pub a: LookupOutcome,
+    pub aaaa: LookupOutcome,
+}
+
+/// DNSSEC validation state of the zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum DnssecState {
+    Secure,
+    Insecure,
+    Bogus,
+    /// Validation could not be completed.
+    Indeterminate { message: String },
+}
+
+/// Asks DNS questions with one plain resolver and, for DNSSEC, one validating resolver.
+pub struct DnsProber {
+    plain: TokioResolver,
+    validating: TokioResolver,
+}
+
+/// The resolver could not be set up (bad system config).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up the DNS resolver: {0}")]
+pub struct ResolverSetupError(String);
+
+impl DnsProber {
+    /// Builds resolvers for the configured servers, or the system's resolv.conf when none are
+    /// given. `attempt_timeout` bounds each query; callers still bound the whole probe.
+    pub fn new(settings: &ResolverSettings, attempt_timeout: Duration) -> Result<DnsProber, ResolverSetupError> {
+        Ok(DnsProber {
+            plain: build_resolver(&settings.servers, attempt_timeout, false)?,
+            validating: build_resolver(&settings.servers, attempt_timeout, true)?,
+        })
+    }
+
+    /// Looks up A and AAAA (concurrently), keeping the CNAME chain.
+    pub async fn host_records(&self, host: &str, deadline: Instant) -> HostRecords {
+        let started = Instant::now();
+        let (a, aaaa) = tokio::join!(
+            self.lookup_with_chain(host, RecordType::A, deadline),
+            self.lookup_with_chain(host, RecordType::AAAA, deadline)
+        );
+        let cname_chain = if a.1.len() >= aaaa.1.len() { a.1 } else { aaaa.1 };
+        HostRecords { a: a.0, aaaa: aaaa.0, cname_chain, resolve_seconds: started.elapsed().as_secs_f64() }
+    }
+
+    /// One lookup of `record_type`; returns the outcome and any CNAME targets seen.
+    pub async fn lookup(&self, name: &str, record_type: RecordType, deadline: Instant) -> LookupOutcome {
+        self.lookup_with_chain(name, record_type, deadline).await.0
+    }
+
+    async fn lookup_with_chain(&self, name: &str, record_type: RecordType, deadline: Instant) -> (LookupOutcome, Vec<String>) {
+        let Ok(fqdn) = fully_qualified(name) else {
+            return (LookupOutcome::Failed { message: format!("invalid name {name:?}") }, Vec::new());
+        };
+        let result = tokio::time::timeout_at(deadline, self.plain.lookup(fqdn, record_type)).await;
+        match result {
+            Err(_) => (LookupOutcome::Timeout, Vec::new()),
+            Ok(Err(err)) => (outcome_of_error(&err), Vec::new()),
+            Ok(Ok(lookup)) => {
+                let mut chain = Vec::new();
+                let mut values = Vec::new();
+                for record in lookup.answers() {
+                    match &record.data {
+                        RData::CNAME(target) => chain.push(display_name(&target.0)),
+                        data if record.record_type() == record_type => values.push(rdata_text(data)),
+                        _ => {}
+                    }
+                }
+                if values.is_empty() {
+                    (LookupOutcome::NoData, chain)
+                } else {
+                    (LookupOutcome::Records { values }, chain)
+                }
+            }
+        }
+    }
+
+    /// Finds the zone apex by walking up from `host` to the first name that owns an NS set,
+    /// then fetches the SOA and every name server's addresses.
+    pub async fn zone_facts(&self, host: &str, deadline: Instant) -> ZoneFacts {
+        let mut candidate = host.trim_end_matches('.').to_string();
+        let mut last_ns = LookupOutcome::NoData;
+        let apex = loop {
+            let ns = self.lookup_owned(&candidate, RecordType::NS, deadline).await;
+            match &ns {
+                LookupOutcome::Records { .. } => {
+                    last_ns = ns;
+                    break Some(candidate.clone());
+                }
+                LookupOutcome::NoData | LookupOutcome::NxDomain => {}
+                _ => {
+                    last_ns = ns;
+                    break None;
+                }
+            }
+            match candidate.split_once('.') {
+                Some((_, parent)) if parent.contains('.') => candidate = parent.to_string(),
+                _ => break None,
+            }
+        };
+        let Some(apex) = apex else {
+            return ZoneFacts { apex: candidate, soa: LookupOutcome::NoData, ns: last_ns, name_servers: Vec::new() };
+        };
+        let soa_future = self.lookup_owned(&apex, RecordType::SOA, deadline);
+        let servers_future = futures::future::join_all(last_ns.values().iter().map(|name| async move {
+            let (a, aaaa) = tokio::join!(
+                self.lookup(name, RecordType::A, deadline),
+                self.lookup(name, RecordType::AAAA, deadline)
+            );
+            NameServerAddresses { name: name.clone(), a, aaaa }
+        }));
+        let (soa, name_servers) = tokio::join!(soa_future, servers_future);
+        ZoneFacts { apex, soa, ns: last_ns, name_servers }
+    }
+
+    /// Like [`lookup`](Self::lookup) but keeps only records owned by `name` itself, so a CNAME
+    /// at `name` does not make its target's NS look like ours.
+    async fn lookup_owned(&self, name: &str, record_type: RecordType, deadline: Instant) -> LookupOutcome {
+        let Ok(fqdn) = fully_qualified(name) else {
+            return LookupOutcome::Failed { message: format!("invalid name {name:?}") };
+        };
+        match tokio::time::timeout_at(deadline, self.plain.lookup(fqdn.clone(), record_type)).await {
+            Err(_) => LookupOutcome::Timeout,
+            Ok(Err(err)) => outcome_of_error(&err),
+            Ok(Ok(lookup)) => {
+                let values: Vec<String> = lookup
+                    .answers()
+                    .iter()
+                    .filter(|record| record.record_type() == record_type && record.name == fqdn)
+                    .map(|record| rdata_text(&record.data))
+                    .collect();
+                if values.is_empty() {
+                    LookupOutcome::NoData
+                } else {
+                    LookupOutcome::Records { values }
+                }
+            }
+        }
+    }
+
+    /// Validates the zone's SOA. A Bogus result is retried once, because a DNSKEY fetch timeout
+    /// can surface as Bogus.
+    pub async fn dnssec_state(&self, apex: &str, deadline: Instant) -> DnssecState {
+        let first = self.dnssec_attempt(apex, deadline).await;
+        if first == DnssecState::Bogus {
+            return self.dnssec_attempt(apex, deadline).await;
+        }
+        first
+    }
+
+    async fn dnssec_attempt(&self, apex: &str, deadline: Instant) -> DnssecState {
+        let Ok(fqdn) = fully_qualified(apex) else {
+            return DnssecState::Indeterminate { message: format!("invalid name {apex:?}") };
+        };
+        match tokio::time::timeout_at(deadline, self.validating.lookup(fqdn, RecordType::SOA)).await {
+            Err(_) => DnssecState::Indeterminate { message: "timeout".into() },
+            Ok(Err(NetError::Dns(DnsError::DnssecBogus))) => DnssecState::Bogus,
+            Ok(Err(NetError::Dns(DnsError::Nsec { proof, .. }))) => proof_state(proof),
+            Ok(Err(err)) => DnssecState::Indeterminate { message: err.to_string() },
+            Ok(Ok(lookup)) => {
+                let proofs: Vec<Proof> = lookup
+                    .answers()
+                    .iter()
+                    .filter(|record| record.record_type() == RecordType::SOA)
+                    .map(|record| record.proof)
+                    .collect();
+                match proofs.iter().min_by_key(|proof| **proof as u8) {
+                    Some(proof) => proof_state(*proof),
+                    None => DnssecState::Indeterminate { message: "no SOA in the answer".into() },
+                }
+            }
+        }
+    }
+}
+
+fn proof_state(proof: Proof) -> DnssecState {
+    match proof {
+        Proof::Secure => DnssecState::Secure,
+        Proof::Insecure => DnssecState::Insecure,
+        Proof::Bogus => DnssecState::Bogus,
+        Proof::Indeterminate => DnssecState::Indeterminate { message: "indeterminate proof".into() },
+    }
+}
+
+fn build_resolver(servers: &[SocketAddr], attempt_timeout: Duration, validate: bool) -> Result<TokioResolver, ResolverSetupError> {
+    let mut builder = if servers.is_empty() {
+        Resolver::builder_tokio().map_err(|err| ResolverSetupError(err.to_string()))?
+    } else {
+        let name_servers = servers
+            .iter()
+            .map(|server| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = server.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = server.port();
+                NameServerConfig::new(server.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        Resolver::builder_with_config(ResolverConfig::from_name_servers(name_servers), TokioRuntimeProvider::default())
+    };
+    let options = builder.options_mut();
+    options.timeout = attempt_timeout;
+    options.attempts = 2;
+    options.validate = validate;
+    options.preserve_intermediates = true;
+    // A monitor must see changes soon; never trust a cached answer for long.
+    options.positive_max_ttl = Some(Duration::from_secs(30));
+    options.negative_max_ttl = Some(Duration::from_secs(30));
+    options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
+    options.ndots = 0;
+    builder.build().map_err(|err| ResolverSetupError(err.to_string()))
+}
+
+fn fully_qualified(name: &str) -> Result<Name, ()> {
+    let mut name = Name::from_utf8(name.trim_end_matches('.')).map_err(|_| ())?;
+    name.set_fqdn(true);
+    Ok(name)
+}
+
+/// A name without its trailing dot, as people write it.
+pub fn display_name(name: &Name) -> String {
+    name.to_ascii().trim_end_matches('.').to_string()
+}
+
+fn rdata_text(data: &RData) -> String {
+    match data {
+        RData::A(a) => IpAddr::V4(a.0).to_string(),
+        RData::AAAA(aaaa) => IpAddr::V6(aaaa.0).to_string(),
+        RData::NS(ns) => display_name(&ns.0),
+        RData::CNAME(cname) => display_name(&cname.0),
+        RData::SOA(soa) => format!("{} {} {}", display_name(&soa.mname), display_name(&soa.rname), soa.serial),
+        other => other.to_string(),
+    }
+}
+
+fn outcome_of_error(err: &NetError) -> LookupOutcome {
+    match err {
+        NetError::Dns(DnsError::NoRecordsFound(no_records)) => {
+            if no_records.response_code == ResponseCode::NXDomain {
+                LookupOutcome::NxDomain
+            } else {
+                LookupOutcome::NoData
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => LookupOutcome::ServFail,
+        NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => LookupOutcome::Refused,
+        NetError::Timeout => LookupOutcome::Timeout,
+        other => LookupOutcome::Failed { message: other.to_string() },
+    }
+}
+
+/// Parses the addresses out of an outcome (values are textual so outcomes serialise plainly).
+pub fn addresses_of(outcome: &LookupOutcome) -> Vec<IpAddr> {
+    outcome.values().iter().filter_map(|value| value.parse().ok()).collect()
+}

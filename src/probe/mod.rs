@@ -1,0 +1,279 @@
+//! Probes do I/O and record facts. They never judge: that is the checks' job.
+//!
+//! [`Prober::observe`] runs the probes a target needs, all bounded by one deadline, and returns
+//! [`Observations`]: plain data that checks, outputs and the store all read.
+
+pub mod addr;
+pub mod dns;
+pub mod http;
+pub mod legacy_tls;
+pub mod nameserver;
+pub mod tls;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::config::{Config, ResolverSettings};
+use crate::target::Target;
+use addr::{classify, ClassifiedAddress, Family};
+use dns::{addresses_of, DnsProber, DnssecState, HostRecords, ZoneFacts};
+use http::{AddressFetch, HttpProber, PlainHttpFacts};
+use legacy_tls::LegacyTlsOutcome;
+use nameserver::NsQueryOutcome;
+use tls::TlsSetup;
+
+/// Which probes to run. `--only` narrows this so a certificate sweep does no name-server or
+/// legacy-TLS work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeSet {
+    pub fetch: bool,
+    pub plain_http: bool,
+    pub legacy_tls: bool,
+    pub zone: bool,
+    pub dnssec: bool,
+}
+
+impl ProbeSet {
+    pub const ALL: ProbeSet = ProbeSet { fetch: true, plain_http: true, legacy_tls: true, zone: true, dnssec: true };
+
+    pub fn union(self, other: ProbeSet) -> ProbeSet {
+        ProbeSet {
+            fetch: self.fetch || other.fetch,
+            plain_http: self.plain_http || other.plain_http,
+            legacy_tls: self.legacy_tls || other.legacy_tls,
+            zone: self.zone || other.zone,
+            dnssec: self.dnssec || other.dnssec,
+        }
+    }
+}
+
+/// How one name server answered on one address.
+#[derive(Clone, Debug, Serialize)]
+pub struct NsAddressQuery {
+    pub name: String,
+    pub address: SocketAddr,
+    pub outcome: NsQueryOutcome,
+}
+
+/// Everything probed for one target.
+#[derive(Clone, Debug, Serialize)]
+pub struct Observations {
+    pub host: String,
+    pub probes: ProbeSet,
+    pub records: HostRecords,
+    /// Every A and AAAA, classified against the special-purpose registries.
+    pub addresses: Vec<ClassifiedAddress>,
+    /// One entry per usable address, when fetching was asked for.
+    pub fetches: Vec<AddressFetch>,
+    pub plain_http: Option<PlainHttpFacts>,
+    pub legacy_tls: Option<LegacyTlsOutcome>,
+    pub zone: Option<ZoneFacts>,
+    /// Queries over IPv6 to every usable AAAA of every name server.
+    pub ns_queries: Vec<NsAddressQuery>,
+    pub dnssec: Option<DnssecState>,
+    /// Unix seconds when probing started.
+    pub started_at: f64,
+    pub duration_seconds: f64,
+}
+
+impl Observations {
+    /// Fetches over one family.
+    pub fn fetches_of(&self, family: Family) -> impl Iterator<Item = &AddressFetch> {
+        self.fetches.iter().filter(move |fetch| fetch.family == family)
+    }
+
+    /// Usable addresses of one family.
+    pub fn usable(&self, family: Family) -> impl Iterator<Item = &ClassifiedAddress> {
+        self.addresses.iter().filter(move |a| a.family == family && a.class.is_usable())
+    }
+}
+
+/// Errors that stop probing from starting at all (bad roots, broken resolver config).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProberSetupError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error(transparent)]
+    Resolver(#[from] dns::ResolverSetupError),
+}
+
+/// Shared probing state: resolvers, TLS config, name-server port and accepted ranges.
+pub struct Prober {
+    dns: DnsProber,
+    tls: TlsSetup,
+    ns_port: u16,
+    accept_ranges: Vec<ipnet::IpNet>,
+}
+
+/// Each DNS attempt is capped so a dead resolver still leaves room for a retry.
+const DNS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Prober {
+    pub fn new(config: &Config) -> Result<Prober, ProberSetupError> {
+        Prober::with_parts(&config.resolver, &config.trust.extra_roots, config.trust.accept_ranges.clone())
+    }
+
+    pub fn with_parts(resolver: &ResolverSettings, extra_roots: &[std::path::PathBuf], accept_ranges: Vec<ipnet::IpNet>) -> Result<Prober, ProberSetupError> {
+        Ok(Prober {
+            dns: DnsProber::new(resolver, DNS_ATTEMPT_TIMEOUT)?,
+            tls: TlsSetup::new(extra_roots)?,
+            ns_port: resolver.ns_port,
+            accept_ranges,
+        })
+    }
+
+    /// Probes one target; returns by its timeout whatever the servers do.
+    pub async fn observe(&self, target: &Target, probes: ProbeSet) -> Observations {
+        let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
+        let clock = Instant::now();
+        let deadline = clock + target.settings.timeout;
+        let host = target.host().to_string();
+        let mut accept = self.accept_ranges.clone();
+        accept.extend(target.settings.accept_ranges.iter().copied());
+
+        let zone_future = async {
+            if !(probes.zone || probes.dnssec) {
+                return (None, Vec::new(), None);
+            }
+            let zone = self.dns.zone_facts(&host, deadline).await;
+            let (queries, dnssec) = tokio::join!(
+                async {
+                    if probes.zone {
+                        self.query_name_servers(&zone, &accept, deadline).await
+                    } else {
+                        Vec::new()
+                    }
+                },
+                async {
+                    if probes.dnssec {
+                        Some(self.dns.dnssec_state(&zone.apex, deadline).await)
+                    } else {
+                        None
+                    }
+                }
+            );
+            (Some(zone).filter(|_| probes.zone), queries, dnssec)
+        };
+        let site_future = self.observe_site(target, probes, &accept, deadline);
+        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls)) = tokio::join!(zone_future, site_future);
+        Observations {
+            host,
+            probes,
+            records,
+            addresses,
+            fetches,
+            plain_http,
+            legacy_tls,
+            zone,
+            ns_queries,
+            dnssec,
+            started_at,
+            duration_seconds: clock.elapsed().as_secs_f64(),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn observe_site(
+        &self,
+        target: &Target,
+        probes: ProbeSet,
+        accept: &[ipnet::IpNet],
+        deadline: Instant,
+    ) -> (HostRecords, Vec<ClassifiedAddress>, Vec<AddressFetch>, Option<PlainHttpFacts>, Option<LegacyTlsOutcome>) {
+        let host = target.host();
+        let records = self.dns.host_records(host, deadline).await;
+        let addresses: Vec<ClassifiedAddress> = addresses_of(&records.a)
+            .into_iter()
+            .chain(addresses_of(&records.aaaa))
+            .map(|ip| classify(ip, accept))
+            .collect();
+        let usable: Vec<IpAddr> = addresses.iter().filter(|a| a.class.is_usable()).map(|a| a.ip).collect();
+        let http = HttpProber { tls: &self.tls, dns: &self.dns, accept_ranges: accept };
+        let resolve_seconds = records.resolve_seconds;
+
+        let fetches_future = async {
+            if !probes.fetch {
+                return Vec::new();
+            }
+            futures::future::join_all(
+                usable
+                    .iter()
+                    .map(|ip| http.fetch(&target.url, *ip, deadline, target.settings.max_body_bytes, resolve_seconds)),
+            )
+            .await
+        };
+        let plain_future = async {
+            if !probes.plain_http {
+                return None;
+            }
+            Some(self.plain_http(&http, target, &usable, accept, deadline).await)
+        };
+        let legacy_future = async {
+            if !probes.legacy_tls {
+                return None;
+            }
+            let ip = preferred(&usable)?;
+            Some(legacy_tls::probe_legacy_tls(SocketAddr::new(ip, target.https_port()), host, deadline).await)
+        };
+        let (fetches, plain_http, legacy_tls) = tokio::join!(fetches_future, plain_future, legacy_future);
+        (records, addresses, fetches, plain_http, legacy_tls)
+    }
+
+    async fn plain_http(&self, http: &HttpProber<'_>, target: &Target, usable: &[IpAddr], accept: &[ipnet::IpNet], deadline: Instant) -> PlainHttpFacts {
+        let http_host = target.http_url.host_str().unwrap_or_default();
+        let ip = if http_host == target.host() {
+            preferred(usable)
+        } else {
+            let records = self.dns.host_records(http_host, deadline).await;
+            let candidates: Vec<IpAddr> = addresses_of(&records.a)
+                .into_iter()
+                .chain(addresses_of(&records.aaaa))
+                .filter(|ip| classify(*ip, accept).class.is_usable())
+                .collect();
+            preferred(&candidates)
+        };
+        match ip {
+            Some(ip) => http.plain_http(&target.http_url, ip, deadline).await,
+            None => PlainHttpFacts {
+                url: target.http_url.to_string(),
+                ip: None,
+                status: None,
+                location: None,
+                error: Some(http::FetchError {
+                    phase: http::Phase::Resolve,
+                    kind: "resolve".into(),
+                    message: "no usable address for the http:// host".into(),
+                }),
+            },
+        }
+    }
+
+    async fn query_name_servers(&self, zone: &ZoneFacts, accept: &[ipnet::IpNet], deadline: Instant) -> Vec<NsAddressQuery> {
+        let mut jobs = Vec::new();
+        for server in &zone.name_servers {
+            for ip in addresses_of(&server.aaaa) {
+                if classify(ip, accept).class.is_usable() {
+                    let address = SocketAddr::new(ip, self.ns_port);
+                    let name = server.name.clone();
+                    let apex = zone.apex.clone();
+                    let server_deadline = deadline.min(Instant::now() + nameserver::PER_SERVER_BUDGET);
+                    jobs.push(async move {
+                        let outcome = nameserver::query_soa(address, &apex, server_deadline).await;
+                        NsAddressQuery { name, address, outcome }
+                    });
+                }
+            }
+        }
+        futures::future::join_all(jobs).await
+    }
+}
+
+/// The address for single-shot probes: IPv4 first, because that is what most visitors use
+/// today; IPv6-only sites still get probed over IPv6.
+fn preferred(usable: &[IpAddr]) -> Option<IpAddr> {
+    usable.iter().find(|ip| ip.is_ipv4()).or_else(|| usable.first()).copied()
+}

@@ -1,0 +1,290 @@
+//! TLS facts: the presented chain, version, cipher and ALPN, and why verification failed.
+//! The handshake is allowed to finish even for a bad certificate, so an expired or wrong-host
+//! certificate can still be inspected; verification runs afterwards on the recorded chain.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use serde::Serialize;
+
+/// Why the TLS client could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsSetupError {
+    /// An extra root file could not be read or holds no certificate.
+    #[error("extra root {path}: {reason}")]
+    ExtraRoot { path: PathBuf, reason: String },
+    /// rustls refused the configuration.
+    #[error("TLS setup: {0}")]
+    Rustls(String),
+}
+
+/// Shared TLS client state: one config for every connection, plus the verifier used to judge
+/// the recorded chain after the handshake.
+pub struct TlsSetup {
+    pub client_config: Arc<ClientConfig>,
+    verifier: Arc<WebPkiServerVerifier>,
+    /// Subjects of every trust anchor, to tell "missing intermediate" from "untrusted root".
+    anchor_subjects: HashSet<Vec<u8>>,
+}
+
+impl TlsSetup {
+    /// Trusts the webpki roots plus `extra_roots` (PEM files, e.g. Vietnam's national root CA).
+    pub fn new(extra_roots: &[PathBuf]) -> Result<TlsSetup, TlsSetupError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        for path in extra_roots {
+            add_pem_roots(&mut roots, path)?;
+        }
+        let anchor_subjects = roots.roots.iter().map(|anchor| anchor.subject.as_ref().to_vec()).collect();
+        let roots = Arc::new(roots);
+        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|err| TlsSetupError::Rustls(err.to_string()))?;
+        let recording = Arc::new(AcceptAndRecord { provider: provider.clone() });
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|err| TlsSetupError::Rustls(err.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(recording)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // Every connection must present its chain: no session resumption.
+        config.resumption = Resumption::disabled();
+        Ok(TlsSetup { client_config: Arc::new(config), verifier, anchor_subjects })
+    }
+
+    /// Verifies a recorded chain against the trust store for `host`, as a browser would.
+    pub fn verify(&self, chain: &[CertificateDer<'static>], host: &str) -> Option<VerifyFailure> {
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return Some(VerifyFailure { code: "no_certificate".into(), message: "server sent no certificate".into() });
+        };
+        let server_name = match ServerName::try_from(host.to_string()) {
+            Ok(name) => name,
+            Err(err) => return Some(VerifyFailure { code: "bad_name".into(), message: err.to_string() }),
+        };
+        match self.verifier.verify_server_cert(leaf, intermediates, &server_name, &[], UnixTime::now()) {
+            Ok(_) => None,
+            Err(err) => Some(VerifyFailure::from_rustls(&err)),
+        }
+    }
+
+    /// Whether a certificate's issuer is one of the trust anchors.
+    pub fn issuer_is_trust_anchor(&self, issuer_der: &[u8]) -> bool {
+        self.anchor_subjects.contains(issuer_der) || self.anchor_subjects.contains(strip_der_header(issuer_der))
+    }
+}
+
+fn add_pem_roots(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
+    let error = |reason: String| TlsSetupError::ExtraRoot { path: path.to_path_buf(), reason };
+    let bytes = std::fs::read(path).map_err(|err| error(err.to_string()))?;
+    let mut added = 0;
+    for cert in CertificateDer::pem_slice_iter(&bytes) {
+        let cert = cert.map_err(|err| error(format!("not a PEM certificate: {err}")))?;
+        roots.add(cert).map_err(|err| error(format!("unusable as a root: {err}")))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(error("no CERTIFICATE block found".into()));
+    }
+    Ok(())
+}
+
+/// Drops the outer tag and length of a DER value (x509 gives the Name with its SEQUENCE
+/// header, webpki trust anchors store it without).
+fn strip_der_header(der: &[u8]) -> &[u8] {
+    if der.len() < 2 {
+        return der;
+    }
+    let length_byte = der[1];
+    let header = if length_byte < 0x80 { 2 } else { 2 + usize::from(length_byte & 0x7f) };
+    der.get(header..).unwrap_or(der)
+}
+
+/// Lets every handshake finish (signatures are still checked) so the chain can be recorded
+/// and judged afterwards.
+#[derive(Debug)]
+struct AcceptAndRecord {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for AcceptAndRecord {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Why the presented chain does not verify, with a stable code for checks and labels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VerifyFailure {
+    /// expired | not_yet_valid | wrong_host | unknown_issuer | bad_signature | revoked | other
+    pub code: String,
+    pub message: String,
+}
+
+impl VerifyFailure {
+    fn from_rustls(err: &rustls::Error) -> VerifyFailure {
+        let code = match err {
+            rustls::Error::InvalidCertificate(cert_err) => match cert_err {
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired",
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "not_yet_valid",
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => "wrong_host",
+                CertificateError::UnknownIssuer => "unknown_issuer",
+                CertificateError::BadSignature => "bad_signature",
+                CertificateError::Revoked => "revoked",
+                _ => "other",
+            },
+            _ => "other",
+        };
+        VerifyFailure { code: code.into(), message: err.to_string() }
+    }
+}
+
+/// Facts about one certificate, from x509-parser; kept whether or not the chain verifies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CertFacts {
+    pub subject: String,
+    pub issuer: String,
+    pub serial: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub dns_names: Vec<String>,
+    pub sha256: String,
+    pub self_signed: bool,
+    pub key: String,
+    /// Whether this certificate's issuer is a trust anchor (the chain can end here).
+    pub issuer_is_trust_anchor: bool,
+}
+
+/// Parses one DER certificate. A certificate x509-parser cannot read yields `None`; the
+/// fingerprint is still recorded by the caller.
+pub fn cert_facts(der: &[u8], setup: &TlsSetup) -> Option<CertFacts> {
+    use x509_parser::prelude::*;
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    let dns_names = match cert.subject_alternative_name() {
+        Ok(Some(san)) => san
+            .value
+            .general_names
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::DNSName(dns) => Some(dns.to_string()),
+                GeneralName::IPAddress(bytes) => Some(format!("IP:{}", hex(bytes))),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let key = match cert.public_key().parsed() {
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(x509_parser::public_key::PublicKey::EC(ec)) => format!("EC {}", ec.key_size()),
+        Ok(_) => "other".into(),
+        Err(_) => "unparsed".into(),
+    };
+    let issuer_raw = cert.issuer().as_raw();
+    Some(CertFacts {
+        subject: cert.subject().to_string(),
+        issuer: cert.issuer().to_string(),
+        serial: cert.raw_serial_as_string(),
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+        dns_names,
+        sha256: sha256_hex(der),
+        self_signed: cert.subject().as_raw() == issuer_raw,
+        key,
+        issuer_is_trust_anchor: setup.issuer_is_trust_anchor(issuer_raw),
+    })
+}
+
+/// Lower-case hex SHA-256, the fingerprint SOC tools compare.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Everything learnt from one handshake.
+#[derive(Clone, Debug, Serialize)]
+pub struct TlsFacts {
+    pub version: String,
+    pub cipher: String,
+    pub alpn: Option<String>,
+    pub chain: Vec<CertFacts>,
+    /// `None` when the chain verifies for the host.
+    pub verify_failure: Option<VerifyFailure>,
+}
+
+/// Reads the facts out of a finished client connection.
+pub fn facts_from_connection(conn: &rustls::ClientConnection, host: &str, setup: &TlsSetup) -> TlsFacts {
+    let chain: Vec<CertificateDer<'static>> = conn
+        .peer_certificates()
+        .map(|certs| certs.iter().map(|c| c.clone().into_owned()).collect())
+        .unwrap_or_default();
+    let version = match conn.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3".to_string(),
+        Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2".to_string(),
+        Some(other) => format!("{other:?}"),
+        None => "unknown".to_string(),
+    };
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .map(|suite| format!("{:?}", suite.suite()))
+        .unwrap_or_else(|| "unknown".into());
+    let alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
+    let verify_failure = setup.verify(&chain, host);
+    let chain = chain
+        .iter()
+        .map(|der| {
+            cert_facts(der.as_ref(), setup).unwrap_or_else(|| CertFacts {
+                subject: "(unparseable certificate)".into(),
+                issuer: String::new(),
+                serial: String::new(),
+                not_before: 0,
+                not_after: 0,
+                dns_names: Vec::new(),
+                sha256: sha256_hex(der.as_ref()),
+                self_signed: false,
+                key: "unparsed".into(),
+                issuer_is_trust_anchor: false,
+            })
+        })
+        .collect();
+    TlsFacts { version, cipher, alpn, chain, verify_failure }
+}

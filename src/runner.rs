@@ -1,0 +1,38 @@
+//! The one-shot audit: probe every target with bounded concurrency, judge, and return verdicts
+//! in the order the targets were given.
+
+use futures::StreamExt;
+
+use crate::checks::{self, CheckId};
+use crate::probe::Prober;
+use crate::target::Target;
+use crate::verdict::TargetVerdict;
+
+/// What to run and what to require.
+#[derive(Clone, Debug)]
+pub struct AuditPlan {
+    pub checks: Vec<CheckId>,
+    pub required: Vec<CheckId>,
+    pub concurrency: usize,
+}
+
+/// Probes and judges one target.
+pub async fn audit_target(prober: &Prober, target: &Target, plan: &AuditPlan) -> TargetVerdict {
+    let observations = prober.observe(target, CheckId::probes_for(&plan.checks)).await;
+    let results = checks::evaluate(target, &observations, &plan.checks);
+    TargetVerdict::new(target, results, plan.required.clone(), observations)
+}
+
+/// Audits every target, at most `plan.concurrency` at a time; `on_done` is called as each one
+/// finishes (for a progress bar).
+pub async fn audit_all(prober: &Prober, targets: &[Target], plan: &AuditPlan, on_done: &(dyn Fn(&TargetVerdict) + Sync)) -> Vec<TargetVerdict> {
+    futures::stream::iter(targets.iter())
+        .map(|target| async move {
+            let verdict = audit_target(prober, target, plan).await;
+            on_done(&verdict);
+            verdict
+        })
+        .buffered(plan.concurrency.max(1))
+        .collect()
+        .await
+}

@@ -1,0 +1,102 @@
+//! The verdict for one target: checks, policy outcome and the facts behind them. Every sink
+//! (CLI output, metrics, store, reports) reads this and never re-derives a status.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use crate::checks::{CheckId, CheckResult, Status};
+use crate::probe::addr::{AddressClass, Family};
+use crate::probe::http::PhaseTimings;
+use crate::probe::Observations;
+use crate::target::{host_for_display, Category, Target};
+
+/// One address of the target as a person wants to see it.
+#[derive(Clone, Debug, Serialize)]
+pub struct AddressReport {
+    pub ip: IpAddr,
+    pub family: Family,
+    pub class: AddressClass,
+    pub probed: bool,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub tls_version: Option<String>,
+    pub timings: Option<PhaseTimings>,
+}
+
+/// Everything decided about one target in one audit.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetVerdict {
+    /// The target exactly as given (URL or host).
+    pub target: String,
+    pub host: String,
+    pub host_display: String,
+    pub url: String,
+    pub name: Option<String>,
+    pub agency: Option<String>,
+    pub category: Category,
+    pub district: Option<String>,
+    pub tags: Vec<String>,
+    pub checks: Vec<CheckResult>,
+    pub required: Vec<CheckId>,
+    /// Every required check passed (warn and skip do not block).
+    pub passed: bool,
+    /// Share of applicable required checks that pass, 0..=1.
+    pub compliance_ratio: f64,
+    pub addresses: Vec<AddressReport>,
+    pub observations: Observations,
+}
+
+impl TargetVerdict {
+    pub fn new(target: &Target, checks: Vec<CheckResult>, required: Vec<CheckId>, observations: Observations) -> TargetVerdict {
+        let (passed, compliance_ratio) = crate::policy::judge(&checks, &required);
+        let addresses = observations
+            .addresses
+            .iter()
+            .map(|address| {
+                let fetch = observations.fetches.iter().find(|fetch| fetch.ip == address.ip);
+                AddressReport {
+                    ip: address.ip,
+                    family: address.family,
+                    class: address.class.clone(),
+                    probed: fetch.is_some(),
+                    status: fetch.and_then(|f| f.final_status()),
+                    error: fetch.and_then(|f| f.error.as_ref()).map(|e| format!("{} at {:?}: {}", e.kind, e.phase, e.message)),
+                    tls_version: fetch.and_then(|f| f.tls.as_ref()).map(|t| t.version.clone()),
+                    timings: fetch.map(|f| f.timings.clone()),
+                }
+            })
+            .collect();
+        TargetVerdict {
+            target: target.id.clone(),
+            host: target.host().to_string(),
+            host_display: host_for_display(target.host()),
+            url: target.url.to_string(),
+            name: target.name.clone(),
+            agency: target.agency.clone(),
+            category: target.category,
+            district: target.district.clone(),
+            tags: target.tags.clone(),
+            checks,
+            required,
+            passed,
+            compliance_ratio,
+            addresses,
+            observations,
+        }
+    }
+
+    /// The result of one check, if it ran.
+    pub fn check(&self, id: CheckId) -> Option<&CheckResult> {
+        self.checks.iter().find(|check| check.id == id)
+    }
+
+    /// Required checks that block the gate.
+    pub fn blocking(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|c| self.required.contains(&c.id) && !c.status.satisfies_requirement())
+    }
+
+    pub fn status_of(&self, id: CheckId) -> Option<Status> {
+        self.check(id).map(|check| check.status)
+    }
+}
