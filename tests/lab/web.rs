@@ -1,0 +1,186 @@
+//! Lab web servers: HTTPS (rustls + hyper) and plain HTTP on 127.0.0.1 and ::1, plus servers
+//! that refuse, hang, or still speak TLS 1.0 (openssl s_server). Each listener counts TCP
+//! accepts, finished TLS handshakes and HTTP requests so tests can assert connection costs.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use super::pki::ServedCert;
+
+/// What a listener answers.
+#[derive(Clone)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Page {
+    pub fn ok(body: &str, hsts: Option<&str>) -> Page {
+        let mut headers = vec![("content-type".to_string(), "text/html; charset=utf-8".to_string())];
+        if let Some(value) = hsts {
+            headers.push(("strict-transport-security".into(), value.into()));
+        }
+        Page { status: 200, headers, body: body.into() }
+    }
+
+    pub fn redirect(location: &str) -> Page {
+        Page { status: 301, headers: vec![("location".into(), location.into())], body: String::new() }
+    }
+}
+
+/// Counters of one listener.
+#[derive(Default)]
+pub struct Counters {
+    pub tcp_accepts: AtomicUsize,
+    pub tls_handshakes: AtomicUsize,
+    pub requests: AtomicUsize,
+}
+
+impl Counters {
+    pub fn get(&self) -> (usize, usize, usize) {
+        (self.tcp_accepts.load(Ordering::SeqCst), self.tls_handshakes.load(Ordering::SeqCst), self.requests.load(Ordering::SeqCst))
+    }
+}
+
+/// How a listener behaves.
+#[derive(Clone)]
+pub enum Behaviour {
+    Https { cert: ServedCert, page: Page },
+    Http { page: Page },
+    /// Accepts TCP and then never says a word.
+    Hang,
+}
+
+/// Binds `127.0.0.1` and `::1` on one shared port (retrying until both are free).
+pub async fn bind_pair() -> (TcpListener, TcpListener, u16) {
+    for _ in 0..50 {
+        let Ok(v4) = TcpListener::bind("127.0.0.1:0").await else { continue };
+        let port = v4.local_addr().expect("bound").port();
+        if let Ok(v6) = TcpListener::bind(("::1", port)).await {
+            return (v4, v6, port);
+        }
+    }
+    panic!("no port free on both 127.0.0.1 and ::1");
+}
+
+/// Serves `behaviour` on `listener` until the task is aborted.
+pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters>) -> tokio::task::JoinHandle<()> {
+    let acceptor = match &behaviour {
+        Behaviour::Https { cert, .. } => {
+            let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_no_client_auth()
+                .with_single_cert(cert.chain.clone(), cert.key())
+                .expect("lab certificate");
+            Some(TlsAcceptor::from(Arc::new(config)))
+        }
+        _ => None,
+    };
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            counters.tcp_accepts.fetch_add(1, Ordering::SeqCst);
+            let behaviour = behaviour.clone();
+            let counters = counters.clone();
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                match behaviour {
+                    Behaviour::Hang => {
+                        let _held = stream;
+                        std::future::pending::<()>().await;
+                    }
+                    Behaviour::Http { page } => serve_http(stream, page, counters).await,
+                    Behaviour::Https { page, .. } => {
+                        let Some(acceptor) = acceptor else { return };
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            counters.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                            serve_http(tls, page, counters).await;
+                        }
+                    }
+                }
+            });
+        }
+    })
+}
+
+async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S, page: Page, counters: Arc<Counters>) {
+    let service = service_fn(move |_request: Request<hyper::body::Incoming>| {
+        counters.requests.fetch_add(1, Ordering::SeqCst);
+        let page = page.clone();
+        async move {
+            let mut response = Response::builder().status(page.status);
+            for (name, value) in &page.headers {
+                response = response.header(name, value);
+            }
+            Ok::<_, Infallible>(response.body(Full::new(Bytes::from(page.body))).expect("response"))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+}
+
+/// `openssl s_server` with TLS 1.0 still enabled, as old government servers have. Returns the
+/// child (killed on drop) once it prints ACCEPT.
+pub struct LegacyTlsServer {
+    child: tokio::process::Child,
+    pub port: u16,
+}
+
+impl Drop for LegacyTlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+impl LegacyTlsServer {
+    pub async fn start(cert: &ServedCert, dir: &std::path::Path) -> LegacyTlsServer {
+        let cert_path = dir.join("legacy-chain.pem");
+        let key_path = dir.join("legacy-key.pem");
+        let end = "-----END CERTIFICATE-----\n";
+        let split = cert.chain_pem.find(end).map(|index| index + end.len()).unwrap_or(cert.chain_pem.len());
+        let intermediates_path = dir.join("legacy-intermediates.pem");
+        std::fs::write(&cert_path, &cert.chain_pem[..split]).expect("write cert");
+        std::fs::write(&intermediates_path, &cert.chain_pem[split..]).expect("write intermediates");
+        std::fs::write(&key_path, &cert.key_pem).expect("write key");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let mut child = tokio::process::Command::new("openssl")
+            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+            .arg(&cert_path)
+            .arg("-cert_chain")
+            .arg(&intermediates_path)
+            .arg("-key")
+            .arg(&key_path)
+            .args(["-www", "-cipher", "DEFAULT:@SECLEVEL=0"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("openssl is installed by the test command");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("ACCEPT") {
+                break;
+            }
+        }
+        LegacyTlsServer { child, port }
+    }
+}
+
+pub fn socket(ip: &str, port: u16) -> SocketAddr {
+    SocketAddr::new(ip.parse::<IpAddr>().expect("ip"), port)
+}

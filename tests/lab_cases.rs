@@ -1,0 +1,195 @@
+//! Every lab case audited through the library: real DNS, real TLS, real HTTP on loopback.
+
+mod lab;
+
+use std::collections::HashMap;
+
+use lab::{host, idn_host_ascii, Lab};
+use vnready::checks::{CheckId, Status};
+use vnready::config::Config;
+use vnready::probe::{ProbeSet, Prober};
+use vnready::runner::{audit_all, audit_target, AuditPlan};
+use vnready::verdict::TargetVerdict;
+
+use CheckId::*;
+use Status::*;
+
+async fn audit_lab(lab: &Lab) -> HashMap<String, TargetVerdict> {
+    let config = Config::load(&lab.config_path).expect("lab config is valid");
+    let prober = Prober::new(&config).expect("prober");
+    let plan = AuditPlan { checks: CheckId::all(), required: CheckId::all(), concurrency: config.concurrency };
+    let verdicts = audit_all(&prober, &config.targets, &plan, &|_| {}).await;
+    verdicts.into_iter().map(|v| (v.host.clone(), v)).collect()
+}
+
+/// (host, check, expected status, words the English reason must contain)
+fn expectations() -> Vec<(String, CheckId, Status, &'static str)> {
+    let mut table = vec![
+        (host("good"), DnsResolves, Pass, ""),
+        (host("good"), Ipv6Aaaa, Pass, ""),
+        (host("good"), Ipv6Reachable, Pass, ""),
+        (host("good"), Ipv6SameContent, Pass, "similar"),
+        (host("good"), Ipv6Ns, Pass, "2 name servers"),
+        (host("good"), DomainVn, Pass, ""),
+        (host("good"), DomainGovVn, Pass, ""),
+        (host("good"), TlsValid, Pass, ""),
+        (host("good"), TlsExpiry, Pass, ""),
+        (host("good"), TlsModern, Pass, "TLS 1.0/1.1 refused"),
+        (host("good"), TlsChainComplete, Pass, ""),
+        (host("good"), HttpsRedirect, Pass, ""),
+        (host("good"), HttpsHsts, Pass, ""),
+        (host("good"), HttpUp, Pass, ""),
+        (host("v4only"), Ipv6Aaaa, Fail, "no AAAA"),
+        (host("v4only"), Ipv6Reachable, Fail, "no usable IPv6"),
+        (host("v4only"), HttpUp, Pass, ""),
+        (host("v4only"), Ipv6SameContent, Skip, ""),
+        (host("v6only"), Ipv6Aaaa, Pass, ""),
+        (host("v6only"), Ipv6Reachable, Pass, ""),
+        (host("v6only"), HttpUp, Pass, ""),
+        (host("v6only"), TlsValid, Pass, ""),
+        (host("v6only"), HttpsRedirect, Pass, ""),
+        (host("v6refused"), Ipv6Aaaa, Pass, ""),
+        (host("v6refused"), Ipv6Reachable, Fail, "refused"),
+        (host("v6refused"), HttpUp, Fail, "refused"),
+        (host("v6hang"), Ipv6Reachable, Fail, "timeout"),
+        (host("v6hang"), HttpUp, Fail, "timeout"),
+        (host("v6hang"), TlsValid, Pass, ""),
+        (host("v6doc"), Ipv6Aaaa, Fail, "Documentation"),
+        (host("v6doc"), Ipv6Reachable, Fail, ""),
+        (host("v6mapped"), Ipv6Aaaa, Fail, "IPv4-mapped"),
+        (host("v6diff"), Ipv6Reachable, Pass, ""),
+        (host("v6diff"), Ipv6SameContent, Fail, "titles differ"),
+        (host("expired"), TlsValid, Fail, "expired"),
+        (host("expired"), TlsExpiry, Fail, "expired"),
+        (host("notyet"), TlsValid, Fail, "not yet valid"),
+        (host("wronghost"), TlsValid, Fail, "does not match"),
+        (host("selfsigned"), TlsValid, Fail, "not trusted"),
+        (host("selfsigned"), TlsChainComplete, Pass, ""),
+        (host("nointermediate"), TlsValid, Fail, "not trusted"),
+        (host("nointermediate"), TlsChainComplete, Fail, "neither sent nor trusted"),
+        (host("tls10"), TlsModern, Fail, "accepts TLS 1."),
+        (host("tls10"), TlsValid, Pass, ""),
+        (host("noredirect"), HttpsRedirect, Fail, "without redirecting"),
+        (host("offvn"), DomainVn, Fail, "portal.cdn-example.com"),
+        (host("offvn"), HttpUp, Pass, ""),
+        (host("shorthsts"), HttpsHsts, Fail, "under one year"),
+        (host("nx"), DnsResolves, Fail, "NXDOMAIN"),
+        (host("nx"), HttpUp, Fail, ""),
+        (host("servfail"), DnsResolves, Fail, "SERVFAIL"),
+        (host("silent"), DnsResolves, Error, "timeout"),
+        (host("silent"), TlsValid, Error, ""),
+        (host("cdn"), DnsResolves, Pass, ""),
+        (host("cdn"), DomainVn, Pass, ""),
+        (host("cdn"), Ipv6Reachable, Pass, ""),
+        ("www.noaaaa.vn".to_string(), Ipv6Ns, Fail, "without IPv6: ns1.noaaaa.vn, ns2.noaaaa.vn"),
+        ("www.noaaaa.vn".to_string(), Ipv6Reachable, Pass, ""),
+        ("www.noaaaa.vn".to_string(), DomainGovVn, Fail, ""),
+        (idn_host_ascii(), DomainVn, Pass, ""),
+        (idn_host_ascii(), TlsValid, Pass, ""),
+        (idn_host_ascii(), Ipv6Reachable, Pass, ""),
+    ];
+    // No lab zone is signed against the real root: DNSSEC must never come out as a pass.
+    table.push((host("good"), DnsDnssec, Fail, ""));
+    table
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_lab_case_gets_the_expected_verdict() {
+    let lab = Lab::start().await;
+    let started = std::time::Instant::now();
+    let verdicts = audit_lab(&lab).await;
+    eprintln!("audited {} lab targets in {:.2}s (timeout {})", verdicts.len(), started.elapsed().as_secs_f64(), lab::LAB_TIMEOUT);
+    let mut mismatches = Vec::new();
+    for (host, check, status, words) in expectations() {
+        let Some(verdict) = verdicts.get(&host) else {
+            mismatches.push(format!("{host}: no verdict"));
+            continue;
+        };
+        let Some(result) = verdict.check(check) else {
+            mismatches.push(format!("{host} {check}: not run"));
+            continue;
+        };
+        let status_ok = if check == DnsDnssec { result.status != Pass } else { result.status == status };
+        if !status_ok || !result.reason.en.contains(words) {
+            mismatches.push(format!("{host} {check}: expected {status:?} with {words:?}, got {:?}: {}", result.status, result.reason.en));
+        }
+        assert!(!result.reason.vi.is_empty(), "{host} {check} has no Vietnamese reason");
+    }
+    assert!(mismatches.is_empty(), "{} mismatch(es):\n{}", mismatches.len(), mismatches.join("\n"));
+
+    // The CNAME chain to the non-.vn CDN is recorded, and the IDN host is shown in Vietnamese.
+    assert_eq!(verdicts[&host("cdn")].observations.records.cname_chain, vec!["edge.cdn-example.com".to_string()]);
+    assert_eq!(verdicts[&idn_host_ascii()].host_display, lab::idn_host_unicode());
+    // Only the healthy site passes every check but DNSSEC.
+    let good = &verdicts[&host("good")];
+    assert!(good.checks.iter().filter(|c| c.id != DnsDnssec).all(|c| c.status == Pass));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() {
+    let lab = Lab::start().await;
+    let config = Config::load(&lab.config_path).expect("lab config");
+    let prober = Prober::new(&config).expect("prober");
+    let target = config.targets.iter().find(|t| t.host() == host("good")).expect("good site");
+    let plan = AuditPlan { checks: vec![TlsValid, HttpUp, Ipv6Reachable], required: vec![TlsValid], concurrency: 1 };
+    let verdict = audit_target(&prober, target, &plan).await;
+    assert!(verdict.passed, "{:?}", verdict.checks);
+    let site = lab.site(&host("good"));
+    // (TCP accepts, TLS handshakes, HTTP requests) per family
+    assert_eq!(site.v4.get(), (1, 1, 1), "IPv4 listener");
+    assert_eq!(site.v6.get(), (1, 1, 1), "IPv6 listener");
+    for fetch in &verdict.observations.fetches {
+        assert_eq!(fetch.connections, 1, "{}", fetch.ip);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_audit_adds_only_the_legacy_tls_probe_connection() {
+    let lab = Lab::start().await;
+    let config = Config::load(&lab.config_path).expect("lab config");
+    let prober = Prober::new(&config).expect("prober");
+    let target = config.targets.iter().find(|t| t.host() == host("good")).expect("good site");
+    let plan = AuditPlan { checks: CheckId::all(), required: CheckId::all(), concurrency: 1 };
+    audit_target(&prober, target, &plan).await;
+    let site = lab.site(&host("good"));
+    // IPv4 also carries the legacy ClientHello probe (a TCP connection with no finished handshake).
+    assert_eq!(site.v4.get(), (2, 1, 1), "IPv4 listener");
+    assert_eq!(site.v6.get(), (1, 1, 1), "IPv6 listener");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_sweep_does_no_name_server_or_legacy_tls_work() {
+    let lab = Lab::start().await;
+    let config = Config::load(&lab.config_path).expect("lab config");
+    let prober = Prober::new(&config).expect("prober");
+    let target = config.targets.iter().find(|t| t.host() == host("good")).expect("good site");
+    let checks = vec![TlsValid, TlsExpiry];
+    assert_eq!(CheckId::probes_for(&checks), ProbeSet { fetch: true, ..ProbeSet::default() });
+    let plan = AuditPlan { checks: checks.clone(), required: checks, concurrency: 1 };
+    let verdict = audit_target(&prober, target, &plan).await;
+    assert!(verdict.observations.ns_queries.is_empty());
+    assert!(verdict.observations.zone.is_none());
+    assert!(verdict.observations.legacy_tls.is_none());
+    assert!(verdict.observations.plain_http.is_none());
+    assert_eq!(lab.site(&host("good")).v4.get(), (1, 1, 1));
+    let expiry = verdict.check(TlsExpiry).expect("ran");
+    assert_eq!(expiry.status, Pass);
+    // Certificate facts are kept: the lab leaf expires on 2035-01-01.
+    assert_eq!(expiry.observed["not_after"], serde_json::json!(2051222400));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_certificates_keep_their_facts() {
+    let lab = Lab::start().await;
+    let config = Config::load(&lab.config_path).expect("lab config");
+    let prober = Prober::new(&config).expect("prober");
+    let target = config.targets.iter().find(|t| t.host() == host("expired")).expect("expired site");
+    let plan = AuditPlan { checks: vec![TlsValid], required: vec![TlsValid], concurrency: 1 };
+    let verdict = audit_target(&prober, target, &plan).await;
+    let tls = verdict.observations.fetches[0].tls.as_ref().expect("handshake finished despite the bad certificate");
+    assert_eq!(tls.verify_failure.as_ref().map(|f| f.code.as_str()), Some("expired"));
+    // 2021-01-01T00:00:00Z
+    assert_eq!(tls.chain[0].not_after, 1609459200);
+    assert_eq!(tls.chain.len(), 2);
+    assert!(tls.version.starts_with("TLS 1."));
+}
