@@ -144,7 +144,10 @@ fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Runs a parsed command line and returns the exit code. Every field is destructured so none
@@ -167,7 +170,15 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
-    let CheckArgs { targets, config: config_path, probe, require, only, format, no_progress } = args;
+    let CheckArgs {
+        targets,
+        config: config_path,
+        probe,
+        require,
+        only,
+        format,
+        no_progress,
+    } = args;
     let mut config = match &config_path {
         Some(path) => match Config::load(path) {
             Ok(config) => config,
@@ -202,7 +213,10 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         checks: checks.clone(),
         concurrency: config.concurrency,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     let verdicts = runtime.block_on(async {
         let prober = match Prober::new(&config) {
             Ok(prober) => prober,
@@ -238,7 +252,11 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
     if !rendered.ends_with('\n') {
         stdout.write_all(b"\n").context("writing output")?;
     }
-    Ok(if verdicts.iter().all(|v| v.passed) { EXIT_PASS } else { EXIT_FAIL })
+    Ok(if verdicts.iter().all(|v| v.passed) {
+        EXIT_PASS
+    } else {
+        EXIT_FAIL
+    })
 }
 
 fn usage(message: &str) -> anyhow::Result<u8> {

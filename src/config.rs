@@ -169,7 +169,10 @@ pub struct ResolverSettings {
 
 impl Default for ResolverSettings {
     fn default() -> Self {
-        ResolverSettings { servers: Vec::new(), ns_port: DEFAULT_NS_PORT }
+        ResolverSettings {
+            servers: Vec::new(),
+            ns_port: DEFAULT_NS_PORT,
+        }
     }
 }
 
@@ -231,9 +234,17 @@ fn yaml_error(file: &str, text: &str, err: &serde_saphyr::Error) -> ConfigError 
     match err.location() {
         Some(location) => {
             let (line, column) = refine_unknown_field(text, &message, location.line(), location.column());
-            ConfigError::Invalid { file: file.to_string(), line, column, message }
+            ConfigError::Invalid {
+                file: file.to_string(),
+                line,
+                column,
+                message,
+            }
         }
-        None => ConfigError::Unlocated { file: file.to_string(), message },
+        None => ConfigError::Unlocated {
+            file: file.to_string(),
+            message,
+        },
     }
 }
 
@@ -252,7 +263,10 @@ fn clean_message(display: &str) -> String {
     };
     // "line 2 column 5: unknown field" → "unknown field"
     let without_leading_position = match without_prefix.strip_prefix("line ") {
-        Some(rest) => rest.split_once(": ").map(|(_, message)| message).unwrap_or(without_prefix),
+        Some(rest) => rest
+            .split_once(": ")
+            .map(|(_, message)| message)
+            .unwrap_or(without_prefix),
         None => without_prefix,
     };
     without_leading_position.trim().to_string()
@@ -364,7 +378,11 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
         if let Some(value) = entry.tls_expiry_fail {
             settings.tls_expiry_fail = value.0;
         }
-        let warn_location = entry.tls_expiry_warn.as_ref().map(|s| s.referenced).unwrap_or(url_location);
+        let warn_location = entry
+            .tls_expiry_warn
+            .as_ref()
+            .map(|s| s.referenced)
+            .unwrap_or(url_location);
         if let Some(value) = entry.tls_expiry_warn {
             settings.tls_expiry_warn = value.value.0;
         }
@@ -377,8 +395,9 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
         }
         settings.accept_ranges.extend(entry.accept_ranges);
         let http_url: Url = match entry.http_url {
-            Some(spanned) => target::parse_http_url(&spanned.value)
-                .map_err(|message| located(file, spanned.referenced, message))?,
+            Some(spanned) => {
+                target::parse_http_url(&spanned.value).map_err(|message| located(file, spanned.referenced, message))?
+            }
             None => target::default_http_url(&target_url.url),
         };
         targets.push(Target {
@@ -413,7 +432,10 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
             servers: raw.resolver.servers.into_iter().map(|r| r.0).collect(),
             ns_port: raw.resolver.ns_port.unwrap_or(DEFAULT_NS_PORT),
         },
-        trust: TrustSettings { extra_roots, accept_ranges: raw.trust.accept_ranges },
+        trust: TrustSettings {
+            extra_roots,
+            accept_ranges: raw.trust.accept_ranges,
+        },
         concurrency,
         source: Some(path.to_path_buf()),
     })
@@ -466,14 +488,46 @@ targets:
     #[test]
     fn invalid_files_name_line_column_and_expectation() {
         let cases: &[(&str, &str, &str)] = &[
-            ("targets:\n  - url: https://a.vn/\n    nmae: x\n", "targets.yaml:3:", "nmae"),
-            ("targets:\n  - url: https://a.vn/\n    url: https://b.vn/\n", "targets.yaml:3:", "duplicate"),
-            ("targets:\n  - url: \"ftp://a.vn/\"\n", "targets.yaml:2:", "not supported"),
-            ("targets:\n  - url: https://a.vn/\n    timeout: soon\n", "targets.yaml:3:", "invalid duration"),
-            ("targets:\n  - url: https://a.vn/\n  - url: a.vn\n", "targets.yaml:3:", "duplicate target"),
-            ("targets:\n  - url: https://a.vn/\n    category: bank\n", "targets.yaml:3:", "bank"),
-            ("resolver:\n  servers: [nonsense]\ntargets: []\n", "targets.yaml:2:", "invalid resolver"),
-            ("trust:\n  accept_ranges: [\"10.0.0.0/33\"]\ntargets: []\n", "targets.yaml:2:", "invalid range"),
+            (
+                "targets:\n  - url: https://a.vn/\n    nmae: x\n",
+                "targets.yaml:3:",
+                "nmae",
+            ),
+            (
+                "targets:\n  - url: https://a.vn/\n    url: https://b.vn/\n",
+                "targets.yaml:3:",
+                "duplicate",
+            ),
+            (
+                "targets:\n  - url: \"ftp://a.vn/\"\n",
+                "targets.yaml:2:",
+                "not supported",
+            ),
+            (
+                "targets:\n  - url: https://a.vn/\n    timeout: soon\n",
+                "targets.yaml:3:",
+                "invalid duration",
+            ),
+            (
+                "targets:\n  - url: https://a.vn/\n  - url: a.vn\n",
+                "targets.yaml:3:",
+                "duplicate target",
+            ),
+            (
+                "targets:\n  - url: https://a.vn/\n    category: bank\n",
+                "targets.yaml:3:",
+                "bank",
+            ),
+            (
+                "resolver:\n  servers: [nonsense]\ntargets: []\n",
+                "targets.yaml:2:",
+                "invalid resolver",
+            ),
+            (
+                "trust:\n  accept_ranges: [\"10.0.0.0/33\"]\ntargets: []\n",
+                "targets.yaml:2:",
+                "invalid range",
+            ),
             (
                 "targets:\n  - url: https://a.vn/\n    tls_expiry_warn: 1d\n    tls_expiry_fail: 2d\n",
                 "targets.yaml:3:",
@@ -482,7 +536,10 @@ targets:
         ];
         for (text, position, words) in cases {
             let message = parse(text).unwrap_err().to_string();
-            assert!(message.contains(position), "{text:?}: expected {position} in {message:?}");
+            assert!(
+                message.contains(position),
+                "{text:?}: expected {position} in {message:?}"
+            );
             assert!(message.contains(words), "{text:?}: expected {words:?} in {message:?}");
         }
     }

@@ -12,9 +12,8 @@ pub struct HumanDuration(pub Duration);
 impl HumanDuration {
     /// Parses "10s", "1m30s", "21d"; zero is rejected because every use is a timeout or period.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let parsed = humantime::parse_duration(text.trim()).map_err(|err| {
-            format!("invalid duration {text:?}: {err} (expected e.g. \"10s\", \"5m\", \"21d\")")
-        })?;
+        let parsed = humantime::parse_duration(text.trim())
+            .map_err(|err| format!("invalid duration {text:?}: {err} (expected e.g. \"10s\", \"5m\", \"21d\")"))?;
         if parsed.is_zero() {
             return Err(format!("invalid duration {text:?}: must be greater than zero"));
         }

@@ -39,7 +39,11 @@ pub fn judge(results: &[CheckResult], required: &[CheckId]) -> (bool, f64) {
     let ratio = if applicable.is_empty() {
         1.0
     } else {
-        applicable.iter().filter(|r| matches!(r.status, Status::Pass | Status::Warn)).count() as f64 / applicable.len() as f64
+        applicable
+            .iter()
+            .filter(|r| matches!(r.status, Status::Pass | Status::Warn))
+            .count() as f64
+            / applicable.len() as f64
     };
     (passed, ratio)
 }
@@ -55,9 +59,18 @@ mod tests {
 
     #[test]
     fn error_blocks_and_skip_does_not() {
-        let results = vec![result(CheckId::TlsValid, Status::Pass), result(CheckId::Ipv6SameContent, Status::Skip)];
-        assert_eq!(judge(&results, &[CheckId::TlsValid, CheckId::Ipv6SameContent]), (true, 1.0));
-        let results = vec![result(CheckId::TlsValid, Status::Error), result(CheckId::Ipv6Aaaa, Status::Pass)];
+        let results = vec![
+            result(CheckId::TlsValid, Status::Pass),
+            result(CheckId::Ipv6SameContent, Status::Skip),
+        ];
+        assert_eq!(
+            judge(&results, &[CheckId::TlsValid, CheckId::Ipv6SameContent]),
+            (true, 1.0)
+        );
+        let results = vec![
+            result(CheckId::TlsValid, Status::Error),
+            result(CheckId::Ipv6Aaaa, Status::Pass),
+        ];
         assert_eq!(judge(&results, &[CheckId::TlsValid, CheckId::Ipv6Aaaa]), (false, 0.5));
     }
 
@@ -70,7 +83,10 @@ mod tests {
 
     #[test]
     fn unrequired_failures_do_not_block() {
-        let results = vec![result(CheckId::TlsValid, Status::Pass), result(CheckId::HttpsHsts, Status::Fail)];
+        let results = vec![
+            result(CheckId::TlsValid, Status::Pass),
+            result(CheckId::HttpsHsts, Status::Fail),
+        ];
         assert!(judge(&results, &[CheckId::TlsValid]).0);
     }
 }

@@ -25,7 +25,12 @@ pub async fn audit_target(prober: &Prober, target: &Target, plan: &AuditPlan) ->
 
 /// Audits every target, at most `plan.concurrency` at a time; `on_done` is called as each one
 /// finishes (for a progress bar).
-pub async fn audit_all(prober: &Prober, targets: &[Target], plan: &AuditPlan, on_done: &(dyn Fn(&TargetVerdict) + Sync)) -> Vec<TargetVerdict> {
+pub async fn audit_all(
+    prober: &Prober,
+    targets: &[Target],
+    plan: &AuditPlan,
+    on_done: &(dyn Fn(&TargetVerdict) + Sync),
+) -> Vec<TargetVerdict> {
     futures::stream::iter(targets.iter())
         .map(|target| async move {
             let verdict = audit_target(prober, target, plan).await;

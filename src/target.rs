@@ -88,8 +88,7 @@ impl TargetUrl {
         } else {
             format!("https://{trimmed}")
         };
-        let mut url = Url::parse(&with_scheme)
-            .map_err(|err| format!("invalid URL {trimmed:?}: {err}"))?;
+        let mut url = Url::parse(&with_scheme).map_err(|err| format!("invalid URL {trimmed:?}: {err}"))?;
         match url.scheme() {
             "https" => {}
             "http" => {
@@ -116,15 +115,22 @@ impl TargetUrl {
             None => return Err(format!("invalid URL {trimmed:?}: no host")),
         };
         if !host.contains('.') {
-            return Err(format!("invalid URL {trimmed:?}: {host:?} is not a fully qualified host name"));
+            return Err(format!(
+                "invalid URL {trimmed:?}: {host:?} is not a fully qualified host name"
+            ));
         }
         url.set_host(Some(&host))
             .map_err(|err| format!("invalid URL {trimmed:?}: {err}"))?;
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(format!("invalid URL {trimmed:?}: credentials in URLs are not supported"));
+            return Err(format!(
+                "invalid URL {trimmed:?}: credentials in URLs are not supported"
+            ));
         }
         url.set_fragment(None);
-        Ok(TargetUrl { given: trimmed.to_string(), url })
+        Ok(TargetUrl {
+            given: trimmed.to_string(),
+            url,
+        })
     }
 
     /// The ASCII (punycode) host name.

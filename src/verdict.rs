@@ -48,7 +48,12 @@ pub struct TargetVerdict {
 }
 
 impl TargetVerdict {
-    pub fn new(target: &Target, checks: Vec<CheckResult>, required: Vec<CheckId>, observations: Observations) -> TargetVerdict {
+    pub fn new(
+        target: &Target,
+        checks: Vec<CheckResult>,
+        required: Vec<CheckId>,
+        observations: Observations,
+    ) -> TargetVerdict {
         let (passed, compliance_ratio) = crate::policy::judge(&checks, &required);
         let addresses = observations
             .addresses
@@ -61,7 +66,9 @@ impl TargetVerdict {
                     class: address.class.clone(),
                     probed: fetch.is_some(),
                     status: fetch.and_then(|f| f.final_status()),
-                    error: fetch.and_then(|f| f.error.as_ref()).map(|e| format!("{} at {:?}: {}", e.kind, e.phase, e.message)),
+                    error: fetch
+                        .and_then(|f| f.error.as_ref())
+                        .map(|e| format!("{} at {:?}: {}", e.kind, e.phase, e.message)),
                     tls_version: fetch.and_then(|f| f.tls.as_ref()).map(|t| t.version.clone()),
                     timings: fetch.map(|f| f.timings.clone()),
                 }
@@ -93,7 +100,9 @@ impl TargetVerdict {
 
     /// Required checks that block the gate.
     pub fn blocking(&self) -> impl Iterator<Item = &CheckResult> {
-        self.checks.iter().filter(|c| self.required.contains(&c.id) && !c.status.satisfies_requirement())
+        self.checks
+            .iter()
+            .filter(|c| self.required.contains(&c.id) && !c.status.satisfies_requirement())
     }
 
     pub fn status_of(&self, id: CheckId) -> Option<Status> {

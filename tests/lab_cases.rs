@@ -17,7 +17,11 @@ use Status::*;
 async fn audit_lab(lab: &Lab) -> HashMap<String, TargetVerdict> {
     let config = Config::load(&lab.config_path).expect("lab config is valid");
     let prober = Prober::new(&config).expect("prober");
-    let plan = AuditPlan { checks: CheckId::all(), required: CheckId::all(), concurrency: config.concurrency };
+    let plan = AuditPlan {
+        checks: CheckId::all(),
+        required: CheckId::all(),
+        concurrency: config.concurrency,
+    };
     let verdicts = audit_all(&prober, &config.targets, &plan, &|_| {}).await;
     verdicts.into_iter().map(|v| (v.host.clone(), v)).collect()
 }
@@ -66,7 +70,12 @@ fn expectations() -> Vec<(String, CheckId, Status, &'static str)> {
         (host("selfsigned"), TlsValid, Fail, "not trusted"),
         (host("selfsigned"), TlsChainComplete, Pass, ""),
         (host("nointermediate"), TlsValid, Fail, "not trusted"),
-        (host("nointermediate"), TlsChainComplete, Fail, "neither sent nor trusted"),
+        (
+            host("nointermediate"),
+            TlsChainComplete,
+            Fail,
+            "neither sent nor trusted",
+        ),
         (host("tls10"), TlsModern, Fail, "accepts TLS 1."),
         (host("tls10"), TlsValid, Pass, ""),
         (host("noredirect"), HttpsRedirect, Fail, "without redirecting"),
@@ -81,7 +90,12 @@ fn expectations() -> Vec<(String, CheckId, Status, &'static str)> {
         (host("cdn"), DnsResolves, Pass, ""),
         (host("cdn"), DomainVn, Pass, ""),
         (host("cdn"), Ipv6Reachable, Pass, ""),
-        ("www.noaaaa.vn".to_string(), Ipv6Ns, Fail, "without IPv6: ns1.noaaaa.vn, ns2.noaaaa.vn"),
+        (
+            "www.noaaaa.vn".to_string(),
+            Ipv6Ns,
+            Fail,
+            "without IPv6: ns1.noaaaa.vn, ns2.noaaaa.vn",
+        ),
         ("www.noaaaa.vn".to_string(), Ipv6Reachable, Pass, ""),
         ("www.noaaaa.vn".to_string(), DomainGovVn, Fail, ""),
         (idn_host_ascii(), DomainVn, Pass, ""),
@@ -98,7 +112,12 @@ async fn every_lab_case_gets_the_expected_verdict() {
     let lab = Lab::start().await;
     let started = std::time::Instant::now();
     let verdicts = audit_lab(&lab).await;
-    eprintln!("audited {} lab targets in {:.2}s (timeout {})", verdicts.len(), started.elapsed().as_secs_f64(), lab::LAB_TIMEOUT);
+    eprintln!(
+        "audited {} lab targets in {:.2}s (timeout {})",
+        verdicts.len(),
+        started.elapsed().as_secs_f64(),
+        lab::LAB_TIMEOUT
+    );
     let mut mismatches = Vec::new();
     for (host, check, status, words) in expectations() {
         let Some(verdict) = verdicts.get(&host) else {
@@ -109,20 +128,39 @@ async fn every_lab_case_gets_the_expected_verdict() {
             mismatches.push(format!("{host} {check}: not run"));
             continue;
         };
-        let status_ok = if check == DnsDnssec { result.status != Pass } else { result.status == status };
+        let status_ok = if check == DnsDnssec {
+            result.status != Pass
+        } else {
+            result.status == status
+        };
         if !status_ok || !result.reason.en.contains(words) {
-            mismatches.push(format!("{host} {check}: expected {status:?} with {words:?}, got {:?}: {}", result.status, result.reason.en));
+            mismatches.push(format!(
+                "{host} {check}: expected {status:?} with {words:?}, got {:?}: {}",
+                result.status, result.reason.en
+            ));
         }
         assert!(!result.reason.vi.is_empty(), "{host} {check} has no Vietnamese reason");
     }
-    assert!(mismatches.is_empty(), "{} mismatch(es):\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatch(es):\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
 
     // The CNAME chain to the non-.vn CDN is recorded, and the IDN host is shown in Vietnamese.
-    assert_eq!(verdicts[&host("cdn")].observations.records.cname_chain, vec!["edge.cdn-example.com".to_string()]);
+    assert_eq!(
+        verdicts[&host("cdn")].observations.records.cname_chain,
+        vec!["edge.cdn-example.com".to_string()]
+    );
     assert_eq!(verdicts[&idn_host_ascii()].host_display, lab::idn_host_unicode());
     // Only the healthy site passes every check but DNSSEC.
     let good = &verdicts[&host("good")];
-    assert!(good.checks.iter().filter(|c| c.id != DnsDnssec).all(|c| c.status == Pass));
+    assert!(good
+        .checks
+        .iter()
+        .filter(|c| c.id != DnsDnssec)
+        .all(|c| c.status == Pass));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,8 +168,16 @@ async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() 
     let lab = Lab::start().await;
     let config = Config::load(&lab.config_path).expect("lab config");
     let prober = Prober::new(&config).expect("prober");
-    let target = config.targets.iter().find(|t| t.host() == host("good")).expect("good site");
-    let plan = AuditPlan { checks: vec![TlsValid, HttpUp, Ipv6Reachable], required: vec![TlsValid], concurrency: 1 };
+    let target = config
+        .targets
+        .iter()
+        .find(|t| t.host() == host("good"))
+        .expect("good site");
+    let plan = AuditPlan {
+        checks: vec![TlsValid, HttpUp, Ipv6Reachable],
+        required: vec![TlsValid],
+        concurrency: 1,
+    };
     let verdict = audit_target(&prober, target, &plan).await;
     assert!(verdict.passed, "{:?}", verdict.checks);
     let site = lab.site(&host("good"));
@@ -148,8 +194,16 @@ async fn full_audit_adds_only_the_legacy_tls_probe_connection() {
     let lab = Lab::start().await;
     let config = Config::load(&lab.config_path).expect("lab config");
     let prober = Prober::new(&config).expect("prober");
-    let target = config.targets.iter().find(|t| t.host() == host("good")).expect("good site");
-    let plan = AuditPlan { checks: CheckId::all(), required: CheckId::all(), concurrency: 1 };
+    let target = config
+        .targets
+        .iter()
+        .find(|t| t.host() == host("good"))
+        .expect("good site");
+    let plan = AuditPlan {
+        checks: CheckId::all(),
+        required: CheckId::all(),
+        concurrency: 1,
+    };
     audit_target(&prober, target, &plan).await;
     let site = lab.site(&host("good"));
     // IPv4 also carries the legacy ClientHello probe (a TCP connection with no finished handshake).
@@ -162,10 +216,24 @@ async fn certificate_sweep_does_no_name_server_or_legacy_tls_work() {
     let lab = Lab::start().await;
     let config = Config::load(&lab.config_path).expect("lab config");
     let prober = Prober::new(&config).expect("prober");
-    let target = config.targets.iter().find(|t| t.host() == host("good")).expect("good site");
+    let target = config
+        .targets
+        .iter()
+        .find(|t| t.host() == host("good"))
+        .expect("good site");
     let checks = vec![TlsValid, TlsExpiry];
-    assert_eq!(CheckId::probes_for(&checks), ProbeSet { fetch: true, ..ProbeSet::default() });
-    let plan = AuditPlan { checks: checks.clone(), required: checks, concurrency: 1 };
+    assert_eq!(
+        CheckId::probes_for(&checks),
+        ProbeSet {
+            fetch: true,
+            ..ProbeSet::default()
+        }
+    );
+    let plan = AuditPlan {
+        checks: checks.clone(),
+        required: checks,
+        concurrency: 1,
+    };
     let verdict = audit_target(&prober, target, &plan).await;
     assert!(verdict.observations.ns_queries.is_empty());
     assert!(verdict.observations.zone.is_none());
@@ -183,10 +251,21 @@ async fn invalid_certificates_keep_their_facts() {
     let lab = Lab::start().await;
     let config = Config::load(&lab.config_path).expect("lab config");
     let prober = Prober::new(&config).expect("prober");
-    let target = config.targets.iter().find(|t| t.host() == host("expired")).expect("expired site");
-    let plan = AuditPlan { checks: vec![TlsValid], required: vec![TlsValid], concurrency: 1 };
+    let target = config
+        .targets
+        .iter()
+        .find(|t| t.host() == host("expired"))
+        .expect("expired site");
+    let plan = AuditPlan {
+        checks: vec![TlsValid],
+        required: vec![TlsValid],
+        concurrency: 1,
+    };
     let verdict = audit_target(&prober, target, &plan).await;
-    let tls = verdict.observations.fetches[0].tls.as_ref().expect("handshake finished despite the bad certificate");
+    let tls = verdict.observations.fetches[0]
+        .tls
+        .as_ref()
+        .expect("handshake finished despite the bad certificate");
     assert_eq!(tls.verify_failure.as_ref().map(|f| f.code.as_str()), Some("expired"));
     // 2021-01-01T00:00:00Z
     assert_eq!(tls.chain[0].not_after, 1609459200);

@@ -36,26 +36,129 @@ pub struct CheckInfo {
     pub needs: ProbeSet,
 }
 
-const NONE: ProbeSet = ProbeSet { fetch: false, plain_http: false, legacy_tls: false, zone: false, dnssec: false };
+const NONE: ProbeSet = ProbeSet {
+    fetch: false,
+    plain_http: false,
+    legacy_tls: false,
+    zone: false,
+    dnssec: false,
+};
 const FETCH: ProbeSet = ProbeSet { fetch: true, ..NONE };
 
 /// In the order reports list them.
 pub const CATALOGUE: [CheckInfo; 15] = [
-    CheckInfo { id: CheckId::DnsResolves, key: "dns.resolves", title_en: "Host resolves", title_vi: "Tên miền phân giải được", needs: NONE },
-    CheckInfo { id: CheckId::Ipv6Aaaa, key: "ipv6.aaaa", title_en: "Has a global IPv6 address (AAAA)", title_vi: "Có địa chỉ IPv6 toàn cầu (AAAA)", needs: NONE },
-    CheckInfo { id: CheckId::Ipv6Reachable, key: "ipv6.reachable", title_en: "Reachable over IPv6", title_vi: "Truy cập được qua IPv6", needs: FETCH },
-    CheckInfo { id: CheckId::Ipv6SameContent, key: "ipv6.same_content", title_en: "Same content over IPv6 and IPv4", title_vi: "Nội dung IPv6 giống IPv4", needs: FETCH },
-    CheckInfo { id: CheckId::Ipv6Ns, key: "ipv6.ns", title_en: "Name servers answer over IPv6", title_vi: "Máy chủ tên miền hỗ trợ IPv6", needs: ProbeSet { zone: true, ..NONE } },
-    CheckInfo { id: CheckId::DomainVn, key: "domain.vn", title_en: "Uses the national .vn domain", title_vi: "Sử dụng tên miền quốc gia .vn", needs: FETCH },
-    CheckInfo { id: CheckId::DomainGovVn, key: "domain.gov_vn", title_en: "Uses .gov.vn", title_vi: "Sử dụng tên miền .gov.vn", needs: NONE },
-    CheckInfo { id: CheckId::TlsValid, key: "tls.valid", title_en: "Valid TLS certificate", title_vi: "Chứng thư số TLS hợp lệ", needs: FETCH },
-    CheckInfo { id: CheckId::TlsExpiry, key: "tls.expiry", title_en: "Certificate not about to expire", title_vi: "Chứng thư số chưa sắp hết hạn", needs: FETCH },
-    CheckInfo { id: CheckId::TlsModern, key: "tls.modern", title_en: "Modern TLS only (1.2+)", title_vi: "Chỉ dùng TLS hiện đại (1.2 trở lên)", needs: ProbeSet { fetch: true, legacy_tls: true, ..NONE } },
-    CheckInfo { id: CheckId::TlsChainComplete, key: "tls.chain_complete", title_en: "Certificate chain complete", title_vi: "Chuỗi chứng thư đầy đủ", needs: FETCH },
-    CheckInfo { id: CheckId::HttpsRedirect, key: "https.redirect", title_en: "http:// redirects to https://", title_vi: "Tự chuyển http:// sang https://", needs: ProbeSet { plain_http: true, ..NONE } },
-    CheckInfo { id: CheckId::HttpsHsts, key: "https.hsts", title_en: "HSTS for at least a year", title_vi: "Bật HSTS tối thiểu một năm", needs: FETCH },
-    CheckInfo { id: CheckId::DnsDnssec, key: "dns.dnssec", title_en: "DNSSEC signed and valid", title_vi: "Tên miền ký DNSSEC hợp lệ", needs: ProbeSet { dnssec: true, ..NONE } },
-    CheckInfo { id: CheckId::HttpUp, key: "http.up", title_en: "Site up on every address family", title_vi: "Trang hoạt động trên mọi họ địa chỉ", needs: FETCH },
+    CheckInfo {
+        id: CheckId::DnsResolves,
+        key: "dns.resolves",
+        title_en: "Host resolves",
+        title_vi: "Tên miền phân giải được",
+        needs: NONE,
+    },
+    CheckInfo {
+        id: CheckId::Ipv6Aaaa,
+        key: "ipv6.aaaa",
+        title_en: "Has a global IPv6 address (AAAA)",
+        title_vi: "Có địa chỉ IPv6 toàn cầu (AAAA)",
+        needs: NONE,
+    },
+    CheckInfo {
+        id: CheckId::Ipv6Reachable,
+        key: "ipv6.reachable",
+        title_en: "Reachable over IPv6",
+        title_vi: "Truy cập được qua IPv6",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::Ipv6SameContent,
+        key: "ipv6.same_content",
+        title_en: "Same content over IPv6 and IPv4",
+        title_vi: "Nội dung IPv6 giống IPv4",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::Ipv6Ns,
+        key: "ipv6.ns",
+        title_en: "Name servers answer over IPv6",
+        title_vi: "Máy chủ tên miền hỗ trợ IPv6",
+        needs: ProbeSet { zone: true, ..NONE },
+    },
+    CheckInfo {
+        id: CheckId::DomainVn,
+        key: "domain.vn",
+        title_en: "Uses the national .vn domain",
+        title_vi: "Sử dụng tên miền quốc gia .vn",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::DomainGovVn,
+        key: "domain.gov_vn",
+        title_en: "Uses .gov.vn",
+        title_vi: "Sử dụng tên miền .gov.vn",
+        needs: NONE,
+    },
+    CheckInfo {
+        id: CheckId::TlsValid,
+        key: "tls.valid",
+        title_en: "Valid TLS certificate",
+        title_vi: "Chứng thư số TLS hợp lệ",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::TlsExpiry,
+        key: "tls.expiry",
+        title_en: "Certificate not about to expire",
+        title_vi: "Chứng thư số chưa sắp hết hạn",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::TlsModern,
+        key: "tls.modern",
+        title_en: "Modern TLS only (1.2+)",
+        title_vi: "Chỉ dùng TLS hiện đại (1.2 trở lên)",
+        needs: ProbeSet {
+            fetch: true,
+            legacy_tls: true,
+            ..NONE
+        },
+    },
+    CheckInfo {
+        id: CheckId::TlsChainComplete,
+        key: "tls.chain_complete",
+        title_en: "Certificate chain complete",
+        title_vi: "Chuỗi chứng thư đầy đủ",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::HttpsRedirect,
+        key: "https.redirect",
+        title_en: "http:// redirects to https://",
+        title_vi: "Tự chuyển http:// sang https://",
+        needs: ProbeSet {
+            plain_http: true,
+            ..NONE
+        },
+    },
+    CheckInfo {
+        id: CheckId::HttpsHsts,
+        key: "https.hsts",
+        title_en: "HSTS for at least a year",
+        title_vi: "Bật HSTS tối thiểu một năm",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::DnsDnssec,
+        key: "dns.dnssec",
+        title_en: "DNSSEC signed and valid",
+        title_vi: "Tên miền ký DNSSEC hợp lệ",
+        needs: ProbeSet { dnssec: true, ..NONE },
+    },
+    CheckInfo {
+        id: CheckId::HttpUp,
+        key: "http.up",
+        title_en: "Site up on every address family",
+        title_vi: "Trang hoạt động trên mọi họ địa chỉ",
+        needs: FETCH,
+    },
 ];
 
 impl CheckId {
@@ -74,7 +177,10 @@ impl CheckId {
     }
 
     pub fn parse(text: &str) -> Option<CheckId> {
-        CATALOGUE.iter().find(|info| info.key == text.trim()).map(|info| info.id)
+        CATALOGUE
+            .iter()
+            .find(|info| info.key == text.trim())
+            .map(|info| info.id)
     }
 
     /// Parses "a,b,c" and names the first unknown id along with the valid ones.

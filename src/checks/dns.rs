@@ -13,26 +13,65 @@ pub fn resolves(obs: &Observations) -> CheckResult {
     let id = CheckId::DnsResolves;
     if !a.values().is_empty() || !aaaa.values().is_empty() {
         let count = a.values().len() + aaaa.values().len();
-        return CheckResult::new(id, Status::Pass, Reason::new(format!("resolves to {count} address(es)"), format!("phân giải được {count} địa chỉ")), observed);
+        return CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new(
+                format!("resolves to {count} address(es)"),
+                format!("phân giải được {count} địa chỉ"),
+            ),
+            observed,
+        );
     }
     let outcomes = [a, aaaa];
     if outcomes.iter().any(|o| matches!(o, LookupOutcome::NxDomain)) {
-        return CheckResult::new(id, Status::Fail, Reason::new("NXDOMAIN: the name does not exist", "NXDOMAIN: tên miền không tồn tại"), observed);
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new("NXDOMAIN: the name does not exist", "NXDOMAIN: tên miền không tồn tại"),
+            observed,
+        );
     }
-    if let Some(broken) = outcomes.iter().find(|o| matches!(o, LookupOutcome::ServFail | LookupOutcome::Refused)) {
+    if let Some(broken) = outcomes
+        .iter()
+        .find(|o| matches!(o, LookupOutcome::ServFail | LookupOutcome::Refused))
+    {
         let label = broken.label();
         return CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("{label}: the zone's name servers are broken or unreachable"), format!("{label}: máy chủ tên miền lỗi hoặc không truy cập được")),
+            Reason::new(
+                format!("{label}: the zone's name servers are broken or unreachable"),
+                format!("{label}: máy chủ tên miền lỗi hoặc không truy cập được"),
+            ),
             observed,
         );
     }
     if outcomes.iter().all(|o| matches!(o, LookupOutcome::NoData)) {
-        return CheckResult::new(id, Status::Fail, Reason::new("the name exists but has no A or AAAA record", "tên miền tồn tại nhưng không có bản ghi A hay AAAA"), observed);
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                "the name exists but has no A or AAAA record",
+                "tên miền tồn tại nhưng không có bản ghi A hay AAAA",
+            ),
+            observed,
+        );
     }
-    let label = outcomes.iter().find(|o| !matches!(o, LookupOutcome::NoData)).map(|o| o.label()).unwrap_or_default();
-    CheckResult::new(id, Status::Error, Reason::new(format!("could not resolve: {label}"), format!("không kiểm tra được phân giải: {label}")), observed)
+    let label = outcomes
+        .iter()
+        .find(|o| !matches!(o, LookupOutcome::NoData))
+        .map(|o| o.label())
+        .unwrap_or_default();
+    CheckResult::new(
+        id,
+        Status::Error,
+        Reason::new(
+            format!("could not resolve: {label}"),
+            format!("không kiểm tra được phân giải: {label}"),
+        ),
+        observed,
+    )
 }
 
 /// The zone validates as secure.
@@ -41,14 +80,37 @@ pub fn dnssec(obs: &Observations) -> CheckResult {
     let apex = obs.zone.as_ref().map(|zone| zone.apex.clone());
     let observed = json!({ "zone": apex, "state": obs.dnssec });
     match &obs.dnssec {
-        None => CheckResult::new(id, Status::Error, Reason::new("DNSSEC was not probed", "chưa kiểm tra DNSSEC"), observed),
-        Some(DnssecState::Secure) => CheckResult::new(id, Status::Pass, Reason::new("zone is signed and validates", "tên miền được ký và xác thực DNSSEC"), observed),
-        Some(DnssecState::Insecure) => CheckResult::new(id, Status::Fail, Reason::new("zone is not signed (insecure)", "tên miền chưa ký DNSSEC"), observed),
-        Some(DnssecState::Bogus) => CheckResult::new(id, Status::Fail, Reason::new("DNSSEC validation fails (bogus)", "chữ ký DNSSEC không hợp lệ"), observed),
+        None => CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new("DNSSEC was not probed", "chưa kiểm tra DNSSEC"),
+            observed,
+        ),
+        Some(DnssecState::Secure) => CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new("zone is signed and validates", "tên miền được ký và xác thực DNSSEC"),
+            observed,
+        ),
+        Some(DnssecState::Insecure) => CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new("zone is not signed (insecure)", "tên miền chưa ký DNSSEC"),
+            observed,
+        ),
+        Some(DnssecState::Bogus) => CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new("DNSSEC validation fails (bogus)", "chữ ký DNSSEC không hợp lệ"),
+            observed,
+        ),
         Some(DnssecState::Indeterminate { message }) => CheckResult::new(
             id,
             Status::Error,
-            Reason::new(format!("DNSSEC state could not be determined: {message}"), format!("không xác định được trạng thái DNSSEC: {message}")),
+            Reason::new(
+                format!("DNSSEC state could not be determined: {message}"),
+                format!("không xác định được trạng thái DNSSEC: {message}"),
+            ),
             observed,
         ),
     }
@@ -89,7 +151,12 @@ mod tests {
             (DnssecState::Secure, Status::Pass),
             (DnssecState::Insecure, Status::Fail),
             (DnssecState::Bogus, Status::Fail),
-            (DnssecState::Indeterminate { message: "timeout".into() }, Status::Error),
+            (
+                DnssecState::Indeterminate {
+                    message: "timeout".into(),
+                },
+                Status::Error,
+            ),
         ] {
             obs.dnssec = Some(state);
             assert_eq!(dnssec(&obs).status, status);

@@ -22,7 +22,10 @@ pub fn vn(obs: &Observations) -> CheckResult {
         return CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("{} is not under .vn", host_for_display(&obs.host)), format!("Chưa dùng tên miền .vn: {}", host_for_display(&obs.host))),
+            Reason::new(
+                format!("{} is not under .vn", host_for_display(&obs.host)),
+                format!("Chưa dùng tên miền .vn: {}", host_for_display(&obs.host)),
+            ),
             observed,
         );
     }
@@ -30,11 +33,22 @@ pub fn vn(obs: &Observations) -> CheckResult {
         return CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("redirects off .vn to {off}"), format!("chuyển hướng ra ngoài tên miền .vn tới {off}")),
+            Reason::new(
+                format!("redirects off .vn to {off}"),
+                format!("chuyển hướng ra ngoài tên miền .vn tới {off}"),
+            ),
             observed,
         );
     }
-    CheckResult::new(id, Status::Pass, Reason::new("host and landing page are under .vn", "tên miền và trang đích đều thuộc .vn"), observed)
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            "host and landing page are under .vn",
+            "tên miền và trang đích đều thuộc .vn",
+        ),
+        observed,
+    )
 }
 
 /// The host is under .gov.vn, the space reserved for state bodies.
@@ -43,9 +57,22 @@ pub fn gov_vn(obs: &Observations) -> CheckResult {
     let display = host_for_display(&obs.host);
     let observed = json!({ "host": obs.host, "host_display": display });
     if host_is_under(&obs.host, "gov.vn") {
-        CheckResult::new(id, Status::Pass, Reason::new("host is under .gov.vn", "tên miền thuộc .gov.vn"), observed)
+        CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new("host is under .gov.vn", "tên miền thuộc .gov.vn"),
+            observed,
+        )
     } else {
-        CheckResult::new(id, Status::Fail, Reason::new(format!("{display} is not under .gov.vn"), format!("Chưa dùng tên miền .gov.vn: {display}")), observed)
+        CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("{display} is not under .gov.vn"),
+                format!("Chưa dùng tên miền .gov.vn: {display}"),
+            ),
+            observed,
+        )
     }
 }
 

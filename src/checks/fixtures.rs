@@ -10,10 +10,14 @@ use crate::probe::{NsAddressQuery, Observations, ProbeSet};
 use crate::target::{Target, TargetSettings, TargetUrl};
 
 pub const NOW: i64 = 1_800_000_000;
-const BODY: &str = "<html><head><title>Cổng thông tin</title></head><body><p>Tin tức sự kiện trong tỉnh hôm nay</p></body></html>";
+const BODY: &str =
+    "<html><head><title>Cổng thông tin</title></head><body><p>Tin tức sự kiện trong tỉnh hôm nay</p></body></html>";
 
 pub fn target() -> Target {
-    Target::from_url(TargetUrl::parse("https://example.vn/").unwrap(), TargetSettings::default())
+    Target::from_url(
+        TargetUrl::parse("https://example.vn/").unwrap(),
+        TargetSettings::default(),
+    )
 }
 
 fn cert(subject: &str, issuer: &str, issuer_is_trust_anchor: bool) -> CertFacts {
@@ -36,19 +40,31 @@ fn fetch(ip: &str) -> AddressFetch {
     AddressFetch {
         ip,
         family: Family::of(&ip),
-        timings: PhaseTimings { resolve: Some(0.01), connect: Some(0.01), tls: Some(0.02), processing: Some(0.05), transfer: Some(0.01) },
+        timings: PhaseTimings {
+            resolve: Some(0.01),
+            connect: Some(0.01),
+            tls: Some(0.02),
+            processing: Some(0.05),
+            transfer: Some(0.01),
+        },
         tls: Some(TlsFacts {
             version: "TLS 1.3".into(),
             cipher: "TLS13_AES_128_GCM_SHA256".into(),
             alpn: Some("http/1.1".into()),
-            chain: vec![cert("CN=example.vn", "CN=Intermediate", false), cert("CN=Intermediate", "CN=Root", true)],
+            chain: vec![
+                cert("CN=example.vn", "CN=Intermediate", false),
+                cert("CN=Intermediate", "CN=Root", true),
+            ],
             verify_failure: None,
         }),
         responses: vec![ResponseFacts {
             url: "https://example.vn/".into(),
             ip,
             status: 200,
-            headers: vec![("strict-transport-security".into(), "max-age=31536000; includeSubDomains".into())],
+            headers: vec![(
+                "strict-transport-security".into(),
+                "max-age=31536000; includeSubDomains".into(),
+            )],
             location: None,
         }],
         final_url: Some("https://example.vn/".into()),
@@ -66,14 +82,23 @@ pub fn observations() -> Observations {
     let query = |name: &str, ip: &str| NsAddressQuery {
         name: name.into(),
         address: format!("[{ip}]:53").parse().unwrap(),
-        outcome: NsQueryOutcome::Answered { transport: "udp".into(), authoritative: true, rcode: "NOERROR".into(), has_soa: true },
+        outcome: NsQueryOutcome::Answered {
+            transport: "udp".into(),
+            authoritative: true,
+            rcode: "NOERROR".into(),
+            has_soa: true,
+        },
     };
     Observations {
         host: "example.vn".into(),
         probes: ProbeSet::ALL,
         records: HostRecords {
-            a: LookupOutcome::Records { values: vec![v4.into()] },
-            aaaa: LookupOutcome::Records { values: vec![v6.into()] },
+            a: LookupOutcome::Records {
+                values: vec![v4.into()],
+            },
+            aaaa: LookupOutcome::Records {
+                values: vec![v6.into()],
+            },
             cname_chain: Vec::new(),
             resolve_seconds: 0.01,
         },
@@ -86,21 +111,34 @@ pub fn observations() -> Observations {
             location: Some("https://example.vn/".into()),
             error: None,
         }),
-        legacy_tls: Some(LegacyTlsOutcome::Refused { how: "alert protocol_version".into() }),
+        legacy_tls: Some(LegacyTlsOutcome::Refused {
+            how: "alert protocol_version".into(),
+        }),
         zone: Some(ZoneFacts {
             apex: "example.vn".into(),
-            soa: LookupOutcome::Records { values: vec!["ns1.example.vn hostmaster.example.vn 1".into()] },
-            ns: LookupOutcome::Records { values: vec!["ns1.example.vn".into(), "ns2.example.vn".into()] },
+            soa: LookupOutcome::Records {
+                values: vec!["ns1.example.vn hostmaster.example.vn 1".into()],
+            },
+            ns: LookupOutcome::Records {
+                values: vec!["ns1.example.vn".into(), "ns2.example.vn".into()],
+            },
             name_servers: ["ns1.example.vn", "ns2.example.vn"]
                 .iter()
                 .map(|name| NameServerAddresses {
                     name: (*name).into(),
-                    a: LookupOutcome::Records { values: vec!["203.162.0.1".into()] },
-                    aaaa: LookupOutcome::Records { values: vec!["2402:800:20::1".into()] },
+                    a: LookupOutcome::Records {
+                        values: vec!["203.162.0.1".into()],
+                    },
+                    aaaa: LookupOutcome::Records {
+                        values: vec!["2402:800:20::1".into()],
+                    },
                 })
                 .collect(),
         }),
-        ns_queries: vec![query("ns1.example.vn", "2402:800:20::1"), query("ns2.example.vn", "2402:800:20::2")],
+        ns_queries: vec![
+            query("ns1.example.vn", "2402:800:20::1"),
+            query("ns2.example.vn", "2402:800:20::2"),
+        ],
         dnssec: Some(DnssecState::Secure),
         started_at: NOW as f64,
         duration_seconds: 0.2,
@@ -109,7 +147,9 @@ pub fn observations() -> Observations {
 
 /// Replaces the AAAA with `ip` everywhere it appears.
 pub fn set_aaaa(obs: &mut Observations, ip: &str) {
-    obs.records.aaaa = LookupOutcome::Records { values: vec![ip.into()] };
+    obs.records.aaaa = LookupOutcome::Records {
+        values: vec![ip.into()],
+    };
     obs.addresses.retain(|a| a.family == Family::Ipv4);
     let classified = classify(ip.parse().unwrap(), &[]);
     obs.addresses.push(classified);
@@ -122,7 +162,11 @@ pub fn break_fetch(obs: &mut Observations, family: Family, kind: &str) {
         fetch.responses.clear();
         fetch.tls = None;
         fetch.final_url = None;
-        fetch.error = Some(FetchError { phase: Phase::Connect, kind: kind.into(), message: format!("connection {kind}") });
+        fetch.error = Some(FetchError {
+            phase: Phase::Connect,
+            kind: kind.into(),
+            message: format!("connection {kind}"),
+        });
     }
 }
 

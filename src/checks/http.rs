@@ -17,15 +17,30 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         .collect();
     let observed = json!({ "fetches": summary, "expect_status": expect });
     let lookups = [&obs.records.a, &obs.records.aaaa];
-    if obs.addresses.is_empty() && lookups.iter().all(|o| matches!(o, LookupOutcome::Timeout | LookupOutcome::Failed { .. })) {
+    if obs.addresses.is_empty()
+        && lookups
+            .iter()
+            .all(|o| matches!(o, LookupOutcome::Timeout | LookupOutcome::Failed { .. }))
+    {
         let label = obs.records.a.label();
-        return CheckResult::new(id, Status::Error, Reason::new(format!("could not resolve the host: {label}"), format!("không phân giải được tên miền: {label}")), observed);
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                format!("could not resolve the host: {label}"),
+                format!("không phân giải được tên miền: {label}"),
+            ),
+            observed,
+        );
     }
     if obs.fetches.is_empty() {
         let reason = if obs.addresses.is_empty() {
             Reason::new("no address to fetch", "không có địa chỉ để truy cập")
         } else {
-            Reason::new("no usable address to fetch (all special-purpose)", "không có địa chỉ dùng được (toàn địa chỉ đặc biệt)")
+            Reason::new(
+                "no usable address to fetch (all special-purpose)",
+                "không có địa chỉ dùng được (toàn địa chỉ đặc biệt)",
+            )
         };
         return CheckResult::new(id, Status::Fail, reason, observed);
     }
@@ -33,7 +48,10 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     for family in [Family::Ipv4, Family::Ipv6] {
         for fetch in obs.fetches_of(family) {
             match (fetch.final_status(), &fetch.error) {
-                (_, Some(err)) => problems.push(format!("[{}] {} at {:?}: {}", fetch.ip, err.kind, err.phase, err.message)),
+                (_, Some(err)) => problems.push(format!(
+                    "[{}] {} at {:?}: {}",
+                    fetch.ip, err.kind, err.phase, err.message
+                )),
                 (Some(status), None) if !expect.iter().any(|range| range.contains(status)) => {
                     problems.push(format!("[{}] status {status}", fetch.ip))
                 }
@@ -43,10 +61,23 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         }
     }
     if problems.is_empty() {
-        CheckResult::new(id, Status::Pass, Reason::new(format!("all {} address(es) answer", obs.fetches.len()), format!("cả {} địa chỉ đều hoạt động", obs.fetches.len())), observed)
+        CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new(
+                format!("all {} address(es) answer", obs.fetches.len()),
+                format!("cả {} địa chỉ đều hoạt động", obs.fetches.len()),
+            ),
+            observed,
+        )
     } else {
         let list = problems.join("; ");
-        CheckResult::new(id, Status::Fail, Reason::new(format!("down: {list}"), format!("Trang không hoạt động: {list}")), observed)
+        CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(format!("down: {list}"), format!("Trang không hoạt động: {list}")),
+            observed,
+        )
     }
 }
 

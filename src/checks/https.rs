@@ -13,13 +13,26 @@ pub const MIN_HSTS_MAX_AGE: u64 = 31_536_000;
 pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
     let id = CheckId::HttpsRedirect;
     let Some(plain) = &obs.plain_http else {
-        return CheckResult::new(id, Status::Error, Reason::new("plain HTTP was not probed", "chưa kiểm tra HTTP thường"), json!({}));
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new("plain HTTP was not probed", "chưa kiểm tra HTTP thường"),
+            json!({}),
+        );
     };
     let observed = json!(plain);
     if let Some(err) = &plain.error {
         let (status, en, vi) = match err.kind.as_str() {
-            "refused" => (Status::Fail, "nothing answers on http:// (connection refused); visitors typing the name get no page", "không có dịch vụ trên http:// (từ chối kết nối)"),
-            "resolve" => (Status::Error, "no address to test http:// on", "không có địa chỉ để kiểm tra http://"),
+            "refused" => (
+                Status::Fail,
+                "nothing answers on http:// (connection refused); visitors typing the name get no page",
+                "không có dịch vụ trên http:// (từ chối kết nối)",
+            ),
+            "resolve" => (
+                Status::Error,
+                "no address to test http:// on",
+                "không có địa chỉ để kiểm tra http://",
+            ),
             _ => (Status::Error, "could not test http://", "không kiểm tra được http://"),
         };
         return CheckResult::new(id, status, Reason::new(format!("{en}: {}", err.message), vi), observed);
@@ -30,12 +43,17 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
     let next = base.and_then(|base| base.join(location).ok());
     let is_redirect = matches!(status_code, 301 | 302 | 303 | 307 | 308);
     match next {
-        Some(next) if is_redirect && next.scheme() == "https" && next.host_str() == Some(target.host()) => CheckResult::new(
-            id,
-            Status::Pass,
-            Reason::new(format!("http:// answers {status_code} to {next}"), format!("http:// chuyển hướng {status_code} sang {next}")),
-            observed,
-        ),
+        Some(next) if is_redirect && next.scheme() == "https" && next.host_str() == Some(target.host()) => {
+            CheckResult::new(
+                id,
+                Status::Pass,
+                Reason::new(
+                    format!("http:// answers {status_code} to {next}"),
+                    format!("http:// chuyển hướng {status_code} sang {next}"),
+                ),
+                observed,
+            )
+        }
         Some(next) if is_redirect && next.scheme() == "https" => CheckResult::new(
             id,
             Status::Fail,
@@ -48,13 +66,19 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
         Some(next) if is_redirect => CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("redirects to {next}, not to https://"), format!("Chuyển hướng tới {next}, không phải https://")),
+            Reason::new(
+                format!("redirects to {next}, not to https://"),
+                format!("Chuyển hướng tới {next}, không phải https://"),
+            ),
             observed,
         ),
         _ => CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("http:// answers {status_code} without redirecting to https://"), format!("Chưa tự chuyển sang https:// (http:// trả về {status_code})")),
+            Reason::new(
+                format!("http:// answers {status_code} without redirecting to https://"),
+                format!("Chưa tự chuyển sang https:// (http:// trả về {status_code})"),
+            ),
             observed,
         ),
     }
@@ -76,13 +100,32 @@ pub fn hsts(obs: &Observations) -> CheckResult {
     let id = CheckId::HttpsHsts;
     let first_responses: Vec<_> = obs.fetches.iter().filter_map(|fetch| fetch.responses.first()).collect();
     if first_responses.is_empty() {
-        return CheckResult::new(id, Status::Error, Reason::new("no https response to read HSTS from", "không có phản hồi https để kiểm tra HSTS"), json!({}));
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                "no https response to read HSTS from",
+                "không có phản hồi https để kiểm tra HSTS",
+            ),
+            json!({}),
+        );
     }
-    let values: Vec<Option<&str>> = first_responses.iter().map(|response| response.header("strict-transport-security")).collect();
+    let values: Vec<Option<&str>> = first_responses
+        .iter()
+        .map(|response| response.header("strict-transport-security"))
+        .collect();
     let observed = json!({ "strict_transport_security": values, "minimum_max_age": MIN_HSTS_MAX_AGE });
     let ages: Vec<Option<u64>> = values.iter().map(|value| value.and_then(hsts_max_age)).collect();
     if ages.iter().any(Option::is_none) {
-        return CheckResult::new(id, Status::Fail, Reason::new("no Strict-Transport-Security header", "Chưa bật HSTS (thiếu Strict-Transport-Security)"), observed);
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                "no Strict-Transport-Security header",
+                "Chưa bật HSTS (thiếu Strict-Transport-Security)",
+            ),
+            observed,
+        );
     }
     let shortest = ages.iter().flatten().min().copied().unwrap_or_default();
     if shortest < MIN_HSTS_MAX_AGE {
@@ -90,11 +133,19 @@ pub fn hsts(obs: &Observations) -> CheckResult {
         return CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("HSTS max-age {shortest} s ({days} days) is under one year"), format!("HSTS quá ngắn: max-age {shortest} giây ({days} ngày), cần tối thiểu một năm")),
+            Reason::new(
+                format!("HSTS max-age {shortest} s ({days} days) is under one year"),
+                format!("HSTS quá ngắn: max-age {shortest} giây ({days} ngày), cần tối thiểu một năm"),
+            ),
             observed,
         );
     }
-    CheckResult::new(id, Status::Pass, Reason::new(format!("HSTS max-age {shortest}"), format!("HSTS max-age {shortest}")), observed)
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(format!("HSTS max-age {shortest}"), format!("HSTS max-age {shortest}")),
+        observed,
+    )
 }
 
 #[cfg(test)]
@@ -136,7 +187,11 @@ mod tests {
         plain.location = Some("https://www.example.com/".into());
         assert!(redirect(&obs, &target).reason.en.contains("another host"));
         let plain = obs.plain_http.as_mut().unwrap();
-        plain.error = Some(FetchError { phase: crate::probe::http::Phase::Connect, kind: "refused".into(), message: "refused".into() });
+        plain.error = Some(FetchError {
+            phase: crate::probe::http::Phase::Connect,
+            kind: "refused".into(),
+            message: "refused".into(),
+        });
         assert_eq!(redirect(&obs, &target).status, Status::Fail);
     }
 }

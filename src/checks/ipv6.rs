@@ -15,7 +15,15 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
     let observed = json!({ "aaaa": v6, "lookup": obs.records.aaaa });
     if v6.iter().any(|a| a.class.is_usable()) {
         let count = v6.iter().filter(|a| a.class.is_usable()).count();
-        return CheckResult::new(id, Status::Pass, Reason::new(format!("{count} usable IPv6 address(es)"), format!("có {count} địa chỉ IPv6 dùng được")), observed);
+        return CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new(
+                format!("{count} usable IPv6 address(es)"),
+                format!("có {count} địa chỉ IPv6 dùng được"),
+            ),
+            observed,
+        );
     }
     if let Some(special) = v6.iter().find_map(|a| match &a.class {
         AddressClass::Special { block } => Some(format!("{} is {block}", a.ip)),
@@ -24,7 +32,10 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
         return CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("AAAA is not a global address: {special}"), format!("AAAA không phải địa chỉ toàn cầu: {special}")),
+            Reason::new(
+                format!("AAAA is not a global address: {special}"),
+                format!("AAAA không phải địa chỉ toàn cầu: {special}"),
+            ),
             observed,
         );
     }
@@ -32,13 +43,19 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
         LookupOutcome::Timeout | LookupOutcome::Failed { .. } => CheckResult::new(
             id,
             Status::Error,
-            Reason::new(format!("AAAA lookup failed: {}", obs.records.aaaa.label()), format!("không tra được AAAA: {}", obs.records.aaaa.label())),
+            Reason::new(
+                format!("AAAA lookup failed: {}", obs.records.aaaa.label()),
+                format!("không tra được AAAA: {}", obs.records.aaaa.label()),
+            ),
             observed,
         ),
         other => CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("no AAAA record ({})", other.label()), format!("Chưa hỗ trợ IPv6: không có bản ghi AAAA ({})", other.label())),
+            Reason::new(
+                format!("no AAAA record ({})", other.label()),
+                format!("Chưa hỗ trợ IPv6: không có bản ghi AAAA ({})", other.label()),
+            ),
             observed,
         ),
     }
@@ -54,11 +71,29 @@ pub fn reachable(obs: &Observations) -> CheckResult {
         .collect();
     let observed = json!({ "addresses": summary });
     if obs.usable(Family::Ipv6).next().is_none() {
-        if !obs.records.aaaa.is_authoritative_answer() && !matches!(obs.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused) {
+        if !obs.records.aaaa.is_authoritative_answer()
+            && !matches!(obs.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused)
+        {
             let label = obs.records.aaaa.label();
-            return CheckResult::new(id, Status::Error, Reason::new(format!("AAAA lookup failed: {label}"), format!("không tra được AAAA: {label}")), observed);
+            return CheckResult::new(
+                id,
+                Status::Error,
+                Reason::new(
+                    format!("AAAA lookup failed: {label}"),
+                    format!("không tra được AAAA: {label}"),
+                ),
+                observed,
+            );
         }
-        return CheckResult::new(id, Status::Fail, Reason::new("no usable IPv6 address to reach", "Chưa hỗ trợ IPv6: không có địa chỉ IPv6 để truy cập"), observed);
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                "no usable IPv6 address to reach",
+                "Chưa hỗ trợ IPv6: không có địa chỉ IPv6 để truy cập",
+            ),
+            observed,
+        );
     }
     let broken: Vec<String> = fetches
         .iter()
@@ -70,10 +105,26 @@ pub fn reachable(obs: &Observations) -> CheckResult {
         .collect();
     if broken.is_empty() {
         let count = fetches.len();
-        CheckResult::new(id, Status::Pass, Reason::new(format!("all {count} IPv6 address(es) answer HTTPS"), format!("cả {count} địa chỉ IPv6 đều trả lời HTTPS")), observed)
+        CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new(
+                format!("all {count} IPv6 address(es) answer HTTPS"),
+                format!("cả {count} địa chỉ IPv6 đều trả lời HTTPS"),
+            ),
+            observed,
+        )
     } else {
         let list = broken.join("; ");
-        CheckResult::new(id, Status::Fail, Reason::new(format!("IPv6 unreachable: {list}"), format!("Không truy cập được qua IPv6: {list}")), observed)
+        CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("IPv6 unreachable: {list}"),
+                format!("Không truy cập được qua IPv6: {list}"),
+            ),
+            observed,
+        )
     }
 }
 
@@ -86,7 +137,10 @@ pub fn same_content(obs: &Observations) -> CheckResult {
         return CheckResult::new(
             id,
             Status::Skip,
-            Reason::new("needs an answer over both IPv4 and IPv6 to compare", "cần trả lời qua cả IPv4 và IPv6 để so sánh"),
+            Reason::new(
+                "needs an answer over both IPv4 and IPv6 to compare",
+                "cần trả lời qua cả IPv4 và IPv6 để so sánh",
+            ),
             json!({}),
         );
     };
@@ -102,15 +156,35 @@ pub fn same_content(obs: &Observations) -> CheckResult {
     });
     if status4 != status6 {
         let (s4, s6) = (fmt_status(status4), fmt_status(status6));
-        return CheckResult::new(id, Status::Fail, Reason::new(format!("status differs: IPv4 {s4}, IPv6 {s6}"), format!("mã trạng thái khác nhau: IPv4 {s4}, IPv6 {s6}")), observed);
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("status differs: IPv4 {s4}, IPv6 {s6}"),
+                format!("mã trạng thái khác nhau: IPv4 {s4}, IPv6 {s6}"),
+            ),
+            observed,
+        );
     }
     if score >= SAME_CONTENT_THRESHOLD {
         let percent = (score * 100.0).round();
-        return CheckResult::new(id, Status::Pass, Reason::new(format!("same page ({percent}% similar)"), format!("cùng nội dung (giống {percent}%)")), observed);
+        return CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new(
+                format!("same page ({percent}% similar)"),
+                format!("cùng nội dung (giống {percent}%)"),
+            ),
+            observed,
+        );
     }
     let percent = (score * 100.0).round();
     let detail = match (title(&body4), title(&body6)) {
-        (t4, t6) if t4 != t6 => format!("titles differ: IPv4 {:?}, IPv6 {:?}", t4.unwrap_or_default(), t6.unwrap_or_default()),
+        (t4, t6) if t4 != t6 => format!(
+            "titles differ: IPv4 {:?}, IPv6 {:?}",
+            t4.unwrap_or_default(),
+            t6.unwrap_or_default()
+        ),
         _ => match first_difference(&body4, &body6) {
             Some((a, b)) => format!("first difference: IPv4 \"{a}\" vs IPv6 \"{b}\""),
             None => "bodies differ".into(),
@@ -119,7 +193,10 @@ pub fn same_content(obs: &Observations) -> CheckResult {
     CheckResult::new(
         id,
         Status::Fail,
-        Reason::new(format!("IPv6 serves different content ({percent}% similar); {detail}"), format!("Nội dung qua IPv6 khác IPv4 (giống {percent}%); {detail}")),
+        Reason::new(
+            format!("IPv6 serves different content ({percent}% similar); {detail}"),
+            format!("Nội dung qua IPv6 khác IPv4 (giống {percent}%); {detail}"),
+        ),
         observed,
     )
 }
@@ -132,12 +209,26 @@ fn fmt_status(status: Option<u16>) -> String {
 pub fn name_servers(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6Ns;
     let Some(zone) = &obs.zone else {
-        return CheckResult::new(id, Status::Error, Reason::new("name servers were not probed", "chưa kiểm tra máy chủ tên miền"), json!({}));
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new("name servers were not probed", "chưa kiểm tra máy chủ tên miền"),
+            json!({}),
+        );
     };
-    let observed = json!({ "zone": zone.apex, "ns": zone.ns, "name_servers": zone.name_servers, "queries": obs.ns_queries });
+    let observed =
+        json!({ "zone": zone.apex, "ns": zone.ns, "name_servers": zone.name_servers, "queries": obs.ns_queries });
     if zone.name_servers.is_empty() {
         let label = zone.ns.label();
-        return CheckResult::new(id, Status::Error, Reason::new(format!("could not find the zone's name servers ({label})"), format!("không tìm được máy chủ tên miền ({label})")), observed);
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                format!("could not find the zone's name servers ({label})"),
+                format!("không tìm được máy chủ tên miền ({label})"),
+            ),
+            observed,
+        );
     }
     let mut without_v6 = Vec::new();
     let mut not_answering = Vec::new();
@@ -145,7 +236,9 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
     for server in &zone.name_servers {
         let queries: Vec<_> = obs.ns_queries.iter().filter(|q| q.name == server.name).collect();
         if queries.is_empty() {
-            if matches!(server.aaaa, LookupOutcome::Timeout | LookupOutcome::Failed { .. }) && addresses_of(&server.aaaa).is_empty() {
+            if matches!(server.aaaa, LookupOutcome::Timeout | LookupOutcome::Failed { .. })
+                && addresses_of(&server.aaaa).is_empty()
+            {
                 not_answering.push(format!("{} (AAAA lookup {})", server.name, server.aaaa.label()));
             } else {
                 without_v6.push(server.name.clone());
@@ -159,18 +252,41 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
     }
     if !not_answering.is_empty() {
         let list = not_answering.join("; ");
-        return CheckResult::new(id, Status::Fail, Reason::new(format!("not authoritative over IPv6: {list}"), format!("máy chủ tên miền không trả lời qua IPv6: {list}")), observed);
-    }
-    if !without_v6.is_empty() || with_v6 < 2 {
-        let list = if without_v6.is_empty() { "-".to_string() } else { without_v6.join(", ") };
         return CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("{with_v6} name server(s) with IPv6, need at least 2 and all; without IPv6: {list}"), format!("chỉ {with_v6} máy chủ tên miền có IPv6 (cần tất cả, tối thiểu 2); chưa có IPv6: {list}")),
+            Reason::new(
+                format!("not authoritative over IPv6: {list}"),
+                format!("máy chủ tên miền không trả lời qua IPv6: {list}"),
+            ),
             observed,
         );
     }
-    CheckResult::new(id, Status::Pass, Reason::new(format!("all {with_v6} name servers answer over IPv6"), format!("cả {with_v6} máy chủ tên miền trả lời qua IPv6")), observed)
+    if !without_v6.is_empty() || with_v6 < 2 {
+        let list = if without_v6.is_empty() {
+            "-".to_string()
+        } else {
+            without_v6.join(", ")
+        };
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("{with_v6} name server(s) with IPv6, need at least 2 and all; without IPv6: {list}"),
+                format!("chỉ {with_v6} máy chủ tên miền có IPv6 (cần tất cả, tối thiểu 2); chưa có IPv6: {list}"),
+            ),
+            observed,
+        );
+    }
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("all {with_v6} name servers answer over IPv6"),
+            format!("cả {with_v6} máy chủ tên miền trả lời qua IPv6"),
+        ),
+        observed,
+    )
 }
 
 #[cfg(test)]
@@ -214,14 +330,20 @@ mod tests {
         break_fetch(&mut obs, Family::Ipv6, "refused");
         let result = reachable(&obs);
         assert_eq!(result.status, Status::Fail);
-        assert!(result.reason.en.contains("refused") && result.reason.en.contains("2402:800::1"), "{}", result.reason.en);
+        assert!(
+            result.reason.en.contains("refused") && result.reason.en.contains("2402:800::1"),
+            "{}",
+            result.reason.en
+        );
     }
 
     #[test]
     fn different_body_over_ipv6_fails_with_titles() {
         let mut obs = observations();
         for fetch in obs.fetches.iter_mut().filter(|f| f.family == Family::Ipv6) {
-            fetch.body = b"<html><title>Trang bao tri</title><body>He thong dang bao tri, vui long quay lai sau.</body></html>".to_vec();
+            fetch.body =
+                b"<html><title>Trang bao tri</title><body>He thong dang bao tri, vui long quay lai sau.</body></html>"
+                    .to_vec();
         }
         let result = same_content(&obs);
         assert_eq!(result.status, Status::Fail);
@@ -240,7 +362,9 @@ mod tests {
         assert!(result.reason.en.contains("ns2.example.vn"));
 
         let mut obs = observations();
-        obs.ns_queries[0].outcome = NsQueryOutcome::Failed { message: "udp: timeout; tcp: timeout".into() };
+        obs.ns_queries[0].outcome = NsQueryOutcome::Failed {
+            message: "udp: timeout; tcp: timeout".into(),
+        };
         assert!(name_servers(&obs).reason.en.contains("not authoritative"));
     }
 }

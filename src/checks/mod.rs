@@ -55,7 +55,10 @@ pub struct Reason {
 
 impl Reason {
     pub fn new(en: impl Into<String>, vi: impl Into<String>) -> Reason {
-        Reason { en: en.into(), vi: vi.into() }
+        Reason {
+            en: en.into(),
+            vi: vi.into(),
+        }
     }
 }
 
@@ -70,7 +73,12 @@ pub struct CheckResult {
 
 impl CheckResult {
     pub fn new(id: CheckId, status: Status, reason: Reason, observed: Value) -> CheckResult {
-        CheckResult { id, status, reason, observed }
+        CheckResult {
+            id,
+            status,
+            reason,
+            observed,
+        }
     }
 }
 

@@ -46,7 +46,10 @@ fn shingles(text: &str) -> HashSet<(String, String, String)> {
     if words.len() < 3 {
         return std::iter::once((words.join(" "), String::new(), String::new())).collect();
     }
-    words.windows(3).map(|w| (w[0].to_string(), w[1].to_string(), w[2].to_string())).collect()
+    words
+        .windows(3)
+        .map(|w| (w[0].to_string(), w[1].to_string(), w[2].to_string()))
+        .collect()
 }
 
 /// Jaccard similarity of word 3-shingles of the normalised bodies, in 0..=1.
@@ -66,7 +69,9 @@ pub fn similarity(a: &str, b: &str) -> f64 {
 /// The page title, to tell a person what each side showed.
 pub fn title(body: &str) -> Option<String> {
     static TITLE: OnceLock<Option<Regex>> = OnceLock::new();
-    let regex = TITLE.get_or_init(|| Regex::new(r"(?is)<title[^>]*>(.*?)</title>").ok()).as_ref()?;
+    let regex = TITLE
+        .get_or_init(|| Regex::new(r"(?is)<title[^>]*>(.*?)</title>").ok())
+        .as_ref()?;
     let captured = regex.captures(body)?.get(1)?.as_str();
     let cleaned: String = captured.split_whitespace().collect::<Vec<_>>().join(" ");
     Some(cleaned.chars().take(120).collect())
@@ -76,7 +81,11 @@ pub fn title(body: &str) -> Option<String> {
 pub fn first_difference(a: &str, b: &str) -> Option<(String, String)> {
     let (a, b) = (normalise(a), normalise(b));
     let (wa, wb): (Vec<&str>, Vec<&str>) = (a.split_whitespace().collect(), b.split_whitespace().collect());
-    let index = wa.iter().zip(wb.iter()).position(|(x, y)| x != y).unwrap_or(wa.len().min(wb.len()));
+    let index = wa
+        .iter()
+        .zip(wb.iter())
+        .position(|(x, y)| x != y)
+        .unwrap_or(wa.len().min(wb.len()));
     if index >= wa.len() && index >= wb.len() {
         return None;
     }
@@ -100,14 +109,18 @@ mod tests {
         let other = PAGE
             .replace("a8f7d6e5c4b3a2918f7e6d5c4b3a2918", "ffffffffffffffffffffffffeeeeeeee")
             .replace("r4nd0m", "other1")
-            .replace("/wEPDwUKMTY3NzE5MjIwOWRk1234567890abcdef", "/wEPDwUKLTk5OTk5OTk5OWRkZZZZZZZZZZZZZZZZ")
+            .replace(
+                "/wEPDwUKMTY3NzE5MjIwOWRk1234567890abcdef",
+                "/wEPDwUKLTk5OTk5OTk5OWRkZZZZZZZZZZZZZZZZ",
+            )
             .replace("28/11/2026 10:15:02", "29/11/2026 08:00:59");
         assert_eq!(similarity(PAGE, &other), 1.0);
     }
 
     #[test]
     fn a_different_page_is_not_similar() {
-        let parked = "<html><title>Domain parked</title><body>This domain is for sale. Contact the registrar.</body></html>";
+        let parked =
+            "<html><title>Domain parked</title><body>This domain is for sale. Contact the registrar.</body></html>";
         assert!(similarity(PAGE, parked) < 0.2);
         assert_eq!(title(parked).as_deref(), Some("Domain parked"));
         assert!(first_difference(PAGE, parked).is_some());
@@ -115,7 +128,9 @@ mod tests {
 
     #[test]
     fn small_edits_stay_above_threshold() {
-        let long: String = (0..200).map(|i| format!("<p>đoạn văn số {i} nói về chính quyền số</p>\n")).collect();
+        let long: String = (0..200)
+            .map(|i| format!("<p>đoạn văn số {i} nói về chính quyền số</p>\n"))
+            .collect();
         let edited = long.replace("đoạn văn số 7 ", "đoạn văn thứ 7 ");
         assert!(similarity(&long, &edited) > SAME_CONTENT_THRESHOLD);
     }

@@ -11,16 +11,30 @@ use crate::probe::Observations;
 use crate::target::TargetSettings;
 
 fn handshakes(obs: &Observations) -> Vec<(&AddressFetch, &TlsFacts)> {
-    obs.fetches.iter().filter_map(|fetch| fetch.tls.as_ref().map(|tls| (fetch, tls))).collect()
+    obs.fetches
+        .iter()
+        .filter_map(|fetch| fetch.tls.as_ref().map(|tls| (fetch, tls)))
+        .collect()
 }
 
 fn no_handshake(id: CheckId, obs: &Observations) -> CheckResult {
-    let errors: Vec<String> = obs.fetches.iter().filter_map(|f| f.error.as_ref().map(|e| format!("[{}] {}", f.ip, e.message))).collect();
-    let detail = if errors.is_empty() { "no usable address".to_string() } else { errors.join("; ") };
+    let errors: Vec<String> = obs
+        .fetches
+        .iter()
+        .filter_map(|f| f.error.as_ref().map(|e| format!("[{}] {}", f.ip, e.message)))
+        .collect();
+    let detail = if errors.is_empty() {
+        "no usable address".to_string()
+    } else {
+        errors.join("; ")
+    };
     CheckResult::new(
         id,
         Status::Error,
-        Reason::new(format!("no TLS handshake completed: {detail}"), format!("không bắt tay TLS được: {detail}")),
+        Reason::new(
+            format!("no TLS handshake completed: {detail}"),
+            format!("không bắt tay TLS được: {detail}"),
+        ),
         json!({ "errors": errors }),
     )
 }
@@ -35,15 +49,32 @@ pub fn valid(obs: &Observations) -> CheckResult {
     let observed = json!({
         "addresses": seen.iter().map(|(f, t)| json!({ "ip": f.ip, "subject": t.chain.first().map(|c| &c.subject), "issuer": t.chain.first().map(|c| &c.issuer), "dns_names": t.chain.first().map(|c| &c.dns_names), "verify_failure": t.verify_failure })).collect::<Vec<_>>()
     });
-    let failures: Vec<_> = seen.iter().filter_map(|(f, t)| t.verify_failure.as_ref().map(|v| (f.ip, v))).collect();
+    let failures: Vec<_> = seen
+        .iter()
+        .filter_map(|(f, t)| t.verify_failure.as_ref().map(|v| (f.ip, v)))
+        .collect();
     match failures.first() {
-        None => CheckResult::new(id, Status::Pass, Reason::new("certificate chain verifies for the host", "chứng thư số hợp lệ cho tên miền"), observed),
+        None => CheckResult::new(
+            id,
+            Status::Pass,
+            Reason::new(
+                "certificate chain verifies for the host",
+                "chứng thư số hợp lệ cho tên miền",
+            ),
+            observed,
+        ),
         Some((ip, failure)) => {
             let (en, vi) = match failure.code.as_str() {
                 "expired" => ("certificate expired", "Chứng thư số đã hết hạn"),
                 "not_yet_valid" => ("certificate not yet valid", "Chứng thư số chưa đến thời hạn hiệu lực"),
-                "wrong_host" => ("certificate does not match the host name", "Chứng thư số không khớp tên miền"),
-                "unknown_issuer" => ("certificate issuer is not trusted (self-signed or missing intermediate)", "Chứng thư số do tổ chức không tin cậy cấp (tự ký hoặc thiếu chứng thư trung gian)"),
+                "wrong_host" => (
+                    "certificate does not match the host name",
+                    "Chứng thư số không khớp tên miền",
+                ),
+                "unknown_issuer" => (
+                    "certificate issuer is not trusted (self-signed or missing intermediate)",
+                    "Chứng thư số do tổ chức không tin cậy cấp (tự ký hoặc thiếu chứng thư trung gian)",
+                ),
                 "revoked" => ("certificate revoked", "Chứng thư số đã bị thu hồi"),
                 _ => ("certificate does not verify", "Chứng thư số không hợp lệ"),
             };
@@ -76,15 +107,47 @@ pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckR
     let days_left = seconds_left.div_euclid(86400);
     let observed = json!({ "not_after": soonest.not_after, "subject": soonest.subject, "days_left": days_left, "warn_days": settings.tls_expiry_warn.as_secs() / 86400, "fail_days": settings.tls_expiry_fail.as_secs() / 86400 });
     if seconds_left <= 0 {
-        return CheckResult::new(id, Status::Fail, Reason::new(format!("{} expired {} day(s) ago", soonest.subject, -days_left), format!("Chứng thư số đã hết hạn {} ngày", -days_left)), observed);
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("{} expired {} day(s) ago", soonest.subject, -days_left),
+                format!("Chứng thư số đã hết hạn {} ngày", -days_left),
+            ),
+            observed,
+        );
     }
     if seconds_left < settings.tls_expiry_fail.as_secs() as i64 {
-        return CheckResult::new(id, Status::Fail, Reason::new(format!("expires in {days_left} day(s)"), format!("Chứng thư số sẽ hết hạn sau {days_left} ngày")), observed);
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("expires in {days_left} day(s)"),
+                format!("Chứng thư số sẽ hết hạn sau {days_left} ngày"),
+            ),
+            observed,
+        );
     }
     if seconds_left < settings.tls_expiry_warn.as_secs() as i64 {
-        return CheckResult::new(id, Status::Warn, Reason::new(format!("expires in {days_left} day(s)"), format!("Chứng thư số sắp hết hạn (còn {days_left} ngày)")), observed);
+        return CheckResult::new(
+            id,
+            Status::Warn,
+            Reason::new(
+                format!("expires in {days_left} day(s)"),
+                format!("Chứng thư số sắp hết hạn (còn {days_left} ngày)"),
+            ),
+            observed,
+        );
     }
-    CheckResult::new(id, Status::Pass, Reason::new(format!("expires in {days_left} days"), format!("còn {days_left} ngày trước khi hết hạn")), observed)
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("expires in {days_left} days"),
+            format!("còn {days_left} ngày trước khi hết hạn"),
+        ),
+        observed,
+    )
 }
 
 /// TLS 1.2+ negotiated and TLS 1.0/1.1 refused.
@@ -97,20 +160,39 @@ pub fn modern(obs: &Observations) -> CheckResult {
         Some(LegacyTlsOutcome::Accepted { version }) => CheckResult::new(
             id,
             Status::Fail,
-            Reason::new(format!("server still accepts {version}"), format!("Máy chủ vẫn chấp nhận giao thức cũ {version}")),
+            Reason::new(
+                format!("server still accepts {version}"),
+                format!("Máy chủ vẫn chấp nhận giao thức cũ {version}"),
+            ),
             observed,
         ),
         Some(LegacyTlsOutcome::Unknown { message }) => CheckResult::new(
             id,
             Status::Error,
-            Reason::new(format!("could not test legacy TLS: {message}"), format!("không kiểm tra được TLS cũ: {message}")),
+            Reason::new(
+                format!("could not test legacy TLS: {message}"),
+                format!("không kiểm tra được TLS cũ: {message}"),
+            ),
             observed,
         ),
-        None => CheckResult::new(id, Status::Error, Reason::new("legacy TLS was not probed", "chưa kiểm tra TLS cũ"), observed),
+        None => CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new("legacy TLS was not probed", "chưa kiểm tra TLS cũ"),
+            observed,
+        ),
         Some(LegacyTlsOutcome::Refused { .. }) if seen.is_empty() => no_handshake(id, obs),
         Some(LegacyTlsOutcome::Refused { .. }) => {
             let list = versions.join(", ");
-            CheckResult::new(id, Status::Pass, Reason::new(format!("negotiates {list}; TLS 1.0/1.1 refused"), format!("dùng {list}; từ chối TLS 1.0/1.1")), observed)
+            CheckResult::new(
+                id,
+                Status::Pass,
+                Reason::new(
+                    format!("negotiates {list}; TLS 1.0/1.1 refused"),
+                    format!("dùng {list}; từ chối TLS 1.0/1.1"),
+                ),
+                observed,
+            )
         }
     }
 }
@@ -127,20 +209,33 @@ pub fn chain_complete(obs: &Observations) -> CheckResult {
     });
     for (fetch, tls) in &seen {
         let Some(last) = tls.chain.last() else { continue };
-        let ends_properly = last.self_signed || last.issuer_is_trust_anchor || tls.verify_failure.as_ref().is_none_or(|f| f.code != "unknown_issuer");
+        let ends_properly = last.self_signed
+            || last.issuer_is_trust_anchor
+            || tls.verify_failure.as_ref().is_none_or(|f| f.code != "unknown_issuer");
         if !ends_properly {
             return CheckResult::new(
                 id,
                 Status::Fail,
                 Reason::new(
-                    format!("[{}] sends {} certificate(s) ending at {}, whose issuer {} is neither sent nor trusted", fetch.ip, tls.chain.len(), last.subject, last.issuer),
+                    format!(
+                        "[{}] sends {} certificate(s) ending at {}, whose issuer {} is neither sent nor trusted",
+                        fetch.ip,
+                        tls.chain.len(),
+                        last.subject,
+                        last.issuer
+                    ),
                     format!("[{}] thiếu chứng thư trung gian của {}", fetch.ip, last.issuer),
                 ),
                 observed,
             );
         }
     }
-    CheckResult::new(id, Status::Pass, Reason::new("server sends the full chain", "máy chủ gửi đủ chuỗi chứng thư"), observed)
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new("server sends the full chain", "máy chủ gửi đủ chuỗi chứng thư"),
+        observed,
+    )
 }
 
 #[cfg(test)]
@@ -163,7 +258,10 @@ mod tests {
         let mut obs = observations();
         for fetch in &mut obs.fetches {
             let tls = fetch.tls.as_mut().unwrap();
-            tls.verify_failure = Some(VerifyFailure { code: "expired".into(), message: "certificate expired".into() });
+            tls.verify_failure = Some(VerifyFailure {
+                code: "expired".into(),
+                message: "certificate expired".into(),
+            });
             tls.chain[0].not_after = NOW - 3 * 86400;
         }
         assert!(valid(&obs).reason.vi.contains("hết hạn"));
@@ -187,9 +285,13 @@ mod tests {
     #[test]
     fn legacy_tls_accepted_fails_and_unknown_errors() {
         let mut obs = observations();
-        obs.legacy_tls = Some(LegacyTlsOutcome::Accepted { version: "TLS 1.0".into() });
+        obs.legacy_tls = Some(LegacyTlsOutcome::Accepted {
+            version: "TLS 1.0".into(),
+        });
         assert_eq!(modern(&obs).status, Status::Fail);
-        obs.legacy_tls = Some(LegacyTlsOutcome::Unknown { message: "timeout".into() });
+        obs.legacy_tls = Some(LegacyTlsOutcome::Unknown {
+            message: "timeout".into(),
+        });
         assert_eq!(modern(&obs).status, Status::Error);
     }
 
@@ -200,7 +302,10 @@ mod tests {
             let tls = fetch.tls.as_mut().unwrap();
             tls.chain.truncate(1);
             tls.chain[0].issuer_is_trust_anchor = false;
-            tls.verify_failure = Some(VerifyFailure { code: "unknown_issuer".into(), message: "UnknownIssuer".into() });
+            tls.verify_failure = Some(VerifyFailure {
+                code: "unknown_issuer".into(),
+                message: "UnknownIssuer".into(),
+            });
         }
         assert_eq!(chain_complete(&obs).status, Status::Fail);
         for fetch in &mut obs.fetches {

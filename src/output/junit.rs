@@ -9,9 +9,18 @@ use crate::verdict::TargetVerdict;
 pub fn render(verdicts: &[TargetVerdict], _checks: &[CheckId]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let total: usize = verdicts.iter().map(|v| v.checks.len()).sum();
-    let failures: usize = verdicts.iter().map(|v| v.blocking().filter(|c| c.status == Status::Fail).count()).sum();
-    let errors: usize = verdicts.iter().map(|v| v.blocking().filter(|c| c.status == Status::Error).count()).sum();
-    let _ = writeln!(out, "<testsuites name=\"vnready\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\">");
+    let failures: usize = verdicts
+        .iter()
+        .map(|v| v.blocking().filter(|c| c.status == Status::Fail).count())
+        .sum();
+    let errors: usize = verdicts
+        .iter()
+        .map(|v| v.blocking().filter(|c| c.status == Status::Error).count())
+        .sum();
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"vnready\" tests=\"{total}\" failures=\"{failures}\" errors=\"{errors}\">"
+    );
     for verdict in verdicts {
         let suite_failures = verdict.blocking().filter(|c| c.status == Status::Fail).count();
         let suite_errors = verdict.blocking().filter(|c| c.status == Status::Error).count();
@@ -25,15 +34,28 @@ pub fn render(verdicts: &[TargetVerdict], _checks: &[CheckId]) -> String {
         );
         for check in &verdict.checks {
             let required = verdict.required.contains(&check.id);
-            let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\"", escape(&verdict.target), check.id.as_str());
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                escape(&verdict.target),
+                check.id.as_str()
+            );
             let message = escape(&format!("{} / {}", check.reason.en, check.reason.vi));
             let observed = escape(&serde_json::to_string_pretty(&check.observed).unwrap_or_default());
             match (check.status, required) {
                 (Status::Fail, true) => {
-                    let _ = writeln!(out, ">\n      <failure message=\"{message}\" type=\"{}\">{observed}</failure>\n    </testcase>", check.id.as_str());
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{message}\" type=\"{}\">{observed}</failure>\n    </testcase>",
+                        check.id.as_str()
+                    );
                 }
                 (Status::Error, true) => {
-                    let _ = writeln!(out, ">\n      <error message=\"{message}\" type=\"{}\">{observed}</error>\n    </testcase>", check.id.as_str());
+                    let _ = writeln!(
+                        out,
+                        ">\n      <error message=\"{message}\" type=\"{}\">{observed}</error>\n    </testcase>",
+                        check.id.as_str()
+                    );
                 }
                 (Status::Skip, _) => {
                     let _ = writeln!(out, ">\n      <skipped message=\"{message}\"/>\n    </testcase>");
@@ -43,7 +65,11 @@ pub fn render(verdicts: &[TargetVerdict], _checks: &[CheckId]) -> String {
                 }
                 (status, _) => {
                     let note = if required { "" } else { " (not required)" };
-                    let _ = writeln!(out, ">\n      <system-out>{}: {message}{note}</system-out>\n    </testcase>", status.as_str());
+                    let _ = writeln!(
+                        out,
+                        ">\n      <system-out>{}: {message}{note}</system-out>\n    </testcase>",
+                        status.as_str()
+                    );
                 }
             }
         }
@@ -77,6 +103,9 @@ mod tests {
 
     #[test]
     fn escapes_markup_and_control_characters() {
-        assert_eq!(escape("<a href=\"x\">&'\u{1}"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;");
+        assert_eq!(
+            escape("<a href=\"x\">&'\u{1}"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+        );
     }
 }

@@ -20,7 +20,12 @@ pub fn mark(status: Status) -> char {
 /// an 100-column terminal however many checks ran.
 pub fn render(verdicts: &[TargetVerdict], checks: &[CheckId]) -> String {
     let mut out = String::new();
-    let width = verdicts.iter().map(|v| v.target.chars().count()).max().unwrap_or(6).clamp(6, 48);
+    let width = verdicts
+        .iter()
+        .map(|v| v.target.chars().count())
+        .max()
+        .unwrap_or(6)
+        .clamp(6, 48);
     let _ = writeln!(out, "Checks:");
     for (index, id) in checks.iter().enumerate() {
         let _ = writeln!(out, "  {:>2} {:<20} {}", index + 1, id.as_str(), id.info().title_en);
@@ -32,21 +37,47 @@ pub fn render(verdicts: &[TargetVerdict], checks: &[CheckId]) -> String {
     }
     let _ = writeln!(out, "{header}  RESULT");
     for verdict in verdicts {
-        let mut row = format!("{} {:<width$}  ", if verdict.passed { '✓' } else { '✗' }, truncate(&verdict.target, width));
+        let mut row = format!(
+            "{} {:<width$}  ",
+            if verdict.passed { '✓' } else { '✗' },
+            truncate(&verdict.target, width)
+        );
         for id in checks {
             let symbol = verdict.status_of(*id).map(mark).unwrap_or(' ');
             let _ = write!(row, "{:>3}", symbol);
         }
-        let result = if verdict.passed { "PASS".to_string() } else { format!("FAIL ({} required failing)", verdict.blocking().count()) };
+        let result = if verdict.passed {
+            "PASS".to_string()
+        } else {
+            format!("FAIL ({} required failing)", verdict.blocking().count())
+        };
         let _ = writeln!(out, "{row}  {result}");
         for check in verdict.checks.iter().filter(|c| c.status != Status::Pass) {
-            let required = if verdict.required.contains(&check.id) { "" } else { " (not required)" };
-            let _ = writeln!(out, "      {} {:<18} {}{}", mark(check.status), check.id.as_str(), check.reason.en, required);
+            let required = if verdict.required.contains(&check.id) {
+                ""
+            } else {
+                " (not required)"
+            };
+            let _ = writeln!(
+                out,
+                "      {} {:<18} {}{}",
+                mark(check.status),
+                check.id.as_str(),
+                check.reason.en,
+                required
+            );
         }
     }
     let passed = verdicts.iter().filter(|v| v.passed).count();
-    let _ = writeln!(out, "\n{passed}/{} target(s) pass every required check.", verdicts.len());
-    let _ = writeln!(out, "Legend: ✓ pass  ✗ fail  ! error (could not test)  ~ warn  - not applicable");
+    let _ = writeln!(
+        out,
+        "\n{passed}/{} target(s) pass every required check.",
+        verdicts.len()
+    );
+    let _ = writeln!(
+        out,
+        "Legend: ✓ pass  ✗ fail  ! error (could not test)  ~ warn  - not applicable"
+    );
     out
 }
 

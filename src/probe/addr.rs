@@ -37,7 +37,10 @@ fn parse_registry(csv: &str) -> Vec<SpecialBlock> {
         if fields[4].trim() == "yes" {
             continue;
         }
-        blocks.push(SpecialBlock { net, name: fields[1].clone() });
+        blocks.push(SpecialBlock {
+            net,
+            name: fields[1].clone(),
+        });
     }
     // Most specific first, so "Teredo" wins over "IETF Protocol Assignments".
     blocks.sort_by_key(|block| std::cmp::Reverse(block.net.prefix_len()));
@@ -114,15 +117,21 @@ pub struct ClassifiedAddress {
 pub fn classify(ip: IpAddr, accept_ranges: &[IpNet]) -> ClassifiedAddress {
     let family = Family::of(&ip);
     let class = if let Some(range) = accept_ranges.iter().find(|range| range.contains(&ip)) {
-        AddressClass::Accepted { range: range.to_string() }
+        AddressClass::Accepted {
+            range: range.to_string(),
+        }
     } else if let Some(block) = special_blocks().iter().find(|block| block.net.contains(&ip)) {
-        AddressClass::Special { block: format!("{} ({})", block.name, block.net) }
+        AddressClass::Special {
+            block: format!("{} ({})", block.name, block.net),
+        }
     } else if let IpAddr::V6(v6) = ip {
         // Global unicast is 2000::/3; everything else is reserved by IANA.
         if v6.segments()[0] & 0xe000 == 0x2000 {
             AddressClass::Global
         } else {
-            AddressClass::Special { block: "outside global unicast 2000::/3".into() }
+            AddressClass::Special {
+                block: "outside global unicast 2000::/3".into(),
+            }
         }
     } else {
         AddressClass::Global
@@ -170,7 +179,14 @@ mod tests {
 
     #[test]
     fn special_ipv4_blocks_are_rejected() {
-        for ip in ["10.1.2.3", "192.168.1.1", "100.64.0.1", "127.0.0.1", "192.0.2.1", "169.254.1.1"] {
+        for ip in [
+            "10.1.2.3",
+            "192.168.1.1",
+            "100.64.0.1",
+            "127.0.0.1",
+            "192.0.2.1",
+            "169.254.1.1",
+        ] {
             assert!(!class_of(ip).is_usable(), "{ip}");
         }
     }
@@ -179,7 +195,12 @@ mod tests {
     fn accept_ranges_override_the_registry() {
         let ranges = vec!["::1/128".parse().unwrap()];
         let classified = classify("::1".parse().unwrap(), &ranges);
-        assert_eq!(classified.class, AddressClass::Accepted { range: "::1/128".into() });
+        assert_eq!(
+            classified.class,
+            AddressClass::Accepted {
+                range: "::1/128".into()
+            }
+        );
         assert!(classified.class.is_usable());
     }
 }

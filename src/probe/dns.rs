@@ -61,7 +61,10 @@ impl LookupOutcome {
 
     /// Whether the answer says something about the zone (as opposed to our path to it).
     pub fn is_authoritative_answer(&self) -> bool {
-        matches!(self, LookupOutcome::Records { .. } | LookupOutcome::NoData | LookupOutcome::NxDomain)
+        matches!(
+            self,
+            LookupOutcome::Records { .. } | LookupOutcome::NoData | LookupOutcome::NxDomain
+        )
     }
 }
 
@@ -101,7 +104,9 @@ pub enum DnssecState {
     Insecure,
     Bogus,
     /// Validation could not be completed.
-    Indeterminate { message: String },
+    Indeterminate {
+        message: String,
+    },
 }
 
 /// Asks DNS questions with one plain resolver and, for DNSSEC, one validating resolver.
@@ -133,7 +138,12 @@ impl DnsProber {
             self.lookup_with_chain(host, RecordType::AAAA, deadline)
         );
         let cname_chain = if a.1.len() >= aaaa.1.len() { a.1 } else { aaaa.1 };
-        HostRecords { a: a.0, aaaa: aaaa.0, cname_chain, resolve_seconds: started.elapsed().as_secs_f64() }
+        HostRecords {
+            a: a.0,
+            aaaa: aaaa.0,
+            cname_chain,
+            resolve_seconds: started.elapsed().as_secs_f64(),
+        }
     }
 
     /// One lookup of `record_type`; returns the outcome and any CNAME targets seen.
@@ -141,9 +151,19 @@ impl DnsProber {
         self.lookup_with_chain(name, record_type, deadline).await.0
     }
 
-    async fn lookup_with_chain(&self, name: &str, record_type: RecordType, deadline: Instant) -> (LookupOutcome, Vec<String>) {
+    async fn lookup_with_chain(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        deadline: Instant,
+    ) -> (LookupOutcome, Vec<String>) {
         let Ok(fqdn) = fully_qualified(name) else {
-            return (LookupOutcome::Failed { message: format!("invalid name {name:?}") }, Vec::new());
+            return (
+                LookupOutcome::Failed {
+                    message: format!("invalid name {name:?}"),
+                },
+                Vec::new(),
+            );
         };
         let result = tokio::time::timeout_at(deadline, self.plain.lookup(fqdn, record_type)).await;
         match result {
@@ -192,7 +212,12 @@ impl DnsProber {
             }
         };
         let Some(apex) = apex else {
-            return ZoneFacts { apex: candidate, soa: LookupOutcome::NoData, ns: last_ns, name_servers: Vec::new() };
+            return ZoneFacts {
+                apex: candidate,
+                soa: LookupOutcome::NoData,
+                ns: last_ns,
+                name_servers: Vec::new(),
+            };
         };
         let soa_future = self.lookup_owned(&apex, RecordType::SOA, deadline);
         let servers_future = futures::future::join_all(last_ns.values().iter().map(|name| async move {
@@ -200,17 +225,28 @@ impl DnsProber {
                 self.lookup(name, RecordType::A, deadline),
                 self.lookup(name, RecordType::AAAA, deadline)
             );
-            NameServerAddresses { name: name.clone(), a, aaaa }
+            NameServerAddresses {
+                name: name.clone(),
+                a,
+                aaaa,
+            }
         }));
         let (soa, name_servers) = tokio::join!(soa_future, servers_future);
-        ZoneFacts { apex, soa, ns: last_ns, name_servers }
+        ZoneFacts {
+            apex,
+            soa,
+            ns: last_ns,
+            name_servers,
+        }
     }
 
     /// Like [`lookup`](Self::lookup) but keeps only records owned by `name` itself, so a CNAME
     /// at `name` does not make its target's NS look like ours.
     async fn lookup_owned(&self, name: &str, record_type: RecordType, deadline: Instant) -> LookupOutcome {
         let Ok(fqdn) = fully_qualified(name) else {
-            return LookupOutcome::Failed { message: format!("invalid name {name:?}") };
+            return LookupOutcome::Failed {
+                message: format!("invalid name {name:?}"),
+            };
         };
         match tokio::time::timeout_at(deadline, self.plain.lookup(fqdn.clone(), record_type)).await {
             Err(_) => LookupOutcome::Timeout,
@@ -243,13 +279,19 @@ impl DnsProber {
 
     async fn dnssec_attempt(&self, apex: &str, deadline: Instant) -> DnssecState {
         let Ok(fqdn) = fully_qualified(apex) else {
-            return DnssecState::Indeterminate { message: format!("invalid name {apex:?}") };
+            return DnssecState::Indeterminate {
+                message: format!("invalid name {apex:?}"),
+            };
         };
         match tokio::time::timeout_at(deadline, self.validating.lookup(fqdn, RecordType::SOA)).await {
-            Err(_) => DnssecState::Indeterminate { message: "timeout".into() },
+            Err(_) => DnssecState::Indeterminate {
+                message: "timeout".into(),
+            },
             Ok(Err(NetError::Dns(DnsError::DnssecBogus))) => DnssecState::Bogus,
             Ok(Err(NetError::Dns(DnsError::Nsec { proof, .. }))) => proof_state(proof),
-            Ok(Err(err)) => DnssecState::Indeterminate { message: err.to_string() },
+            Ok(Err(err)) => DnssecState::Indeterminate {
+                message: err.to_string(),
+            },
             Ok(Ok(lookup)) => {
                 let proofs: Vec<Proof> = lookup
                     .answers()
@@ -259,7 +301,9 @@ impl DnsProber {
                     .collect();
                 match proofs.iter().min_by_key(|proof| **proof as u8) {
                     Some(proof) => proof_state(*proof),
-                    None => DnssecState::Indeterminate { message: "no SOA in the answer".into() },
+                    None => DnssecState::Indeterminate {
+                        message: "no SOA in the answer".into(),
+                    },
                 }
             }
         }
@@ -271,11 +315,17 @@ fn proof_state(proof: Proof) -> DnssecState {
         Proof::Secure => DnssecState::Secure,
         Proof::Insecure => DnssecState::Insecure,
         Proof::Bogus => DnssecState::Bogus,
-        Proof::Indeterminate => DnssecState::Indeterminate { message: "indeterminate proof".into() },
+        Proof::Indeterminate => DnssecState::Indeterminate {
+            message: "indeterminate proof".into(),
+        },
     }
 }
 
-fn build_resolver(servers: &[SocketAddr], attempt_timeout: Duration, validate: bool) -> Result<TokioResolver, ResolverSetupError> {
+fn build_resolver(
+    servers: &[SocketAddr],
+    attempt_timeout: Duration,
+    validate: bool,
+) -> Result<TokioResolver, ResolverSetupError> {
     let mut builder = if servers.is_empty() {
         Resolver::builder_tokio().map_err(|err| ResolverSetupError(err.to_string()))?
     } else {
@@ -289,7 +339,10 @@ fn build_resolver(servers: &[SocketAddr], attempt_timeout: Duration, validate: b
                 NameServerConfig::new(server.ip(), true, vec![udp, tcp])
             })
             .collect();
-        Resolver::builder_with_config(ResolverConfig::from_name_servers(name_servers), TokioRuntimeProvider::default())
+        Resolver::builder_with_config(
+            ResolverConfig::from_name_servers(name_servers),
+            TokioRuntimeProvider::default(),
+        )
     };
     let options = builder.options_mut();
     options.timeout = attempt_timeout;
@@ -321,7 +374,12 @@ fn rdata_text(data: &RData) -> String {
         RData::AAAA(aaaa) => IpAddr::V6(aaaa.0).to_string(),
         RData::NS(ns) => display_name(&ns.0),
         RData::CNAME(cname) => display_name(&cname.0),
-        RData::SOA(soa) => format!("{} {} {}", display_name(&soa.mname), display_name(&soa.rname), soa.serial),
+        RData::SOA(soa) => format!(
+            "{} {} {}",
+            display_name(&soa.mname),
+            display_name(&soa.rname),
+            soa.serial
+        ),
         other => other.to_string(),
     }
 }
@@ -338,7 +396,9 @@ fn outcome_of_error(err: &NetError) -> LookupOutcome {
         NetError::Dns(DnsError::ResponseCode(ResponseCode::ServFail)) => LookupOutcome::ServFail,
         NetError::Dns(DnsError::ResponseCode(ResponseCode::Refused)) => LookupOutcome::Refused,
         NetError::Timeout => LookupOutcome::Timeout,
-        other => LookupOutcome::Failed { message: other.to_string() },
+        other => LookupOutcome::Failed {
+            message: other.to_string(),
+        },
     }
 }
 

@@ -65,7 +65,11 @@ pub struct FetchError {
 
 impl FetchError {
     fn new(phase: Phase, kind: &str, message: impl Into<String>) -> FetchError {
-        FetchError { phase, kind: kind.to_string(), message: message.into() }
+        FetchError {
+            phase,
+            kind: kind.to_string(),
+            message: message.into(),
+        }
     }
 
     fn timeout(phase: Phase) -> FetchError {
@@ -97,7 +101,10 @@ pub struct ResponseFacts {
 impl ResponseFacts {
     /// The first value of a header, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -199,7 +206,14 @@ struct Received {
 
 impl HttpProber<'_> {
     /// Fetches `url` over `ip`, following redirects within the same family.
-    pub async fn fetch(&self, url: &Url, ip: IpAddr, deadline: Instant, max_body: usize, resolve_seconds: f64) -> AddressFetch {
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        max_body: usize,
+        resolve_seconds: f64,
+    ) -> AddressFetch {
         let mut record = AddressFetch::new(ip);
         record.timings.resolve = Some(resolve_seconds);
         let mut connection = match self.open(url, ip, deadline, Some(&mut record)).await {
@@ -242,7 +256,11 @@ impl HttpProber<'_> {
                 return record;
             };
             if hop == MAX_REDIRECTS {
-                record.error = Some(FetchError::new(Phase::Processing, "redirect", format!("more than {MAX_REDIRECTS} redirects")));
+                record.error = Some(FetchError::new(
+                    Phase::Processing,
+                    "redirect",
+                    format!("more than {MAX_REDIRECTS} redirects"),
+                ));
                 return record;
             }
             let reusable = !received.truncated && origin_of(&next) == connection.origin && connection.sender.is_ready();
@@ -271,7 +289,14 @@ impl HttpProber<'_> {
 
     /// The address a redirect hop is fetched over: the same one for the same host, otherwise
     /// the hop host's first usable address of the pinned family.
-    async fn address_for(&self, next: &Url, family: Family, first_url: &Url, first_ip: IpAddr, deadline: Instant) -> Result<IpAddr, FetchError> {
+    async fn address_for(
+        &self,
+        next: &Url,
+        family: Family,
+        first_url: &Url,
+        first_ip: IpAddr,
+        deadline: Instant,
+    ) -> Result<IpAddr, FetchError> {
         let host = next.host_str().unwrap_or_default();
         if host == first_url.host_str().unwrap_or_default() {
             return Ok(first_ip);
@@ -291,13 +316,23 @@ impl HttpProber<'_> {
                 FetchError::new(
                     Phase::Resolve,
                     "redirect",
-                    format!("redirect host {host} has no usable {} address ({})", family.as_str(), outcome.label()),
+                    format!(
+                        "redirect host {host} has no usable {} address ({})",
+                        family.as_str(),
+                        outcome.label()
+                    ),
                 )
             })
     }
 
     /// Connects (and for https, handshakes). Timings and TLS facts go into `record` if given.
-    async fn open(&self, url: &Url, ip: IpAddr, deadline: Instant, mut record: Option<&mut AddressFetch>) -> Result<Connection, FetchError> {
+    async fn open(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        mut record: Option<&mut AddressFetch>,
+    ) -> Result<Connection, FetchError> {
         let port = url.port_or_known_default().unwrap_or(443);
         let started = Instant::now();
         let tcp = match tokio::time::timeout_at(deadline, TcpStream::connect(SocketAddr::new(ip, port))).await {
@@ -333,7 +368,13 @@ impl HttpProber<'_> {
 
     /// One plain http:// GET on `url` over `ip`; reads only the head.
     pub async fn plain_http(&self, url: &Url, ip: IpAddr, deadline: Instant) -> PlainHttpFacts {
-        let mut facts = PlainHttpFacts { url: url.to_string(), ip: Some(ip), status: None, location: None, error: None };
+        let mut facts = PlainHttpFacts {
+            url: url.to_string(),
+            ip: Some(ip),
+            status: None,
+            location: None,
+            error: None,
+        };
         let mut connection = match self.open(url, ip, deadline, None).await {
             Ok(connection) => connection,
             Err(err) => {
@@ -378,7 +419,12 @@ fn host_header(url: &Url) -> String {
     }
 }
 
-async fn send(connection: &mut Connection, url: &Url, deadline: Instant, max_body: usize) -> Result<Received, FetchError> {
+async fn send(
+    connection: &mut Connection,
+    url: &Url,
+    deadline: Instant,
+    max_body: usize,
+) -> Result<Received, FetchError> {
     let path = match url.query() {
         Some(query) => format!("{}?{}", url.path(), query),
         None => url.path().to_string(),
@@ -394,7 +440,10 @@ async fn send(connection: &mut Connection, url: &Url, deadline: Instant, max_bod
         .body(Empty::<Bytes>::new())
         .map_err(|err| FetchError::new(Phase::Processing, "other", err.to_string()))?;
     let sent = Instant::now();
-    if tokio::time::timeout_at(deadline, connection.sender.ready()).await.is_err() {
+    if tokio::time::timeout_at(deadline, connection.sender.ready())
+        .await
+        .is_err()
+    {
         return Err(FetchError::timeout(Phase::Processing));
     }
     let response = match tokio::time::timeout_at(deadline, connection.sender.send_request(request)).await {
@@ -434,7 +483,15 @@ async fn send(connection: &mut Connection, url: &Url, deadline: Instant, max_bod
     } else {
         truncated = true;
     }
-    Ok(Received { status, headers, location, body, truncated, processing, transfer: transfer_started.elapsed() })
+    Ok(Received {
+        status,
+        headers,
+        location,
+        body,
+        truncated,
+        processing,
+        transfer: transfer_started.elapsed(),
+    })
 }
 
 fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {

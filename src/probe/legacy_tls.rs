@@ -76,26 +76,42 @@ fn ring_random() -> [u8; 32] {
 /// Reads the server's first record and decides.
 pub fn interpret_first_record(bytes: &[u8]) -> LegacyTlsOutcome {
     if bytes.is_empty() {
-        return LegacyTlsOutcome::Refused { how: "connection closed".into() };
+        return LegacyTlsOutcome::Refused {
+            how: "connection closed".into(),
+        };
     }
     if bytes.len() < 5 {
-        return LegacyTlsOutcome::Unknown { message: format!("short answer ({} bytes)", bytes.len()) };
+        return LegacyTlsOutcome::Unknown {
+            message: format!("short answer ({} bytes)", bytes.len()),
+        };
     }
     match bytes[0] {
         0x15 => {
             let description = bytes.get(6).copied().unwrap_or(0);
-            LegacyTlsOutcome::Refused { how: format!("alert {}", alert_name(description)) }
+            LegacyTlsOutcome::Refused {
+                how: format!("alert {}", alert_name(description)),
+            }
         }
         0x16 if bytes.len() >= 11 && bytes[5] == 0x02 => {
             let version = u16::from_be_bytes([bytes[9], bytes[10]]);
             match version {
-                0x0301 => LegacyTlsOutcome::Accepted { version: "TLS 1.0".into() },
-                0x0302 => LegacyTlsOutcome::Accepted { version: "TLS 1.1".into() },
-                0x0300 => LegacyTlsOutcome::Accepted { version: "SSL 3.0".into() },
-                other => LegacyTlsOutcome::Refused { how: format!("server chose version {other:#06x}") },
+                0x0301 => LegacyTlsOutcome::Accepted {
+                    version: "TLS 1.0".into(),
+                },
+                0x0302 => LegacyTlsOutcome::Accepted {
+                    version: "TLS 1.1".into(),
+                },
+                0x0300 => LegacyTlsOutcome::Accepted {
+                    version: "SSL 3.0".into(),
+                },
+                other => LegacyTlsOutcome::Refused {
+                    how: format!("server chose version {other:#06x}"),
+                },
             }
         }
-        other => LegacyTlsOutcome::Unknown { message: format!("unexpected record type {other:#04x}") },
+        other => LegacyTlsOutcome::Unknown {
+            message: format!("unexpected record type {other:#04x}"),
+        },
     }
 }
 
@@ -116,10 +132,16 @@ pub async fn probe_legacy_tls(addr: SocketAddr, host: &str, deadline: Instant) -
     let attempt = async {
         let mut stream = match TcpStream::connect(addr).await {
             Ok(stream) => stream,
-            Err(err) => return LegacyTlsOutcome::Unknown { message: format!("connect: {err}") },
+            Err(err) => {
+                return LegacyTlsOutcome::Unknown {
+                    message: format!("connect: {err}"),
+                }
+            }
         };
         if let Err(err) = stream.write_all(&legacy_client_hello(host)).await {
-            return LegacyTlsOutcome::Refused { how: format!("write failed: {err}") };
+            return LegacyTlsOutcome::Refused {
+                how: format!("write failed: {err}"),
+            };
         }
         let mut buffer = [0u8; 16];
         let mut filled = 0;
@@ -128,7 +150,9 @@ pub async fn probe_legacy_tls(addr: SocketAddr, host: &str, deadline: Instant) -
                 Ok(0) => break,
                 Ok(read) => filled += read,
                 Err(err) if filled == 0 => {
-                    return LegacyTlsOutcome::Refused { how: format!("connection reset: {err}") }
+                    return LegacyTlsOutcome::Refused {
+                        how: format!("connection reset: {err}"),
+                    }
                 }
                 Err(_) => break,
             }
@@ -140,7 +164,9 @@ pub async fn probe_legacy_tls(addr: SocketAddr, host: &str, deadline: Instant) -
     };
     tokio::time::timeout_at(deadline, attempt)
         .await
-        .unwrap_or_else(|_| LegacyTlsOutcome::Unknown { message: "timeout".into() })
+        .unwrap_or_else(|_| LegacyTlsOutcome::Unknown {
+            message: "timeout".into(),
+        })
 }
 
 #[cfg(test)]
@@ -161,10 +187,23 @@ mod tests {
     #[test]
     fn reads_server_hello_and_alerts() {
         let server_hello = [0x16, 0x03, 0x01, 0x00, 0x31, 0x02, 0x00, 0x00, 0x2d, 0x03, 0x01];
-        assert_eq!(interpret_first_record(&server_hello), LegacyTlsOutcome::Accepted { version: "TLS 1.0".into() });
+        assert_eq!(
+            interpret_first_record(&server_hello),
+            LegacyTlsOutcome::Accepted {
+                version: "TLS 1.0".into()
+            }
+        );
         let alert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 70];
-        assert_eq!(interpret_first_record(&alert), LegacyTlsOutcome::Refused { how: "alert protocol_version".into() });
+        assert_eq!(
+            interpret_first_record(&alert),
+            LegacyTlsOutcome::Refused {
+                how: "alert protocol_version".into()
+            }
+        );
         assert!(matches!(interpret_first_record(&[]), LegacyTlsOutcome::Refused { .. }));
-        assert!(matches!(interpret_first_record(b"HTTP/1.1 400"), LegacyTlsOutcome::Unknown { .. }));
+        assert!(matches!(
+            interpret_first_record(b"HTTP/1.1 400"),
+            LegacyTlsOutcome::Unknown { .. }
+        ));
     }
 }

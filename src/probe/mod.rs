@@ -37,7 +37,13 @@ pub struct ProbeSet {
 }
 
 impl ProbeSet {
-    pub const ALL: ProbeSet = ProbeSet { fetch: true, plain_http: true, legacy_tls: true, zone: true, dnssec: true };
+    pub const ALL: ProbeSet = ProbeSet {
+        fetch: true,
+        plain_http: true,
+        legacy_tls: true,
+        zone: true,
+        dnssec: true,
+    };
 
     pub fn union(self, other: ProbeSet) -> ProbeSet {
         ProbeSet {
@@ -87,7 +93,9 @@ impl Observations {
 
     /// Usable addresses of one family.
     pub fn usable(&self, family: Family) -> impl Iterator<Item = &ClassifiedAddress> {
-        self.addresses.iter().filter(move |a| a.family == family && a.class.is_usable())
+        self.addresses
+            .iter()
+            .filter(move |a| a.family == family && a.class.is_usable())
     }
 }
 
@@ -114,10 +122,18 @@ const DNS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Prober {
     pub fn new(config: &Config) -> Result<Prober, ProberSetupError> {
-        Prober::with_parts(&config.resolver, &config.trust.extra_roots, config.trust.accept_ranges.clone())
+        Prober::with_parts(
+            &config.resolver,
+            &config.trust.extra_roots,
+            config.trust.accept_ranges.clone(),
+        )
     }
 
-    pub fn with_parts(resolver: &ResolverSettings, extra_roots: &[std::path::PathBuf], accept_ranges: Vec<ipnet::IpNet>) -> Result<Prober, ProberSetupError> {
+    pub fn with_parts(
+        resolver: &ResolverSettings,
+        extra_roots: &[std::path::PathBuf],
+        accept_ranges: Vec<ipnet::IpNet>,
+    ) -> Result<Prober, ProberSetupError> {
         Ok(Prober {
             dns: DnsProber::new(resolver, DNS_ATTEMPT_TIMEOUT)?,
             tls: TlsSetup::new(extra_roots)?,
@@ -128,7 +144,10 @@ impl Prober {
 
     /// Probes one target; returns by its timeout whatever the servers do.
     pub async fn observe(&self, target: &Target, probes: ProbeSet) -> Observations {
-        let started_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
+        let started_at = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
         let clock = Instant::now();
         let deadline = clock + target.settings.timeout;
         let host = target.host().to_string();
@@ -159,7 +178,8 @@ impl Prober {
             (Some(zone).filter(|_| probes.zone), queries, dnssec)
         };
         let site_future = self.observe_site(target, probes, &accept, deadline);
-        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls)) = tokio::join!(zone_future, site_future);
+        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls)) =
+            tokio::join!(zone_future, site_future);
         Observations {
             host,
             probes,
@@ -183,7 +203,13 @@ impl Prober {
         probes: ProbeSet,
         accept: &[ipnet::IpNet],
         deadline: Instant,
-    ) -> (HostRecords, Vec<ClassifiedAddress>, Vec<AddressFetch>, Option<PlainHttpFacts>, Option<LegacyTlsOutcome>) {
+    ) -> (
+        HostRecords,
+        Vec<ClassifiedAddress>,
+        Vec<AddressFetch>,
+        Option<PlainHttpFacts>,
+        Option<LegacyTlsOutcome>,
+    ) {
         let host = target.host();
         let records = self.dns.host_records(host, deadline).await;
         let addresses: Vec<ClassifiedAddress> = addresses_of(&records.a)
@@ -192,18 +218,26 @@ impl Prober {
             .map(|ip| classify(ip, accept))
             .collect();
         let usable: Vec<IpAddr> = addresses.iter().filter(|a| a.class.is_usable()).map(|a| a.ip).collect();
-        let http = HttpProber { tls: &self.tls, dns: &self.dns, accept_ranges: accept };
+        let http = HttpProber {
+            tls: &self.tls,
+            dns: &self.dns,
+            accept_ranges: accept,
+        };
         let resolve_seconds = records.resolve_seconds;
 
         let fetches_future = async {
             if !probes.fetch {
                 return Vec::new();
             }
-            futures::future::join_all(
-                usable
-                    .iter()
-                    .map(|ip| http.fetch(&target.url, *ip, deadline, target.settings.max_body_bytes, resolve_seconds)),
-            )
+            futures::future::join_all(usable.iter().map(|ip| {
+                http.fetch(
+                    &target.url,
+                    *ip,
+                    deadline,
+                    target.settings.max_body_bytes,
+                    resolve_seconds,
+                )
+            }))
             .await
         };
         let plain_future = async {
@@ -223,7 +257,14 @@ impl Prober {
         (records, addresses, fetches, plain_http, legacy_tls)
     }
 
-    async fn plain_http(&self, http: &HttpProber<'_>, target: &Target, usable: &[IpAddr], accept: &[ipnet::IpNet], deadline: Instant) -> PlainHttpFacts {
+    async fn plain_http(
+        &self,
+        http: &HttpProber<'_>,
+        target: &Target,
+        usable: &[IpAddr],
+        accept: &[ipnet::IpNet],
+        deadline: Instant,
+    ) -> PlainHttpFacts {
         let http_host = target.http_url.host_str().unwrap_or_default();
         let ip = if http_host == target.host() {
             preferred(usable)
@@ -252,7 +293,12 @@ impl Prober {
         }
     }
 
-    async fn query_name_servers(&self, zone: &ZoneFacts, accept: &[ipnet::IpNet], deadline: Instant) -> Vec<NsAddressQuery> {
+    async fn query_name_servers(
+        &self,
+        zone: &ZoneFacts,
+        accept: &[ipnet::IpNet],
+        deadline: Instant,
+    ) -> Vec<NsAddressQuery> {
         let mut jobs = Vec::new();
         for server in &zone.name_servers {
             for ip in addresses_of(&server.aaaa) {
@@ -275,5 +321,9 @@ impl Prober {
 /// The address for single-shot probes: IPv4 first, because that is what most visitors use
 /// today; IPv6-only sites still get probed over IPv6.
 fn preferred(usable: &[IpAddr]) -> Option<IpAddr> {
-    usable.iter().find(|ip| ip.is_ipv4()).or_else(|| usable.first()).copied()
+    usable
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or_else(|| usable.first())
+        .copied()
 }

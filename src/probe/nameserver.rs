@@ -15,8 +15,15 @@ use tokio::time::Instant;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum NsQueryOutcome {
-    Answered { transport: String, authoritative: bool, rcode: String, has_soa: bool },
-    Failed { message: String },
+    Answered {
+        transport: String,
+        authoritative: bool,
+        rcode: String,
+        has_soa: bool,
+    },
+    Failed {
+        message: String,
+    },
 }
 
 impl NsQueryOutcome {
@@ -31,12 +38,16 @@ const MAX_UDP_ANSWER: usize = 4096;
 /// Queries `server` for the SOA of `zone`, falling back to TCP when UDP is truncated or silent.
 pub async fn query_soa(server: SocketAddr, zone: &str, deadline: Instant) -> NsQueryOutcome {
     let Ok(mut name) = Name::from_utf8(zone.trim_end_matches('.')) else {
-        return NsQueryOutcome::Failed { message: format!("invalid zone {zone:?}") };
+        return NsQueryOutcome::Failed {
+            message: format!("invalid zone {zone:?}"),
+        };
     };
     name.set_fqdn(true);
     let request = build_query(&name);
     let Ok(wire) = request.to_vec() else {
-        return NsQueryOutcome::Failed { message: "cannot encode query".into() };
+        return NsQueryOutcome::Failed {
+            message: "cannot encode query".into(),
+        };
     };
     // Give UDP half the remaining time so TCP still has a chance.
     let remaining = deadline.saturating_duration_since(Instant::now());
@@ -55,11 +66,19 @@ pub async fn query_soa(server: SocketAddr, zone: &str, deadline: Instant) -> NsQ
     match tokio::time::timeout_at(deadline, tcp_exchange(server, &wire)).await {
         Ok(Ok(answer)) => match Message::from_vec(&answer) {
             Ok(message) if message.metadata.id == request.metadata.id => outcome_of(&message, &name, "tcp"),
-            Ok(_) => NsQueryOutcome::Failed { message: format!("{udp_error}; tcp answer mismatched") },
-            Err(err) => NsQueryOutcome::Failed { message: format!("{udp_error}; tcp answer malformed: {err}") },
+            Ok(_) => NsQueryOutcome::Failed {
+                message: format!("{udp_error}; tcp answer mismatched"),
+            },
+            Err(err) => NsQueryOutcome::Failed {
+                message: format!("{udp_error}; tcp answer malformed: {err}"),
+            },
         },
-        Ok(Err(err)) => NsQueryOutcome::Failed { message: format!("{udp_error}; tcp: {err}") },
-        Err(_) => NsQueryOutcome::Failed { message: format!("{udp_error}; tcp: timeout") },
+        Ok(Err(err)) => NsQueryOutcome::Failed {
+            message: format!("{udp_error}; tcp: {err}"),
+        },
+        Err(_) => NsQueryOutcome::Failed {
+            message: format!("{udp_error}; tcp: timeout"),
+        },
     }
 }
 
@@ -97,8 +116,12 @@ fn rcode_name(code: ResponseCode) -> String {
 }
 
 async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8>> {
-    let bind: SocketAddr = if server.is_ipv6() { "[::]:0".parse() } else { "0.0.0.0:0".parse() }
-        .map_err(|_| std::io::Error::other("bad bind address"))?;
+    let bind: SocketAddr = if server.is_ipv6() {
+        "[::]:0".parse()
+    } else {
+        "0.0.0.0:0".parse()
+    }
+    .map_err(|_| std::io::Error::other("bad bind address"))?;
     let socket = UdpSocket::bind(bind).await?;
     socket.connect(server).await?;
     socket.send(wire).await?;

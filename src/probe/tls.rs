@@ -39,16 +39,24 @@ impl TlsSetup {
     /// Trusts the webpki roots plus `extra_roots` (PEM files, e.g. Vietnam's national root CA).
     pub fn new(extra_roots: &[PathBuf]) -> Result<TlsSetup, TlsSetupError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let mut roots = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
         for path in extra_roots {
             add_pem_roots(&mut roots, path)?;
         }
-        let anchor_subjects = roots.roots.iter().map(|anchor| anchor.subject.as_ref().to_vec()).collect();
+        let anchor_subjects = roots
+            .roots
+            .iter()
+            .map(|anchor| anchor.subject.as_ref().to_vec())
+            .collect();
         let roots = Arc::new(roots);
         let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
             .build()
             .map_err(|err| TlsSetupError::Rustls(err.to_string()))?;
-        let recording = Arc::new(AcceptAndRecord { provider: provider.clone() });
+        let recording = Arc::new(AcceptAndRecord {
+            provider: provider.clone(),
+        });
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|err| TlsSetupError::Rustls(err.to_string()))?
@@ -58,19 +66,34 @@ impl TlsSetup {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         // Every connection must present its chain: no session resumption.
         config.resumption = Resumption::disabled();
-        Ok(TlsSetup { client_config: Arc::new(config), verifier, anchor_subjects })
+        Ok(TlsSetup {
+            client_config: Arc::new(config),
+            verifier,
+            anchor_subjects,
+        })
     }
 
     /// Verifies a recorded chain against the trust store for `host`, as a browser would.
     pub fn verify(&self, chain: &[CertificateDer<'static>], host: &str) -> Option<VerifyFailure> {
         let Some((leaf, intermediates)) = chain.split_first() else {
-            return Some(VerifyFailure { code: "no_certificate".into(), message: "server sent no certificate".into() });
+            return Some(VerifyFailure {
+                code: "no_certificate".into(),
+                message: "server sent no certificate".into(),
+            });
         };
         let server_name = match ServerName::try_from(host.to_string()) {
             Ok(name) => name,
-            Err(err) => return Some(VerifyFailure { code: "bad_name".into(), message: err.to_string() }),
+            Err(err) => {
+                return Some(VerifyFailure {
+                    code: "bad_name".into(),
+                    message: err.to_string(),
+                })
+            }
         };
-        match self.verifier.verify_server_cert(leaf, intermediates, &server_name, &[], UnixTime::now()) {
+        match self
+            .verifier
+            .verify_server_cert(leaf, intermediates, &server_name, &[], UnixTime::now())
+        {
             Ok(_) => None,
             Err(err) => Some(VerifyFailure::from_rustls(&err)),
         }
@@ -83,12 +106,17 @@ impl TlsSetup {
 }
 
 fn add_pem_roots(roots: &mut RootCertStore, path: &Path) -> Result<(), TlsSetupError> {
-    let error = |reason: String| TlsSetupError::ExtraRoot { path: path.to_path_buf(), reason };
+    let error = |reason: String| TlsSetupError::ExtraRoot {
+        path: path.to_path_buf(),
+        reason,
+    };
     let bytes = std::fs::read(path).map_err(|err| error(err.to_string()))?;
     let mut added = 0;
     for cert in CertificateDer::pem_slice_iter(&bytes) {
         let cert = cert.map_err(|err| error(format!("not a PEM certificate: {err}")))?;
-        roots.add(cert).map_err(|err| error(format!("unusable as a root: {err}")))?;
+        roots
+            .add(cert)
+            .map_err(|err| error(format!("unusable as a root: {err}")))?;
         added += 1;
     }
     if added == 0 {
@@ -104,7 +132,11 @@ fn strip_der_header(der: &[u8]) -> &[u8] {
         return der;
     }
     let length_byte = der[1];
-    let header = if length_byte < 0x80 { 2 } else { 2 + usize::from(length_byte & 0x7f) };
+    let header = if length_byte < 0x80 {
+        2
+    } else {
+        2 + usize::from(length_byte & 0x7f)
+    };
     der.get(header..).unwrap_or(der)
 }
 
@@ -172,7 +204,10 @@ impl VerifyFailure {
             },
             _ => "other",
         };
-        VerifyFailure { code: code.into(), message: err.to_string() }
+        VerifyFailure {
+            code: code.into(),
+            message: err.to_string(),
+        }
     }
 }
 
@@ -286,5 +321,11 @@ pub fn facts_from_connection(conn: &rustls::ClientConnection, host: &str, setup:
             })
         })
         .collect();
-    TlsFacts { version, cipher, alpn, chain, verify_failure }
+    TlsFacts {
+        version,
+        cipher,
+        alpn,
+        chain,
+        verify_failure,
+    }
 }

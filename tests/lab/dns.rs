@@ -32,7 +32,15 @@ impl ZoneData {
     pub fn zone(&mut self, apex: &str, name_servers: &[&str]) {
         let apex_name = name(apex);
         self.apexes.push(apex_name.clone());
-        let soa = SOA::new(name(name_servers[0]), name(&format!("hostmaster.{apex}")), 2026112901, 3600, 600, 86400, 300);
+        let soa = SOA::new(
+            name(name_servers[0]),
+            name(&format!("hostmaster.{apex}")),
+            2026112901,
+            3600,
+            600,
+            86400,
+            300,
+        );
         self.add(apex, RData::SOA(soa));
         for server in name_servers {
             self.add(apex, RData::NS(NS(name(server))));
@@ -42,7 +50,10 @@ impl ZoneData {
     pub fn add(&mut self, owner: &str, data: RData) {
         let owner = name(owner);
         let record = Record::from_rdata(owner.clone(), 60, data);
-        self.records.entry((owner, record.record_type())).or_default().push(record);
+        self.records
+            .entry((owner, record.record_type()))
+            .or_default()
+            .push(record);
     }
 
     pub fn a(&mut self, owner: &str, ip: &str) {
@@ -65,11 +76,16 @@ impl ZoneData {
     }
 
     fn apex_of(&self, qname: &Name) -> Option<&Name> {
-        self.apexes.iter().filter(|apex| apex.zone_of(qname)).max_by_key(|apex| apex.num_labels())
+        self.apexes
+            .iter()
+            .filter(|apex| apex.zone_of(qname))
+            .max_by_key(|apex| apex.num_labels())
     }
 
     fn name_exists(&self, qname: &Name) -> bool {
-        self.records.keys().any(|(owner, _)| owner == qname || qname.zone_of(owner))
+        self.records
+            .keys()
+            .any(|(owner, _)| owner == qname || qname.zone_of(owner))
     }
 
     /// Builds the answer, or `None` to stay silent.
@@ -138,7 +154,9 @@ impl DnsServer {
     pub async fn start(zones: ZoneData) -> DnsServer {
         let zones = Arc::new(zones);
         for _attempt in 0..50 {
-            let Ok(udp4) = UdpSocket::bind("127.0.0.1:0").await else { continue };
+            let Ok(udp4) = UdpSocket::bind("127.0.0.1:0").await else {
+                continue;
+            };
             let port = udp4.local_addr().expect("bound").port();
             let (Ok(tcp4), Ok(udp6), Ok(tcp6)) = (
                 TcpListener::bind(("127.0.0.1", port)).await,
@@ -166,8 +184,12 @@ impl DnsServer {
 async fn serve_udp(socket: UdpSocket, zones: Arc<ZoneData>) {
     let mut buffer = vec![0u8; 4096];
     loop {
-        let Ok((read, peer)) = socket.recv_from(&mut buffer).await else { continue };
-        let Ok(request) = Message::from_vec(&buffer[..read]) else { continue };
+        let Ok((read, peer)) = socket.recv_from(&mut buffer).await else {
+            continue;
+        };
+        let Ok(request) = Message::from_vec(&buffer[..read]) else {
+            continue;
+        };
         if let Some(response) = zones.answer(&request) {
             if let Ok(wire) = response.to_vec() {
                 let _ = socket.send_to(&wire, peer).await;
@@ -178,7 +200,9 @@ async fn serve_udp(socket: UdpSocket, zones: Arc<ZoneData>) {
 
 async fn serve_tcp(listener: TcpListener, zones: Arc<ZoneData>) {
     loop {
-        let Ok((mut stream, _)) = listener.accept().await else { continue };
+        let Ok((mut stream, _)) = listener.accept().await else {
+            continue;
+        };
         let zones = zones.clone();
         tokio::spawn(async move {
             loop {

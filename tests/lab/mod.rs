@@ -25,7 +25,9 @@ pub const NO_AAAA_ZONE: &str = "noaaaa.vn";
 pub const LAB_TIMEOUT: &str = "3s";
 
 pub fn page(title: &str) -> String {
-    let paragraphs: String = (0..40).map(|i| format!("<p>Thông báo số {i}: kế hoạch chuyển đổi IPv6 của tỉnh.</p>\n")).collect();
+    let paragraphs: String = (0..40)
+        .map(|i| format!("<p>Thông báo số {i}: kế hoạch chuyển đổi IPv6 của tỉnh.</p>\n"))
+        .collect();
     format!("<html><head><title>{title}</title></head><body><h1>{title}</h1>{paragraphs}</body></html>")
 }
 
@@ -52,9 +54,18 @@ pub struct Addresses {
     pub aaaa: Option<&'static str>,
 }
 
-pub const DUAL: Addresses = Addresses { a: Some("127.0.0.1"), aaaa: Some("::1") };
-pub const V4_ONLY: Addresses = Addresses { a: Some("127.0.0.1"), aaaa: None };
-pub const V6_ONLY: Addresses = Addresses { a: None, aaaa: Some("::1") };
+pub const DUAL: Addresses = Addresses {
+    a: Some("127.0.0.1"),
+    aaaa: Some("::1"),
+};
+pub const V4_ONLY: Addresses = Addresses {
+    a: Some("127.0.0.1"),
+    aaaa: None,
+};
+pub const V6_ONLY: Addresses = Addresses {
+    a: None,
+    aaaa: Some("::1"),
+};
 
 pub struct Lab {
     pub dir: tempfile::TempDir,
@@ -90,7 +101,14 @@ impl Builder {
     }
 
     /// Binds a site's HTTPS and HTTP listeners and publishes its addresses.
-    async fn site(&mut self, host: &str, addresses: Addresses, v4: Option<Behaviour>, v6: Option<Behaviour>, plain: Option<Page>) -> (u16, u16) {
+    async fn site(
+        &mut self,
+        host: &str,
+        addresses: Addresses,
+        v4: Option<Behaviour>,
+        v6: Option<Behaviour>,
+        plain: Option<Page>,
+    ) -> (u16, u16) {
         let (https4, https6, https_port) = bind_pair().await;
         let (http4, http6, http_port) = bind_pair().await;
         let counters4 = Arc::new(Counters::default());
@@ -102,28 +120,53 @@ impl Builder {
             self.tasks.push(serve(https6, behaviour, counters6.clone()));
         }
         let plain = plain.unwrap_or_else(|| Page::redirect(&format!("https://{host}:{https_port}/")));
-        self.tasks.push(serve(http4, Behaviour::Http { page: plain.clone() }, Arc::new(Counters::default())));
-        self.tasks.push(serve(http6, Behaviour::Http { page: plain }, Arc::new(Counters::default())));
+        self.tasks.push(serve(
+            http4,
+            Behaviour::Http { page: plain.clone() },
+            Arc::new(Counters::default()),
+        ));
+        self.tasks.push(serve(
+            http6,
+            Behaviour::Http { page: plain },
+            Arc::new(Counters::default()),
+        ));
         if let Some(a) = addresses.a {
             self.zones.a(host, a);
         }
         if let Some(aaaa) = addresses.aaaa {
             self.zones.a(host, aaaa);
         }
-        self.sites.insert(host.to_string(), Site { host: host.to_string(), https_port, http_port, v4: counters4, v6: counters6 });
+        self.sites.insert(
+            host.to_string(),
+            Site {
+                host: host.to_string(),
+                https_port,
+                http_port,
+                v4: counters4,
+                v6: counters6,
+            },
+        );
         self.order.push(host.to_string());
         (https_port, http_port)
     }
 
     /// A dual-stack site with a good certificate, HSTS and a redirect: the healthy default.
     async fn healthy(&mut self, host: &str, addresses: Addresses) -> (u16, u16) {
-        let behaviour = Behaviour::Https { cert: self.cert(host), page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)) };
-        self.site(host, addresses, Some(behaviour.clone()), Some(behaviour), None).await
+        let behaviour = Behaviour::Https {
+            cert: self.cert(host),
+            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
+        };
+        self.site(host, addresses, Some(behaviour.clone()), Some(behaviour), None)
+            .await
     }
 
     async fn with_cert(&mut self, host: &str, cert: ServedCert) {
-        let behaviour = Behaviour::Https { cert, page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)) };
-        self.site(host, DUAL, Some(behaviour.clone()), Some(behaviour), None).await;
+        let behaviour = Behaviour::Https {
+            cert,
+            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
+        };
+        self.site(host, DUAL, Some(behaviour.clone()), Some(behaviour), None)
+            .await;
     }
 }
 
@@ -143,7 +186,13 @@ pub fn idn_host_ascii() -> String {
 impl Lab {
     pub async fn start() -> Lab {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut b = Builder { pki: LabPki::new(), zones: ZoneData::default(), sites: HashMap::new(), order: Vec::new(), tasks: Vec::new() };
+        let mut b = Builder {
+            pki: LabPki::new(),
+            zones: ZoneData::default(),
+            sites: HashMap::new(),
+            order: Vec::new(),
+            tasks: Vec::new(),
+        };
 
         b.zones.zone(ZONE, &["ns1.lab.gov.vn", "ns2.lab.gov.vn"]);
         for ns in ["ns1.lab.gov.vn", "ns2.lab.gov.vn"] {
@@ -161,16 +210,46 @@ impl Lab {
         b.healthy("www.noaaaa.vn", DUAL).await;
         b.healthy(&idn_host_ascii(), DUAL).await;
 
-        let good_page = Behaviour::Https { cert: b.cert(&host("v6refused")), page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)) };
+        let good_page = Behaviour::Https {
+            cert: b.cert(&host("v6refused")),
+            page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)),
+        };
         b.site(&host("v6refused"), DUAL, Some(good_page), None, None).await;
-        let good_page = Behaviour::Https { cert: b.cert(&host("v6hang")), page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)) };
-        b.site(&host("v6hang"), DUAL, Some(good_page), Some(Behaviour::Hang), None).await;
-        b.healthy(&host("v6doc"), Addresses { a: Some("127.0.0.1"), aaaa: Some("2001:db8::1") }).await;
-        b.healthy(&host("v6mapped"), Addresses { a: Some("127.0.0.1"), aaaa: Some("::ffff:127.0.0.1") }).await;
+        let good_page = Behaviour::Https {
+            cert: b.cert(&host("v6hang")),
+            page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)),
+        };
+        b.site(&host("v6hang"), DUAL, Some(good_page), Some(Behaviour::Hang), None)
+            .await;
+        b.healthy(
+            &host("v6doc"),
+            Addresses {
+                a: Some("127.0.0.1"),
+                aaaa: Some("2001:db8::1"),
+            },
+        )
+        .await;
+        b.healthy(
+            &host("v6mapped"),
+            Addresses {
+                a: Some("127.0.0.1"),
+                aaaa: Some("::ffff:127.0.0.1"),
+            },
+        )
+        .await;
 
         let cert = b.cert(&host("v6diff"));
-        let v4 = Behaviour::Https { cert: cert.clone(), page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)) };
-        let v6 = Behaviour::Https { cert, page: Page::ok("<html><head><title>IIS Windows Server</title></head><body>Welcome</body></html>", Some(HSTS_YEAR)) };
+        let v4 = Behaviour::Https {
+            cert: cert.clone(),
+            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
+        };
+        let v6 = Behaviour::Https {
+            cert,
+            page: Page::ok(
+                "<html><head><title>IIS Windows Server</title></head><body>Welcome</body></html>",
+                Some(HSTS_YEAR),
+            ),
+        };
         b.site(&host("v6diff"), DUAL, Some(v4), Some(v6), None).await;
 
         let expired = b.pki.leaf(&[&host("expired")], Validity::Expired, true);
@@ -184,18 +263,46 @@ impl Lab {
         let no_intermediate = b.pki.leaf(&[&host("nointermediate")], Validity::Current, false);
         b.with_cert(&host("nointermediate"), no_intermediate).await;
 
-        let behaviour = Behaviour::Https { cert: b.cert(&host("noredirect")), page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)) };
-        b.site(&host("noredirect"), DUAL, Some(behaviour.clone()), Some(behaviour), Some(Page::ok(&page("Cổng"), None))).await;
+        let behaviour = Behaviour::Https {
+            cert: b.cert(&host("noredirect")),
+            page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)),
+        };
+        b.site(
+            &host("noredirect"),
+            DUAL,
+            Some(behaviour.clone()),
+            Some(behaviour),
+            Some(Page::ok(&page("Cổng"), None)),
+        )
+        .await;
 
-        let behaviour = Behaviour::Https { cert: b.cert(&host("shorthsts")), page: Page::ok(&page("Cổng"), Some("max-age=300")) };
-        b.site(&host("shorthsts"), DUAL, Some(behaviour.clone()), Some(behaviour), None).await;
+        let behaviour = Behaviour::Https {
+            cert: b.cert(&host("shorthsts")),
+            page: Page::ok(&page("Cổng"), Some("max-age=300")),
+        };
+        b.site(&host("shorthsts"), DUAL, Some(behaviour.clone()), Some(behaviour), None)
+            .await;
 
         let (portal_port, _) = b.healthy("portal.cdn-example.com", DUAL).await;
-        let offvn = Behaviour::Https { cert: b.cert(&host("offvn")), page: Page::redirect(&format!("https://portal.cdn-example.com:{portal_port}/")) };
-        b.site(&host("offvn"), DUAL, Some(offvn.clone()), Some(offvn), None).await;
+        let offvn = Behaviour::Https {
+            cert: b.cert(&host("offvn")),
+            page: Page::redirect(&format!("https://portal.cdn-example.com:{portal_port}/")),
+        };
+        b.site(&host("offvn"), DUAL, Some(offvn.clone()), Some(offvn), None)
+            .await;
 
-        let cdn = Behaviour::Https { cert: b.cert(&host("cdn")), page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)) };
-        b.site(&host("cdn"), Addresses { a: None, aaaa: None }, Some(cdn.clone()), Some(cdn), None).await;
+        let cdn = Behaviour::Https {
+            cert: b.cert(&host("cdn")),
+            page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)),
+        };
+        b.site(
+            &host("cdn"),
+            Addresses { a: None, aaaa: None },
+            Some(cdn.clone()),
+            Some(cdn),
+            None,
+        )
+        .await;
         b.zones.cname(&host("cdn"), "edge.cdn-example.com");
         b.zones.a("edge.cdn-example.com", "127.0.0.1");
         b.zones.a("edge.cdn-example.com", "::1");
@@ -206,16 +313,42 @@ impl Lab {
         b.zones.a(&host("tls10"), "127.0.0.1");
         let (http4, http6, http_port) = bind_pair().await;
         let redirect = Page::redirect(&format!("https://{}:{}/", host("tls10"), legacy.port));
-        b.tasks.push(serve(http4, Behaviour::Http { page: redirect.clone() }, Arc::new(Counters::default())));
-        b.tasks.push(serve(http6, Behaviour::Http { page: redirect }, Arc::new(Counters::default())));
-        b.sites.insert(host("tls10"), Site { host: host("tls10"), https_port: legacy.port, http_port, v4: Arc::default(), v6: Arc::default() });
+        b.tasks.push(serve(
+            http4,
+            Behaviour::Http { page: redirect.clone() },
+            Arc::new(Counters::default()),
+        ));
+        b.tasks.push(serve(
+            http6,
+            Behaviour::Http { page: redirect },
+            Arc::new(Counters::default()),
+        ));
+        b.sites.insert(
+            host("tls10"),
+            Site {
+                host: host("tls10"),
+                https_port: legacy.port,
+                http_port,
+                v4: Arc::default(),
+                v6: Arc::default(),
+            },
+        );
         b.order.push(host("tls10"));
 
         // DNS-only cases: no servers behind them.
         b.zones.servfail(&host("servfail"));
         b.zones.silent(&host("silent"));
         for label in ["nx", "servfail", "silent"] {
-            b.sites.insert(host(label), Site { host: host(label), https_port: 443, http_port: 80, v4: Arc::default(), v6: Arc::default() });
+            b.sites.insert(
+                host(label),
+                Site {
+                    host: host(label),
+                    https_port: 443,
+                    http_port: 80,
+                    v4: Arc::default(),
+                    v6: Arc::default(),
+                },
+            );
             b.order.push(host(label));
         }
 
@@ -231,13 +364,26 @@ impl Lab {
         let mut urls = Vec::new();
         for name in &b.order {
             let site = &b.sites[name];
-            let url = if name == &idn_host_ascii() { format!("https://{}:{}/", idn_host_unicode(), site.https_port) } else { site.url() };
+            let url = if name == &idn_host_ascii() {
+                format!("https://{}:{}/", idn_host_unicode(), site.https_port)
+            } else {
+                site.url()
+            };
             yaml.push_str(&format!("  - url: \"{url}\"\n    http_url: \"http://{}:{}/\"\n    name: \"Lab {name}\"\n    agency: \"Sở Khoa học và Công nghệ\"\n    category: state_portal\n", site.host, site.http_port));
             urls.push(url);
         }
         let config_path = dir.path().join("lab-targets.yaml");
         std::fs::write(&config_path, yaml).expect("write lab config");
-        Lab { dir, dns, sites: b.sites, root_path, config_path, urls, tasks: b.tasks, _legacy: legacy }
+        Lab {
+            dir,
+            dns,
+            sites: b.sites,
+            root_path,
+            config_path,
+            urls,
+            tasks: b.tasks,
+            _legacy: legacy,
+        }
     }
 
     pub fn site(&self, host: &str) -> &Site {

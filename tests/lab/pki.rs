@@ -1,7 +1,9 @@
 //! A lab PKI made at test time with rcgen: root → intermediate → leaves, plus the broken
 //! certificates real sites serve (expired, not yet valid, wrong host, self-signed).
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
+};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// A certificate chain as a server sends it, with its key.
@@ -39,7 +41,11 @@ fn ca_params(common_name: &str) -> CertificateParams {
     dn.push(DnType::OrganizationName, "vnready lab");
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     params.not_before = rcgen::date_time_ymd(2024, 1, 1);
     params.not_after = rcgen::date_time_ymd(2040, 1, 1);
     params
@@ -47,13 +53,23 @@ fn ca_params(common_name: &str) -> CertificateParams {
 
 impl LabPki {
     pub fn new() -> LabPki {
-        let root = CertifiedIssuer::self_signed(ca_params("vnready Lab Root CA"), KeyPair::generate().expect("key")).expect("root");
-        let intermediate = CertifiedIssuer::signed_by(ca_params("vnready Lab Issuing CA"), KeyPair::generate().expect("key"), &root).expect("intermediate");
-        LabPki { root_pem: root.pem(), intermediate }
+        let root = CertifiedIssuer::self_signed(ca_params("vnready Lab Root CA"), KeyPair::generate().expect("key"))
+            .expect("root");
+        let intermediate = CertifiedIssuer::signed_by(
+            ca_params("vnready Lab Issuing CA"),
+            KeyPair::generate().expect("key"),
+            &root,
+        )
+        .expect("intermediate");
+        LabPki {
+            root_pem: root.pem(),
+            intermediate,
+        }
     }
 
     fn leaf_params(names: &[&str], validity: Validity) -> CertificateParams {
-        let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("leaf params");
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("leaf params");
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, names[0]);
         params.distinguished_name = dn;
@@ -71,20 +87,34 @@ impl LabPki {
     /// "missing intermediate" misconfiguration.
     pub fn leaf(&self, names: &[&str], validity: Validity, send_intermediate: bool) -> ServedCert {
         let key = KeyPair::generate().expect("key");
-        let cert = Self::leaf_params(names, validity).signed_by(&key, &self.intermediate).expect("leaf");
+        let cert = Self::leaf_params(names, validity)
+            .signed_by(&key, &self.intermediate)
+            .expect("leaf");
         let mut chain = vec![cert.der().clone()];
         let mut chain_pem = cert.pem();
         if send_intermediate {
             chain.push(self.intermediate.der().clone());
             chain_pem.push_str(&self.intermediate.pem());
         }
-        ServedCert { chain, key_der: key.serialize_der(), chain_pem, key_pem: key.serialize_pem() }
+        ServedCert {
+            chain,
+            key_der: key.serialize_der(),
+            chain_pem,
+            key_pem: key.serialize_pem(),
+        }
     }
 
     /// A self-signed leaf, trusted by nobody.
     pub fn self_signed(&self, names: &[&str]) -> ServedCert {
         let key = KeyPair::generate().expect("key");
-        let cert = Self::leaf_params(names, Validity::Current).self_signed(&key).expect("self-signed");
-        ServedCert { chain: vec![cert.der().clone()], key_der: key.serialize_der(), chain_pem: cert.pem(), key_pem: key.serialize_pem() }
+        let cert = Self::leaf_params(names, Validity::Current)
+            .self_signed(&key)
+            .expect("self-signed");
+        ServedCert {
+            chain: vec![cert.der().clone()],
+            key_der: key.serialize_der(),
+            chain_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
     }
 }

@@ -33,11 +33,19 @@ impl Page {
         if let Some(value) = hsts {
             headers.push(("strict-transport-security".into(), value.into()));
         }
-        Page { status: 200, headers, body: body.into() }
+        Page {
+            status: 200,
+            headers,
+            body: body.into(),
+        }
     }
 
     pub fn redirect(location: &str) -> Page {
-        Page { status: 301, headers: vec![("location".into(), location.into())], body: String::new() }
+        Page {
+            status: 301,
+            headers: vec![("location".into(), location.into())],
+            body: String::new(),
+        }
     }
 }
 
@@ -51,15 +59,24 @@ pub struct Counters {
 
 impl Counters {
     pub fn get(&self) -> (usize, usize, usize) {
-        (self.tcp_accepts.load(Ordering::SeqCst), self.tls_handshakes.load(Ordering::SeqCst), self.requests.load(Ordering::SeqCst))
+        (
+            self.tcp_accepts.load(Ordering::SeqCst),
+            self.tls_handshakes.load(Ordering::SeqCst),
+            self.requests.load(Ordering::SeqCst),
+        )
     }
 }
 
 /// How a listener behaves.
 #[derive(Clone)]
 pub enum Behaviour {
-    Https { cert: ServedCert, page: Page },
-    Http { page: Page },
+    Https {
+        cert: ServedCert,
+        page: Page,
+    },
+    Http {
+        page: Page,
+    },
     /// Accepts TCP and then never says a word.
     Hang,
 }
@@ -67,7 +84,9 @@ pub enum Behaviour {
 /// Binds `127.0.0.1` and `::1` on one shared port (retrying until both are free).
 pub async fn bind_pair() -> (TcpListener, TcpListener, u16) {
     for _ in 0..50 {
-        let Ok(v4) = TcpListener::bind("127.0.0.1:0").await else { continue };
+        let Ok(v4) = TcpListener::bind("127.0.0.1:0").await else {
+            continue;
+        };
         let port = v4.local_addr().expect("bound").port();
         if let Ok(v6) = TcpListener::bind(("::1", port)).await {
             return (v4, v6, port);
@@ -80,19 +99,22 @@ pub async fn bind_pair() -> (TcpListener, TcpListener, u16) {
 pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters>) -> tokio::task::JoinHandle<()> {
     let acceptor = match &behaviour {
         Behaviour::Https { cert, .. } => {
-            let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .expect("versions")
-                .with_no_client_auth()
-                .with_single_cert(cert.chain.clone(), cert.key())
-                .expect("lab certificate");
+            let config =
+                rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                    .with_safe_default_protocol_versions()
+                    .expect("versions")
+                    .with_no_client_auth()
+                    .with_single_cert(cert.chain.clone(), cert.key())
+                    .expect("lab certificate");
             Some(TlsAcceptor::from(Arc::new(config)))
         }
         _ => None,
     };
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             counters.tcp_accepts.fetch_add(1, Ordering::SeqCst);
             let behaviour = behaviour.clone();
             let counters = counters.clone();
@@ -117,7 +139,11 @@ pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters
     })
 }
 
-async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S, page: Page, counters: Arc<Counters>) {
+async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    page: Page,
+    counters: Arc<Counters>,
+) {
     let service = service_fn(move |_request: Request<hyper::body::Incoming>| {
         counters.requests.fetch_add(1, Ordering::SeqCst);
         let page = page.clone();
@@ -129,7 +155,9 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: 
             Ok::<_, Infallible>(response.body(Full::new(Bytes::from(page.body))).expect("response"))
         }
     });
-    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
 }
 
 /// `openssl s_server` with TLS 1.0 still enabled, as old government servers have. Returns the
@@ -150,12 +178,20 @@ impl LegacyTlsServer {
         let cert_path = dir.join("legacy-chain.pem");
         let key_path = dir.join("legacy-key.pem");
         let end = "-----END CERTIFICATE-----\n";
-        let split = cert.chain_pem.find(end).map(|index| index + end.len()).unwrap_or(cert.chain_pem.len());
+        let split = cert
+            .chain_pem
+            .find(end)
+            .map(|index| index + end.len())
+            .unwrap_or(cert.chain_pem.len());
         let intermediates_path = dir.join("legacy-intermediates.pem");
         std::fs::write(&cert_path, &cert.chain_pem[..split]).expect("write cert");
         std::fs::write(&intermediates_path, &cert.chain_pem[split..]).expect("write intermediates");
         std::fs::write(&key_path, &cert.key_pem).expect("write key");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("addr")
+            .port();
         let mut child = tokio::process::Command::new("openssl")
             .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
             .arg(&cert_path)
