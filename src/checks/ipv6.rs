@@ -247,7 +247,7 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
         }
         with_v6 += 1;
         for query in queries.iter().filter(|q| !q.outcome.is_authoritative()) {
-            not_answering.push(format!("{} [{}]: {:?}", query.name, query.address.ip(), query.outcome));
+            not_answering.push(format!("{} [{}]: {}", query.name, query.address.ip(), query.outcome));
         }
     }
     if !not_answering.is_empty() {

@@ -390,7 +390,23 @@ impl Lab {
         &self.sites[host]
     }
 
-    /// The lab's targets file entry for one site, as its own file (for single-target runs).
+    /// A targets file with just one lab site and the name-server port; resolver, ranges and
+    /// roots are left for command-line flags to supply.
+    pub fn single_site_config(&self, host: &str) -> PathBuf {
+        let site = self.site(host);
+        let yaml = format!(
+            "resolver:\n  ns_port: {}\ntargets:\n  - url: \"{}\"\n    http_url: \"http://{}:{}/\"\n",
+            self.dns.port,
+            self.url_of(host),
+            site.host,
+            site.http_port
+        );
+        let path = self.dir.path().join(format!("{host}.yaml"));
+        std::fs::write(&path, yaml).expect("write single-site config");
+        path
+    }
+
+    /// The lab URL of one site, as a user would write it.
     pub fn url_of(&self, host: &str) -> String {
         let site = self.site(host);
         if host == idn_host_ascii() {
