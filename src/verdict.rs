@@ -66,9 +66,7 @@ impl TargetVerdict {
                     class: address.class.clone(),
                     probed: fetch.is_some(),
                     status: fetch.and_then(|f| f.final_status()),
-                    error: fetch
-                        .and_then(|f| f.error.as_ref())
-                        .map(|e| format!("{} at {:?}: {}", e.kind, e.phase, e.message)),
+                    error: fetch.and_then(|f| f.error.as_ref()).map(ToString::to_string),
                     tls_version: fetch.and_then(|f| f.tls.as_ref()).map(|t| t.version.clone()),
                     timings: fetch.map(|f| f.timings.clone()),
                 }

@@ -41,8 +41,18 @@ fn lab_flags(lab: &Lab) -> Vec<String> {
 }
 
 fn status_of(document: &Value, host: &str, check: &str) -> String {
-    let target = document["targets"].as_array().expect("targets").iter().find(|t| t["host"] == host).expect("target in output");
-    let result = target["checks"].as_array().expect("checks").iter().find(|c| c["id"] == check).expect("check in output");
+    let target = document["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .find(|t| t["host"] == host)
+        .expect("target in output");
+    let result = target["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == check)
+        .expect("check in output");
     result["status"].as_str().expect("status").to_string()
 }
 
@@ -51,7 +61,12 @@ async fn json_over_the_whole_lab_gives_every_expected_status() {
     let lab = Lab::start().await;
     let config = lab.config_path.display().to_string();
     let output = vnready(&["check", "--config", &config, "--format", "json"]).await;
-    assert_eq!(output.status.code(), Some(1), "the lab has failing sites\n{}", show(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the lab has failing sites\n{}",
+        show(&output)
+    );
     let document: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
     assert_eq!(document["targets"].as_array().map(Vec::len), Some(lab.urls.len()));
     let first = &document["targets"][0];
@@ -83,9 +98,18 @@ async fn json_over_the_whole_lab_gives_every_expected_status() {
 async fn gate_exits_zero_when_required_checks_pass_and_writes_junit() {
     let lab = Lab::start().await;
     let config = lab.single_site_config(&host("good")).display().to_string();
-    let mut args = vec!["check".to_string(), "--config".into(), config, "--format".into(), "junit".into()];
+    let mut args = vec![
+        "check".to_string(),
+        "--config".into(),
+        config,
+        "--format".into(),
+        "junit".into(),
+    ];
     args.extend(lab_flags(&lab));
-    args.extend(["--require".into(), "ipv6.aaaa,ipv6.reachable,tls.valid,https.redirect".into()]);
+    args.extend([
+        "--require".into(),
+        "ipv6.aaaa,ipv6.reachable,tls.valid,https.redirect".into(),
+    ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = vnready(&args).await;
     assert_eq!(output.status.code(), Some(0), "{}", show(&output));
@@ -98,14 +122,28 @@ async fn gate_exits_zero_when_required_checks_pass_and_writes_junit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gate_exits_one_and_names_the_failing_rule() {
     let lab = Lab::start().await;
-    let mut args = vec!["check".to_string(), lab.url_of(&host("v4only")), "--format".into(), "junit".into()];
+    let mut args = vec![
+        "check".to_string(),
+        lab.url_of(&host("v4only")),
+        "--format".into(),
+        "junit".into(),
+    ];
     args.extend(lab_flags(&lab));
-    args.extend(["--require".into(), "ipv6.aaaa".into(), "--only".into(), "ipv6.aaaa,tls.valid".into()]);
+    args.extend([
+        "--require".into(),
+        "ipv6.aaaa".into(),
+        "--only".into(),
+        "ipv6.aaaa,tls.valid".into(),
+    ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = vnready(&args).await;
     assert_eq!(output.status.code(), Some(1), "{}", show(&output));
     let junit = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(junit.matches("<testcase ").count(), 2, "--only limits the checks: {junit}");
+    assert_eq!(
+        junit.matches("<testcase ").count(),
+        2,
+        "--only limits the checks: {junit}"
+    );
     assert!(junit.contains("<failure message=\"no AAAA record"), "{junit}");
     assert!(junit.contains("type=\"ipv6.aaaa\""));
 }
@@ -113,7 +151,11 @@ async fn gate_exits_one_and_names_the_failing_rule() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_output_is_a_table_with_marks_and_reasons() {
     let lab = Lab::start().await;
-    let mut args = vec!["check".to_string(), lab.url_of(&host("good")), lab.url_of(&host("v4only"))];
+    let mut args = vec![
+        "check".to_string(),
+        lab.url_of(&host("good")),
+        lab.url_of(&host("v4only")),
+    ];
     args.extend(lab_flags(&lab));
     args.extend(["--only".into(), "ipv6.aaaa,tls.valid".into()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -122,16 +164,26 @@ async fn text_output_is_a_table_with_marks_and_reasons() {
     let text = String::from_utf8_lossy(&output.stdout);
     let good_row = text.lines().find(|l| l.contains(&host("good"))).expect("row for good");
     assert!(good_row.starts_with('✓') && good_row.contains("PASS"), "{good_row}");
-    let bad_row = text.lines().find(|l| l.contains(&host("v4only"))).expect("row for v4only");
+    let bad_row = text
+        .lines()
+        .find(|l| l.contains(&host("v4only")))
+        .expect("row for v4only");
     assert!(bad_row.starts_with('✗') && bad_row.contains('✗'), "{bad_row}");
-    assert!(text.contains("✗ ipv6.aaaa") && text.contains("no AAAA record"), "{text}");
+    assert!(
+        text.contains("✗ ipv6.aaaa") && text.contains("no AAAA record"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn usage_and_config_errors_exit_two_with_a_clear_message() {
     let output = vnready(&["check", "--require", "ipv6.magic", "a.gov.vn"]).await;
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown check \"ipv6.magic\""), "{}", show(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("unknown check \"ipv6.magic\""),
+        "{}",
+        show(&output)
+    );
 
     let output = vnready(&["check"]).await;
     assert_eq!(output.status.code(), Some(2));
@@ -142,7 +194,11 @@ async fn usage_and_config_errors_exit_two_with_a_clear_message() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("targets.yaml");
-    std::fs::write(&bad, "targets:\n  - url: https://a.gov.vn/\n    timeout: 10 minutes please\n").expect("write");
+    std::fs::write(
+        &bad,
+        "targets:\n  - url: https://a.gov.vn/\n    timeout: 10 minutes please\n",
+    )
+    .expect("write");
     for command in ["validate", "check"] {
         let output = if command == "validate" {
             vnready(&["validate", &bad.display().to_string()]).await
@@ -151,7 +207,10 @@ async fn usage_and_config_errors_exit_two_with_a_clear_message() {
         };
         assert_eq!(output.status.code(), Some(2), "{command}: {}", show(&output));
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("targets.yaml:3:") && stderr.contains("invalid duration"), "{command}: {stderr}");
+        assert!(
+            stderr.contains("targets.yaml:3:") && stderr.contains("invalid duration"),
+            "{command}: {stderr}"
+        );
     }
 }
 
@@ -160,14 +219,28 @@ async fn shipped_targets_file_validates() {
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/targets.yaml");
     let output = vnready(&["validate", shipped]).await;
     assert_eq!(output.status.code(), Some(0), "{}", show(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("14 target(s)"), "{}", show(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("14 target(s)"),
+        "{}",
+        show(&output)
+    );
 }
 
 #[tokio::test]
 async fn check_help_documents_every_contract_flag() {
     let output = vnready(&["check", "--help"]).await;
     let help = String::from_utf8_lossy(&output.stdout);
-    for flag in ["--resolver", "--accept-range", "--extra-root", "--timeout", "--concurrency", "--require", "--only", "--format", "--config"] {
+    for flag in [
+        "--resolver",
+        "--accept-range",
+        "--extra-root",
+        "--timeout",
+        "--concurrency",
+        "--require",
+        "--only",
+        "--format",
+        "--config",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }

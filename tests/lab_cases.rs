@@ -163,22 +163,37 @@ async fn every_lab_case_gets_the_expected_verdict() {
         .all(|c| c.status == Pass));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() {
-    let lab = Lab::start().await;
+/// Audits one lab site through the library with the given checks.
+async fn audit_site(lab: &Lab, site: &str, checks: Vec<CheckId>, required: Vec<CheckId>) -> TargetVerdict {
     let config = Config::load(&lab.config_path).expect("lab config");
     let prober = Prober::new(&config).expect("prober");
     let target = config
         .targets
         .iter()
-        .find(|t| t.host() == host("good"))
-        .expect("good site");
-    let plan = AuditPlan {
-        checks: vec![TlsValid, HttpUp, Ipv6Reachable],
-        required: vec![TlsValid],
-        concurrency: 1,
-    };
-    let verdict = audit_target(&prober, target, &plan).await;
+        .find(|t| t.host() == site)
+        .expect("site in the lab config");
+    audit_target(
+        &prober,
+        target,
+        &AuditPlan {
+            checks,
+            required,
+            concurrency: 1,
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() {
+    let lab = Lab::start().await;
+    let verdict = audit_site(
+        &lab,
+        &host("good"),
+        vec![TlsValid, HttpUp, Ipv6Reachable],
+        vec![TlsValid],
+    )
+    .await;
     assert!(verdict.passed, "{:?}", verdict.checks);
     let site = lab.site(&host("good"));
     // (TCP accepts, TLS handshakes, HTTP requests) per family
@@ -192,19 +207,7 @@ async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_audit_adds_only_the_legacy_tls_probe_connection() {
     let lab = Lab::start().await;
-    let config = Config::load(&lab.config_path).expect("lab config");
-    let prober = Prober::new(&config).expect("prober");
-    let target = config
-        .targets
-        .iter()
-        .find(|t| t.host() == host("good"))
-        .expect("good site");
-    let plan = AuditPlan {
-        checks: CheckId::all(),
-        required: CheckId::all(),
-        concurrency: 1,
-    };
-    audit_target(&prober, target, &plan).await;
+    audit_site(&lab, &host("good"), CheckId::all(), CheckId::all()).await;
     let site = lab.site(&host("good"));
     // IPv4 also carries the legacy ClientHello probe (a TCP connection with no finished handshake).
     assert_eq!(site.v4.get(), (2, 1, 1), "IPv4 listener");
@@ -214,13 +217,6 @@ async fn full_audit_adds_only_the_legacy_tls_probe_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_sweep_does_no_name_server_or_legacy_tls_work() {
     let lab = Lab::start().await;
-    let config = Config::load(&lab.config_path).expect("lab config");
-    let prober = Prober::new(&config).expect("prober");
-    let target = config
-        .targets
-        .iter()
-        .find(|t| t.host() == host("good"))
-        .expect("good site");
     let checks = vec![TlsValid, TlsExpiry];
     assert_eq!(
         CheckId::probes_for(&checks),
@@ -229,12 +225,7 @@ async fn certificate_sweep_does_no_name_server_or_legacy_tls_work() {
             ..ProbeSet::default()
         }
     );
-    let plan = AuditPlan {
-        checks: checks.clone(),
-        required: checks,
-        concurrency: 1,
-    };
-    let verdict = audit_target(&prober, target, &plan).await;
+    let verdict = audit_site(&lab, &host("good"), checks.clone(), checks).await;
     assert!(verdict.observations.ns_queries.is_empty());
     assert!(verdict.observations.zone.is_none());
     assert!(verdict.observations.legacy_tls.is_none());
@@ -249,19 +240,7 @@ async fn certificate_sweep_does_no_name_server_or_legacy_tls_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_certificates_keep_their_facts() {
     let lab = Lab::start().await;
-    let config = Config::load(&lab.config_path).expect("lab config");
-    let prober = Prober::new(&config).expect("prober");
-    let target = config
-        .targets
-        .iter()
-        .find(|t| t.host() == host("expired"))
-        .expect("expired site");
-    let plan = AuditPlan {
-        checks: vec![TlsValid],
-        required: vec![TlsValid],
-        concurrency: 1,
-    };
-    let verdict = audit_target(&prober, target, &plan).await;
+    let verdict = audit_site(&lab, &host("expired"), vec![TlsValid], vec![TlsValid]).await;
     let tls = verdict.observations.fetches[0]
         .tls
         .as_ref()

@@ -48,10 +48,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     for family in [Family::Ipv4, Family::Ipv6] {
         for fetch in obs.fetches_of(family) {
             match (fetch.final_status(), &fetch.error) {
-                (_, Some(err)) => problems.push(format!(
-                    "[{}] {} at {:?}: {}",
-                    fetch.ip, err.kind, err.phase, err.message
-                )),
+                (_, Some(err)) => problems.push(format!("[{}] {err}", fetch.ip)),
                 (Some(status), None) if !expect.iter().any(|range| range.contains(status)) => {
                     problems.push(format!("[{}] status {status}", fetch.ip))
                 }

@@ -99,7 +99,7 @@ pub fn reachable(obs: &Observations) -> CheckResult {
         .iter()
         .filter(|f| f.responses.is_empty())
         .map(|f| match &f.error {
-            Some(err) => format!("[{}] {} at {:?}: {}", f.ip, err.kind, err.phase, err.message),
+            Some(err) => format!("[{}] {err}", f.ip),
             None => format!("[{}] no response", f.ip),
         })
         .collect();

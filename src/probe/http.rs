@@ -63,6 +63,12 @@ pub struct FetchError {
     pub message: String,
 }
 
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at {:?}: {}", self.kind, self.phase, self.message)
+    }
+}
+
 impl FetchError {
     fn new(phase: Phase, kind: &str, message: impl Into<String>) -> FetchError {
         FetchError {

@@ -36,10 +36,19 @@ impl NsQueryOutcome {
 impl std::fmt::Display for NsQueryOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NsQueryOutcome::Answered { transport, authoritative, rcode, has_soa } => write!(
+            NsQueryOutcome::Answered {
+                transport,
+                authoritative,
+                rcode,
+                has_soa,
+            } => write!(
                 f,
                 "{rcode} over {transport}{}{}",
-                if *authoritative { "" } else { ", not authoritative (AA unset)" },
+                if *authoritative {
+                    ""
+                } else {
+                    ", not authoritative (AA unset)"
+                },
                 if *has_soa { "" } else { ", no SOA in the answer" }
             ),
             NsQueryOutcome::Failed { message } => f.write_str(message),
