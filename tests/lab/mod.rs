@@ -43,8 +43,14 @@ pub struct Site {
 }
 
 impl Site {
+    /// The URL as a user writes it: the IDN site with its Vietnamese letters.
     pub fn url(&self) -> String {
-        format!("https://{}:{}/", self.host, self.https_port)
+        let shown = if self.host == idn_host_ascii() {
+            idn_host_unicode()
+        } else {
+            self.host.clone()
+        };
+        format!("https://{shown}:{}/", self.https_port)
     }
 }
 
@@ -364,11 +370,7 @@ impl Lab {
         let mut urls = Vec::new();
         for name in &b.order {
             let site = &b.sites[name];
-            let url = if name == &idn_host_ascii() {
-                format!("https://{}:{}/", idn_host_unicode(), site.https_port)
-            } else {
-                site.url()
-            };
+            let url = site.url();
             yaml.push_str(&format!("  - url: \"{url}\"\n    http_url: \"http://{}:{}/\"\n    name: \"Lab {name}\"\n    agency: \"Sở Khoa học và Công nghệ\"\n    category: state_portal\n", site.host, site.http_port));
             urls.push(url);
         }
@@ -408,11 +410,6 @@ impl Lab {
 
     /// The lab URL of one site, as a user would write it.
     pub fn url_of(&self, host: &str) -> String {
-        let site = self.site(host);
-        if host == idn_host_ascii() {
-            format!("https://{}:{}/", idn_host_unicode(), site.https_port)
-        } else {
-            site.url()
-        }
+        self.site(host).url()
     }
 }
