@@ -102,6 +102,8 @@ fn expectations() -> Vec<(String, CheckId, Status, &'static str)> {
         (idn_host_ascii(), TlsValid, Pass, ""),
         (idn_host_ascii(), Ipv6Reachable, Pass, ""),
     ];
+    table.push((host("endless"), HttpUp, Pass, ""));
+    table.push((host("headerflood"), HttpUp, Fail, "http at Processing"));
     // No lab zone is signed against the real root: DNSSEC must never come out as a pass.
     table.push((host("good"), DnsDnssec, Fail, ""));
     table
@@ -154,6 +156,10 @@ async fn every_lab_case_gets_the_expected_verdict() {
         vec!["edge.cdn-example.com".to_string()]
     );
     assert_eq!(verdicts[&idn_host_ascii()].host_display, lab::idn_host_unicode());
+    // An endless body is cut at the configured cap, never read to the end.
+    let endless = &verdicts[&host("endless")].observations.fetches[0];
+    assert!(endless.body_truncated);
+    assert_eq!(endless.body_bytes, 1024 * 1024);
     // Only the healthy site passes every check but DNSSEC.
     let good = &verdicts[&host("good")];
     assert!(good

@@ -313,6 +313,16 @@ impl Lab {
         b.zones.a("edge.cdn-example.com", "127.0.0.1");
         b.zones.a("edge.cdn-example.com", "::1");
 
+        // Hostile servers: an endless body and endless headers must cost bounded memory and time.
+        let endless = Behaviour::EndlessBody {
+            cert: b.cert(&host("endless")),
+        };
+        b.site(&host("endless"), V4_ONLY, Some(endless), None, None).await;
+        let flood = Behaviour::HeaderFlood {
+            cert: b.cert(&host("headerflood")),
+        };
+        b.site(&host("headerflood"), V4_ONLY, Some(flood), None, None).await;
+
         // TLS 1.0 still enabled: openssl s_server on 127.0.0.1, published as an IPv4-only site.
         let legacy_cert = b.cert(&host("tls10"));
         let legacy = LegacyTlsServer::start(&legacy_cert, dir.path()).await;

@@ -79,6 +79,14 @@ pub enum Behaviour {
     },
     /// Accepts TCP and then never says a word.
     Hang,
+    /// Completes TLS, then answers 200 with a chunked body that never ends.
+    EndlessBody {
+        cert: ServedCert,
+    },
+    /// Completes TLS, then sends response headers forever.
+    HeaderFlood {
+        cert: ServedCert,
+    },
 }
 
 /// Binds `127.0.0.1` and `::1` on one shared port (retrying until both are free).
@@ -98,7 +106,7 @@ pub async fn bind_pair() -> (TcpListener, TcpListener, u16) {
 /// Serves `behaviour` on `listener` until the task is aborted.
 pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters>) -> tokio::task::JoinHandle<()> {
     let acceptor = match &behaviour {
-        Behaviour::Https { cert, .. } => {
+        Behaviour::Https { cert, .. } | Behaviour::EndlessBody { cert } | Behaviour::HeaderFlood { cert } => {
             let config =
                 rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                     .with_safe_default_protocol_versions()
@@ -126,6 +134,14 @@ pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters
                         std::future::pending::<()>().await;
                     }
                     Behaviour::Http { page } => serve_http(stream, page, counters).await,
+                    Behaviour::EndlessBody { .. } | Behaviour::HeaderFlood { .. } => {
+                        let Some(acceptor) = acceptor else { return };
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            counters.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                            let endless_body = matches!(behaviour, Behaviour::EndlessBody { .. });
+                            flood(tls, endless_body).await;
+                        }
+                    }
                     Behaviour::Https { page, .. } => {
                         let Some(acceptor) = acceptor else { return };
                         if let Ok(tls) = acceptor.accept(stream).await {
@@ -158,6 +174,35 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .await;
+}
+
+/// A hostile server: after the request, an endless body or endless headers, until the client
+/// goes away.
+async fn flood<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, endless_body: bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut request = [0u8; 4096];
+    if stream.read(&mut request).await.is_err() {
+        return;
+    }
+    let (head, unit): (&[u8], Vec<u8>) = if endless_body {
+        let chunk = vec![b'x'; 16 * 1024];
+        let mut unit = format!("{:x}\r\n", chunk.len()).into_bytes();
+        unit.extend_from_slice(&chunk);
+        unit.extend_from_slice(b"\r\n");
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n",
+            unit,
+        )
+    } else {
+        (
+            b"HTTP/1.1 200 OK\r\n",
+            b"X-Flood: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(64),
+        )
+    };
+    if stream.write_all(head).await.is_err() {
+        return;
+    }
+    while stream.write_all(&unit).await.is_ok() {}
 }
 
 /// `openssl s_server` with TLS 1.0 still enabled, as old government servers have. Returns the
