@@ -116,7 +116,6 @@ impl Builder {
         plain: Option<Page>,
     ) -> (u16, u16) {
         let (https4, https6, https_port) = bind_pair().await;
-        let (http4, http6, http_port) = bind_pair().await;
         let counters4 = Arc::new(Counters::default());
         let counters6 = Arc::new(Counters::default());
         if let Some(behaviour) = v4 {
@@ -126,16 +125,7 @@ impl Builder {
             self.tasks.push(serve(https6, behaviour, counters6.clone()));
         }
         let plain = plain.unwrap_or_else(|| Page::redirect(&format!("https://{host}:{https_port}/")));
-        self.tasks.push(serve(
-            http4,
-            Behaviour::Http { page: plain.clone() },
-            Arc::new(Counters::default()),
-        ));
-        self.tasks.push(serve(
-            http6,
-            Behaviour::Http { page: plain },
-            Arc::new(Counters::default()),
-        ));
+        let http_port = self.plain_http(plain).await;
         if let Some(a) = addresses.a {
             self.zones.a(host, a);
         }
@@ -154,6 +144,19 @@ impl Builder {
         );
         self.order.push(host.to_string());
         (https_port, http_port)
+    }
+
+    /// Serves `page` over plain HTTP on 127.0.0.1 and ::1; returns the shared port.
+    async fn plain_http(&mut self, page: Page) -> u16 {
+        let (http4, http6, http_port) = bind_pair().await;
+        self.tasks.push(serve(
+            http4,
+            Behaviour::Http { page: page.clone() },
+            Arc::new(Counters::default()),
+        ));
+        self.tasks
+            .push(serve(http6, Behaviour::Http { page }, Arc::new(Counters::default())));
+        http_port
     }
 
     /// A dual-stack site with a good certificate, HSTS and a redirect: the healthy default.
@@ -327,18 +330,9 @@ impl Lab {
         let legacy_cert = b.cert(&host("tls10"));
         let legacy = LegacyTlsServer::start(&legacy_cert, dir.path()).await;
         b.zones.a(&host("tls10"), "127.0.0.1");
-        let (http4, http6, http_port) = bind_pair().await;
-        let redirect = Page::redirect(&format!("https://{}:{}/", host("tls10"), legacy.port));
-        b.tasks.push(serve(
-            http4,
-            Behaviour::Http { page: redirect.clone() },
-            Arc::new(Counters::default()),
-        ));
-        b.tasks.push(serve(
-            http6,
-            Behaviour::Http { page: redirect },
-            Arc::new(Counters::default()),
-        ));
+        let http_port = b
+            .plain_http(Page::redirect(&format!("https://{}:{}/", host("tls10"), legacy.port)))
+            .await;
         b.sites.insert(
             host("tls10"),
             Site {
