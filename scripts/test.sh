@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 need_packages=()
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
+command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
   else
     echo "tests need: ${need_packages[*]} (run as root to install them)" >&2
     exit 1

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::checks::CheckId;
-use crate::config::{self, Config, ResolverAddr};
+use crate::config::{self, Config, Overrides, ResolverAddr};
 use crate::duration::HumanDuration;
 use crate::output::{self, Format};
 use crate::policy;
@@ -29,17 +29,54 @@ pub const EXIT_USAGE: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log level: error, warn, info, debug or trace (logs go to stderr).
-    #[arg(long = "log.level", global = true, default_value = "warn")]
-    pub log_level: String,
+    /// Log level: error, warn, info, debug or trace (logs go to stderr). Default: info for
+    /// serve, warn otherwise.
+    #[arg(long = "log.level", global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Log format: text for people, json (one object per line) for a SIEM.
+    #[arg(long = "log.format", global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Audit targets once and exit 0 (all required checks pass), 1 (some fail) or 2 (usage error).
     Check(CheckArgs),
+    /// Run the daemon: audit every target on its interval, serve Prometheus metrics, keep history.
+    Serve(ServeArgs),
     /// Check a targets file without probing anything; exit 0 if valid, 2 if not.
     Validate(ValidateArgs),
+}
+
+/// Default `--web.listen-address`: loopback, on a port of our own.
+pub const DEFAULT_LISTEN_ADDRESS: &str = "127.0.0.1:9731";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The targets file; re-read on SIGHUP and POST /-/reload.
+    #[arg(long = "config", short = 'c', value_name = "FILE", default_value = "targets.yaml")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+    /// Address for /metrics, /probe and /-/*: HOST:PORT, [IPv6]:PORT or :PORT (all interfaces).
+    #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = DEFAULT_LISTEN_ADDRESS)]
+    pub listen_address: String,
+    /// SQLite file for history (status transitions, "failing since", latest results). Empty: keep none.
+    #[arg(long = "storage.path", value_name = "FILE", default_value = "data/vnready.db", value_parser = parse_storage_path)]
+    pub storage_path: PathBuf,
+    /// Audit only this replica's share of the targets: K/N, replica K (1-based) of N.
+    #[arg(long = "shard", value_name = "K/N", default_value = "1/1")]
+    pub shard: crate::shard::Shard,
+    /// On SIGTERM, how long in-flight audits may run before they are cancelled.
+    #[arg(long = "shutdown.grace-period", value_name = "DURATION", default_value = "10s")]
+    pub grace_period: HumanDuration,
 }
 
 /// Flags shared by `check` and `serve`; they override the config file.
@@ -62,26 +99,30 @@ pub struct ProbeFlags {
     pub concurrency: Option<u32>,
 }
 
+/// Any path, including the empty one that turns history off.
+fn parse_storage_path(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
+}
+
 fn parse_cidr_flag(text: &str) -> Result<ipnet::IpNet, String> {
     config::parse_cidr(text)
 }
 
 impl ProbeFlags {
+    /// The flags as overrides that a reload re-applies.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            resolvers: self.resolvers.iter().map(|r| r.0).collect(),
+            accept_ranges: self.accept_ranges.clone(),
+            extra_roots: self.extra_roots.clone(),
+            timeout: self.timeout.map(|t| t.0),
+            concurrency: self.concurrency.map(|c| c as usize),
+        }
+    }
+
     /// Applies the flags over a loaded config.
     pub fn apply(&self, config: &mut Config) {
-        if !self.resolvers.is_empty() {
-            config.resolver.servers = self.resolvers.iter().map(|r| r.0).collect();
-        }
-        config.trust.accept_ranges.extend(self.accept_ranges.iter().copied());
-        config.trust.extra_roots.extend(self.extra_roots.iter().cloned());
-        if let Some(concurrency) = self.concurrency {
-            config.concurrency = concurrency as usize;
-        }
-        if let Some(timeout) = self.timeout {
-            for target in &mut config.targets {
-                target.settings.timeout = timeout.0;
-            }
-        }
+        self.overrides().apply(config);
     }
 }
 
@@ -130,7 +171,12 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { EXIT_USAGE } else { EXIT_PASS });
         }
     };
-    init_logging(&cli.log_level);
+    let default_level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_level.as_deref().unwrap_or(default_level), cli.log_format);
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
@@ -140,20 +186,33 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        // Fields at the top level and no tracing target, so `target` is always the site.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_target(false)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
 }
 
 /// Runs a parsed command line and returns the exit code. Every field is destructured so none
 /// is silently ignored.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
-    let Cli { command, log_level: _ } = cli;
+    let Cli {
+        command,
+        log_level: _,
+        log_format: _,
+    } = cli;
     match command {
         Command::Validate(ValidateArgs { file }) => match Config::load(&file) {
             Ok(config) => {
@@ -166,6 +225,42 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
             }
         },
         Command::Check(args) => run_check(args),
+        Command::Serve(args) => run_serve(args),
+    }
+}
+
+fn run_serve(args: ServeArgs) -> anyhow::Result<u8> {
+    let ServeArgs {
+        config,
+        probe,
+        listen_address,
+        storage_path,
+        shard,
+        grace_period,
+    } = args;
+    let listen = match crate::serve::parse_listen_address(&listen_address) {
+        Ok(address) => address,
+        Err(message) => return usage(&format!("--web.listen-address: {message}")),
+    };
+    let options = crate::serve::ServeOptions {
+        config,
+        overrides: probe.overrides(),
+        listen,
+        storage: Some(storage_path).filter(|p| !p.as_os_str().is_empty()),
+        shard,
+        grace: grace_period.0,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match runtime.block_on(crate::serve::run(options)) {
+        Ok(()) => Ok(EXIT_PASS),
+        Err(err) => {
+            tracing::error!(error = %err, "vnready serve could not start");
+            eprintln!("vnready: {err}");
+            Ok(EXIT_USAGE)
+        }
     }
 }
 

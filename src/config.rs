@@ -156,7 +156,16 @@ struct RawConfig {
     resolver: RawResolver,
     #[serde(default)]
     trust: RawTrust,
+    #[serde(default)]
+    probe_endpoint: RawProbeEndpoint,
     targets: Vec<RawTarget>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawProbeEndpoint {
+    #[serde(default)]
+    allow_host_suffixes: Vec<Spanned<String>>,
 }
 
 /// Which DNS servers to ask, and on which port to query authoritative name servers.
@@ -192,8 +201,41 @@ pub struct Config {
     pub resolver: ResolverSettings,
     pub trust: TrustSettings,
     pub concurrency: usize,
+    /// Host suffixes (ASCII, no leading dot) that the daemon's `/probe` endpoint may audit on
+    /// request besides the listed targets; empty means listed targets only.
+    pub probe_allow_suffixes: Vec<String>,
     /// The file this came from, for reloads and messages.
     pub source: Option<PathBuf>,
+}
+
+/// Command-line values that override or extend the file; kept apart from [`Config`] so a
+/// reload re-applies them to the new file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub resolvers: Vec<SocketAddr>,
+    pub accept_ranges: Vec<IpNet>,
+    pub extra_roots: Vec<PathBuf>,
+    pub timeout: Option<std::time::Duration>,
+    pub concurrency: Option<usize>,
+}
+
+impl Overrides {
+    /// Replaces resolvers, timeout and concurrency; adds ranges and roots.
+    pub fn apply(&self, config: &mut Config) {
+        if !self.resolvers.is_empty() {
+            config.resolver.servers = self.resolvers.clone();
+        }
+        config.trust.accept_ranges.extend(self.accept_ranges.iter().copied());
+        config.trust.extra_roots.extend(self.extra_roots.iter().cloned());
+        if let Some(concurrency) = self.concurrency {
+            config.concurrency = concurrency;
+        }
+        if let Some(timeout) = self.timeout {
+            for target in &mut config.targets {
+                target.settings.timeout = timeout;
+            }
+        }
+    }
 }
 
 /// Default number of targets audited at once.
@@ -207,6 +249,7 @@ impl Config {
             resolver: ResolverSettings::default(),
             trust: TrustSettings::default(),
             concurrency: DEFAULT_CONCURRENCY,
+            probe_allow_suffixes: Vec::new(),
             source: None,
         }
     }
@@ -426,6 +469,12 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
             message: "defaults.concurrency must be at least 1".into(),
         });
     }
+    let mut probe_allow_suffixes = Vec::new();
+    for suffix in raw.probe_endpoint.allow_host_suffixes {
+        let ascii = target::normalise_host_suffix(&suffix.value)
+            .map_err(|message| located(file, suffix.referenced, message))?;
+        probe_allow_suffixes.push(ascii);
+    }
     Ok(Config {
         targets,
         resolver: ResolverSettings {
@@ -437,6 +486,7 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
             accept_ranges: raw.trust.accept_ranges,
         },
         concurrency,
+        probe_allow_suffixes,
         source: Some(path.to_path_buf()),
     })
 }

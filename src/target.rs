@@ -172,6 +172,19 @@ pub fn host_is_under(host: &str, suffix: &str) -> bool {
     host == suffix || host.ends_with(&format!(".{suffix}"))
 }
 
+/// A host suffix as written in the config ("haiduong.gov.vn", ".gov.vn", "cổng.vn") in the
+/// ASCII form hosts are compared in; rejects anything that is not a domain name.
+pub fn normalise_host_suffix(text: &str) -> Result<String, String> {
+    let trimmed = text.trim().trim_matches('.');
+    let ascii = idna::domain_to_ascii(trimmed).map_err(|_| format!("invalid host suffix {text:?}"))?;
+    if ascii.is_empty() || ascii.parse::<std::net::IpAddr>().is_ok() || ascii.contains(['/', ':', ' ']) {
+        return Err(format!(
+            "invalid host suffix {text:?}: expected a domain such as haiduong.gov.vn"
+        ));
+    }
+    Ok(ascii)
+}
+
 /// An inclusive range of acceptable HTTP status codes, written "200" or "200-299".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct StatusRange {

@@ -1,5 +1,6 @@
 //! A healthy dual-stack site as plain data, for unit tests to break one fact at a time.
 
+use crate::checks::{CheckId, CheckResult, Reason, Status};
 use crate::probe::addr::{classify, Family};
 use crate::probe::dns::{DnssecState, HostRecords, LookupOutcome, NameServerAddresses, ZoneFacts};
 use crate::probe::http::{AddressFetch, FetchError, Phase, PhaseTimings, PlainHttpFacts, ResponseFacts};
@@ -140,6 +141,7 @@ pub fn observations() -> Observations {
             query("ns2.example.vn", "2402:800:20::2"),
         ],
         dnssec: Some(DnssecState::Secure),
+        accept_ranges: Vec::new(),
         started_at: NOW as f64,
         duration_seconds: 0.2,
     }
@@ -175,4 +177,14 @@ pub fn set_header(obs: &mut Observations, name: &str, value: &str) {
         fetch.responses[0].headers.retain(|(key, _)| key != name);
         fetch.responses[0].headers.push((name.into(), value.into()));
     }
+}
+
+/// A verdict for the fixture target with the given check statuses.
+pub fn verdict_with(statuses: &[(CheckId, Status)]) -> crate::verdict::TargetVerdict {
+    let checks = statuses
+        .iter()
+        .map(|(id, status)| CheckResult::new(*id, *status, Reason::new("en", "vi"), serde_json::Value::Null))
+        .collect();
+    let required = statuses.iter().map(|(id, _)| *id).collect();
+    crate::verdict::TargetVerdict::new(&target(), checks, required, observations())
 }

@@ -40,6 +40,13 @@ impl Status {
         }
     }
 
+    /// The inverse of [`Status::as_str`], for values read back from the store.
+    pub fn parse(text: &str) -> Option<Status> {
+        [Status::Pass, Status::Warn, Status::Fail, Status::Skip, Status::Error]
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+
     /// Whether a required check with this status lets a CI gate through.
     pub fn satisfies_requirement(self) -> bool {
         matches!(self, Status::Pass | Status::Warn | Status::Skip)

@@ -80,6 +80,8 @@ pub struct Observations {
     /// Queries over IPv6 to every usable AAAA of every name server.
     pub ns_queries: Vec<NsAddressQuery>,
     pub dnssec: Option<DnssecState>,
+    /// Special-purpose ranges accepted as usable for this target (global plus its own).
+    pub accept_ranges: Vec<ipnet::IpNet>,
     /// Unix seconds when probing started.
     pub started_at: f64,
     pub duration_seconds: f64,
@@ -89,6 +91,11 @@ impl Observations {
     /// Fetches over one family.
     pub fn fetches_of(&self, family: Family) -> impl Iterator<Item = &AddressFetch> {
         self.fetches.iter().filter(move |fetch| fetch.family == family)
+    }
+
+    /// Whether an address counts as usable for this target (global, or in an accepted range).
+    pub fn accepts(&self, ip: IpAddr) -> bool {
+        classify(ip, &self.accept_ranges).class.is_usable()
     }
 
     /// Usable addresses of one family.
@@ -191,6 +198,7 @@ impl Prober {
             zone,
             ns_queries,
             dnssec,
+            accept_ranges: accept.clone(),
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),
         }

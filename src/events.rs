@@ -1,0 +1,52 @@
+//! Structured event lines for a SOC's SIEM: one line per check transition and per change of
+//! certificate, address set or name-server set. With `--log.format json` each is one JSON
+//! object with `event` and `target` fields at the top level.
+
+use crate::history::{FactChange, Transition};
+
+/// Tracing target of event lines, so they can be filtered apart from operational logs.
+pub const EVENT_TARGET: &str = "vnready::event";
+
+/// Logs a check status change.
+pub fn check_changed(target: &str, transition: &Transition) {
+    let from = transition.from.map(|s| s.as_str()).unwrap_or("none");
+    tracing::info!(
+        target: EVENT_TARGET,
+        event = "check_changed",
+        target = target,
+        check = transition.check.as_str(),
+        from = from,
+        to = transition.to.as_str(),
+        at = transition.at,
+        reason = transition.reason.en.as_str(),
+        reason_vi = transition.reason.vi.as_str(),
+        "{target}: {} {from} -> {}",
+        transition.check.as_str(),
+        transition.to.as_str()
+    );
+}
+
+/// Logs a change of a watched fact.
+pub fn fact_changed(target: &str, change: &FactChange) {
+    match change {
+        FactChange::Certificate { from, to } => tracing::info!(
+            target: EVENT_TARGET,
+            event = change.event(),
+            target = target,
+            from_sha256 = from.as_str(),
+            to_sha256 = to.as_str(),
+            "{target}: certificate changed"
+        ),
+        FactChange::Addresses { added, removed } | FactChange::NameServers { added, removed } => tracing::info!(
+            target: EVENT_TARGET,
+            event = change.event(),
+            target = target,
+            added = added.join(" ").as_str(),
+            removed = removed.join(" ").as_str(),
+            "{target}: {} (added: [{}], removed: [{}])",
+            change.event().replace('_', " "),
+            added.join(" "),
+            removed.join(" ")
+        ),
+    }
+}

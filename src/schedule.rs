@@ -1,0 +1,376 @@
+//! The supervisor: one task per owned target in a `JoinSet`, a shared semaphore bounding how
+//! many audits run at once, deterministic per-target offsets so starts are spread over the
+//! interval, and no catch-up bursts after a stall. Reloads diff the target list so unchanged
+//! targets keep their schedule.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigError, Overrides};
+use crate::daemon::{Daemon, Runtime};
+use crate::probe::{Prober, ProberSetupError};
+use crate::runner::{self, AuditPlan};
+use crate::shard::stable_hash;
+use crate::target::Target;
+
+/// Why a reload was refused; the running config stays.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The file does not parse or validate (the message has file:line:col).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The file is valid but its roots or resolvers cannot be used.
+    #[error("{file}: {source}")]
+    Prober {
+        file: String,
+        #[source]
+        source: ProberSetupError,
+    },
+}
+
+/// What a successful reload changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+}
+
+impl std::fmt::Display for ReloadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} added, {} removed, {} changed, {} unchanged",
+            self.added, self.removed, self.changed, self.unchanged
+        )
+    }
+}
+
+/// Requests the supervisor serves between ticks.
+pub enum Command {
+    Reload(oneshot::Sender<Result<ReloadSummary, String>>),
+}
+
+/// Where the config comes from, so a reload reads the same file with the same flags.
+#[derive(Clone, Debug)]
+pub struct ConfigSource {
+    pub path: PathBuf,
+    pub overrides: Overrides,
+}
+
+impl ConfigSource {
+    /// Reads, validates and overrides the file, and builds its prober: everything that can
+    /// fail happens here, before anything is swapped.
+    pub fn load(&self, previous: Option<&Runtime>) -> Result<Runtime, ReloadError> {
+        let mut config = Config::load(&self.path)?;
+        self.overrides.apply(&mut config);
+        let prober = match previous {
+            Some(old) if old.config.resolver == config.resolver && old.config.trust == config.trust => {
+                old.prober.clone()
+            }
+            _ => Arc::new(Prober::new(&config).map_err(|source| ReloadError::Prober {
+                file: self.path.display().to_string(),
+                source,
+            })?),
+        };
+        Ok(Runtime {
+            plan: daemon_plan(config.concurrency),
+            config,
+            prober,
+        })
+    }
+}
+
+/// The daemon audits every check and requires all of them until category policies exist.
+pub fn daemon_plan(concurrency: usize) -> AuditPlan {
+    let checks = crate::policy::checks_to_run(None, None);
+    AuditPlan {
+        required: crate::policy::required_checks(None, &checks),
+        checks,
+        concurrency,
+    }
+}
+
+/// A running per-target loop.
+struct TargetLoop {
+    target: Arc<Target>,
+    abort: AbortHandle,
+}
+
+/// Owns every target task.
+pub struct Supervisor {
+    daemon: Arc<Daemon>,
+    source: ConfigSource,
+    tasks: JoinSet<()>,
+    loops: HashMap<String, TargetLoop>,
+    semaphore: Arc<Semaphore>,
+    permits: usize,
+    stop: CancellationToken,
+}
+
+impl Supervisor {
+    pub fn new(daemon: Arc<Daemon>, source: ConfigSource) -> Supervisor {
+        let permits = daemon.runtime().config.concurrency.max(1);
+        Supervisor {
+            daemon,
+            source,
+            tasks: JoinSet::new(),
+            loops: HashMap::new(),
+            semaphore: Arc::new(Semaphore::new(permits)),
+            permits,
+            stop: CancellationToken::new(),
+        }
+    }
+
+    /// Starts every owned target, then serves reloads until `shutdown`; then lets in-flight
+    /// audits finish for up to `grace` and aborts the rest.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>, shutdown: CancellationToken, grace: Duration) {
+        let runtime = self.daemon.runtime();
+        for target in owned_targets(&runtime.config, &self.daemon) {
+            self.spawn(target);
+        }
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                Some(command) = commands.recv() => match command {
+                    Command::Reload(reply) => {
+                        let outcome = self.reload().map_err(|err| err.to_string());
+                        let _ = reply.send(outcome);
+                    }
+                },
+                Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    if let Err(err) = joined {
+                        if err.is_panic() {
+                            tracing::error!(error = %err, "a target task panicked; it is restarted on the next reload");
+                        }
+                    }
+                }
+            }
+        }
+        self.drain(grace).await;
+    }
+
+    async fn drain(mut self, grace: Duration) {
+        tracing::info!(
+            in_flight = self.tasks.len(),
+            grace_seconds = grace.as_secs_f64(),
+            "stopping: no new audits"
+        );
+        self.stop.cancel();
+        let drained = tokio::time::timeout(grace, async { while self.tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!(
+                cancelled = self.tasks.len(),
+                "grace period over; cancelling audits still running"
+            );
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
+    }
+
+    fn spawn(&mut self, target: Arc<Target>) {
+        let daemon = self.daemon.clone();
+        let semaphore = self.semaphore.clone();
+        let stop = self.stop.clone();
+        let id = target.id.clone();
+        let task_target = target.clone();
+        let abort = self
+            .tasks
+            .spawn(async move { target_loop(task_target, daemon, semaphore, stop).await });
+        self.loops.insert(id, TargetLoop { target, abort });
+    }
+
+    /// Re-reads the file; swaps only when the whole of it is good.
+    pub fn reload(&mut self) -> Result<ReloadSummary, ReloadError> {
+        let current = self.daemon.runtime();
+        let runtime = match self.source.load(Some(&current)) {
+            Ok(runtime) => runtime,
+            Err(err) => {
+                self.daemon.note_reload_failed();
+                tracing::error!(event = "reload_failed", error = %err, "configuration reload rejected; the running configuration stays");
+                return Err(err);
+            }
+        };
+        let wanted: HashMap<String, Arc<Target>> = owned_targets(&runtime.config, &self.daemon)
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        self.resize_semaphore(runtime.config.concurrency.max(1));
+        self.daemon.swap_runtime(runtime);
+
+        let mut summary = ReloadSummary::default();
+        let running: Vec<String> = self.loops.keys().cloned().collect();
+        for id in running {
+            match wanted.get(&id) {
+                Some(target) if self.loops.get(&id).is_some_and(|l| *l.target == **target) => summary.unchanged += 1,
+                Some(_) => {
+                    summary.changed += 1;
+                    if let Some(old) = self.loops.remove(&id) {
+                        old.abort.abort();
+                    }
+                }
+                None => {
+                    summary.removed += 1;
+                    if let Some(old) = self.loops.remove(&id) {
+                        old.abort.abort();
+                    }
+                    self.daemon.forget(&id);
+                }
+            }
+        }
+        let mut spawned = 0;
+        for (id, target) in wanted {
+            if !self.loops.contains_key(&id) {
+                self.spawn(target);
+                spawned += 1;
+            }
+        }
+        summary.added = spawned - summary.changed;
+        tracing::info!(event = "reloaded", summary = %summary, "configuration reloaded");
+        Ok(summary)
+    }
+
+    fn resize_semaphore(&mut self, permits: usize) {
+        if permits > self.permits {
+            self.semaphore.add_permits(permits - self.permits);
+        } else if permits < self.permits {
+            self.semaphore.forget_permits(self.permits - permits);
+        }
+        self.permits = permits;
+    }
+}
+
+/// The targets of `config` this replica owns.
+fn owned_targets(config: &Config, daemon: &Daemon) -> Vec<Arc<Target>> {
+    config
+        .targets
+        .iter()
+        .filter(|t| daemon.shard.owns(&t.id))
+        .cloned()
+        .map(Arc::new)
+        .collect()
+}
+
+/// Spread of the start-up round: long enough that a thousand targets do not hit the resolver
+/// in the same millisecond, short enough that the daemon is ready soon.
+fn startup_offset(target: &Target) -> Duration {
+    let spread = (target.settings.interval / 4).min(Duration::from_secs(10));
+    spread.mul_f64(fraction(&target.id, 1))
+}
+
+/// Offset of the second audit after the first: between half and one and a half intervals,
+/// fixed per target, so after the first round audits are spread evenly over the interval.
+fn steady_offset(target: &Target) -> Duration {
+    let interval = target.settings.interval;
+    interval / 2 + interval.mul_f64(fraction(&target.id, 2))
+}
+
+fn fraction(id: &str, salt: u32) -> f64 {
+    (stable_hash(id, salt) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+async fn target_loop(target: Arc<Target>, daemon: Arc<Daemon>, semaphore: Arc<Semaphore>, stop: CancellationToken) {
+    let interval = target.settings.interval.max(Duration::from_secs(1));
+    let start = Instant::now() + startup_offset(&target);
+    tokio::select! {
+        _ = stop.cancelled() => return,
+        _ = tokio::time::sleep_until(start) => {}
+    }
+    audit_once(&target, &daemon, &semaphore, &stop, start).await;
+    let mut ticker = tokio::time::interval_at(start + steady_offset(&target), interval);
+    // After a stall (a suspended VM, a long GC of the host) the next audit runs once, not once
+    // per missed tick.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        let scheduled = tokio::select! {
+            _ = stop.cancelled() => return,
+            scheduled = ticker.tick() => scheduled,
+        };
+        audit_once(&target, &daemon, &semaphore, &stop, scheduled).await;
+    }
+}
+
+/// Extra time beyond the target's own timeout before an audit is abandoned; probes honour
+/// the timeout themselves, this only guards against a bug turning into a stuck slot.
+const AUDIT_SAFETY_MARGIN: Duration = Duration::from_secs(5);
+
+async fn audit_once(
+    target: &Arc<Target>,
+    daemon: &Daemon,
+    semaphore: &Semaphore,
+    stop: &CancellationToken,
+    scheduled: Instant,
+) {
+    let _permit = tokio::select! {
+        _ = stop.cancelled() => return,
+        permit = semaphore.acquire() => match permit {
+            Ok(permit) => permit,
+            Err(_) => return,
+        },
+    };
+    let lag = Instant::now().saturating_duration_since(scheduled);
+    daemon.ops.schedule_lag.observe(lag.as_secs_f64());
+    let runtime = daemon.runtime();
+    let audit = runner::audit_target(&runtime.prober, target, &runtime.plan);
+    match tokio::time::timeout(target.settings.timeout + AUDIT_SAFETY_MARGIN, audit).await {
+        Ok(verdict) => daemon.record(target, verdict),
+        Err(_) => tracing::error!(target = %target.id, "audit overran its timeout and was abandoned"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::{TargetSettings, TargetUrl};
+
+    fn target(id: &str, interval: u64) -> Target {
+        let url = TargetUrl::parse(id).expect("url");
+        Target::from_url(
+            url,
+            TargetSettings {
+                interval: Duration::from_secs(interval),
+                ..TargetSettings::default()
+            },
+        )
+    }
+
+    #[test]
+    fn offsets_stay_in_their_windows_and_spread_out() {
+        let mut steady = Vec::new();
+        for i in 0..200 {
+            let t = target(&format!("s{i}.haiduong.gov.vn"), 60);
+            let first = startup_offset(&t);
+            assert!(first < Duration::from_secs(10));
+            let second = steady_offset(&t);
+            assert!(
+                second >= Duration::from_secs(30) && second < Duration::from_secs(90),
+                "{second:?}"
+            );
+            steady.push(second.as_secs());
+        }
+        // Spread: every 10-second bucket of the 60 s window gets some targets.
+        for bucket in 0..6 {
+            let low = 30 + bucket * 10;
+            assert!(
+                steady.iter().any(|s| (low..low + 10).contains(s)),
+                "no target in [{low},{})",
+                low + 10
+            );
+        }
+    }
+
+    #[test]
+    fn offsets_are_stable_across_runs() {
+        let t = target("haiduong.gov.vn", 300);
+        assert_eq!(steady_offset(&t), steady_offset(&t.clone()));
+    }
+}

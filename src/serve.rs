@@ -1,0 +1,189 @@
+//! `vnready serve`: wires config, store, supervisor, HTTP server and signals together, and
+//! takes them down in order: stop scheduling, drain audits, flush the store, stop serving.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Overrides;
+use crate::daemon::Daemon;
+use crate::metrics;
+use crate::schedule::{Command, ConfigSource, ReloadError, Supervisor};
+use crate::shard::Shard;
+use crate::store::{HistoryStore, NullStore, SqliteStore, StoreHealth, StoreWriter, StoredHistory};
+use crate::web::{self, AppState};
+
+/// Everything `serve` needs, already parsed.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub config: PathBuf,
+    pub overrides: Overrides,
+    pub listen: SocketAddr,
+    /// `None` keeps no history.
+    pub storage: Option<PathBuf>,
+    pub shard: Shard,
+    pub grace: Duration,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ReloadError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the history writer: {0}")]
+    StoreThread(#[source] std::io::Error),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(#[source] std::io::Error),
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
+    let ServeOptions {
+        config,
+        overrides,
+        listen,
+        storage,
+        shard,
+        grace,
+    } = options;
+    let source = ConfigSource {
+        path: config,
+        overrides,
+    };
+    let runtime = source.load(None)?;
+    let health = Arc::new(StoreHealth::default());
+    let (store, history) = open_store(storage.as_deref(), &health);
+    let writer = StoreWriter::spawn(store, health.clone()).map_err(ServeError::StoreThread)?;
+    let concurrency = runtime.config.concurrency;
+    let daemon = Arc::new(Daemon::new(runtime, history, writer, health, shard));
+    let registry = Arc::new(metrics::daemon_registry(
+        daemon.latest.clone(),
+        &daemon.ops,
+        daemon.store_health.clone(),
+        &shard.to_string(),
+    ));
+
+    let listener = TcpListener::bind(listen).await.map_err(|source| ServeError::Listen {
+        address: listen,
+        source,
+    })?;
+    let address = listener.local_addr().map_err(|source| ServeError::Listen {
+        address: listen,
+        source,
+    })?;
+    tracing::info!(
+        event = "listening",
+        address = %address,
+        shard = %shard,
+        targets = daemon.ops.targets.get(),
+        "serving /metrics and /probe"
+    );
+
+    let (commands, command_receiver) = mpsc::channel(8);
+    let shutdown = CancellationToken::new();
+    spawn_signal_handlers(shutdown.clone(), commands.clone())?;
+    let app = web::router(AppState {
+        daemon: daemon.clone(),
+        registry,
+        commands,
+        probe_slots: Arc::new(Semaphore::new(concurrency.max(1))),
+    });
+    let server_stop = CancellationToken::new();
+    let server = tokio::spawn(std::future::IntoFuture::into_future(
+        axum::serve(listener, app).with_graceful_shutdown(server_stop.clone().cancelled_owned()),
+    ));
+
+    Supervisor::new(daemon.clone(), source)
+        .run(command_receiver, shutdown, grace)
+        .await;
+    daemon.flush_store();
+    server_stop.cancel();
+    if let Ok(Err(err)) = server.await {
+        tracing::warn!(error = %err, "HTTP server stopped with an error");
+    }
+    tracing::info!(event = "stopped", "vnready stopped");
+    Ok(())
+}
+
+/// Opens the store; a store that cannot be opened is reported (log + metric) and replaced by
+/// one that keeps nothing, because auditing matters more than remembering.
+fn open_store(path: Option<&std::path::Path>, health: &StoreHealth) -> (Box<dyn HistoryStore>, StoredHistory) {
+    let Some(path) = path else {
+        return (Box::new(NullStore), StoredHistory::default());
+    };
+    let opened = SqliteStore::open(path).and_then(|mut store| {
+        let history = store.load()?;
+        Ok((store, history))
+    });
+    match opened {
+        Ok((store, history)) => {
+            tracing::info!(
+                path = %path.display(),
+                targets_with_history = history.checks.len(),
+                "history store opened"
+            );
+            (Box::new(store), history)
+        }
+        Err(err) => {
+            health.mark_failed(&err);
+            (Box::new(NullStore), StoredHistory::default())
+        }
+    }
+}
+
+fn spawn_signal_handlers(shutdown: CancellationToken, commands: mpsc::Sender<Command>) -> Result<(), ServeError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(ServeError::Signals)?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = terminate.recv() => {
+                    tracing::info!(event = "signal", signal = "SIGTERM", "shutting down");
+                    shutdown.cancel();
+                    return;
+                }
+                _ = interrupt.recv() => {
+                    tracing::info!(event = "signal", signal = "SIGINT", "shutting down");
+                    shutdown.cancel();
+                    return;
+                }
+                _ = hangup.recv() => {
+                    tracing::info!(event = "signal", signal = "SIGHUP", "reloading configuration");
+                    let (reply, answer) = oneshot::channel();
+                    if commands.send(Command::Reload(reply)).await.is_err() {
+                        return;
+                    }
+                    // The supervisor logs the outcome; waiting keeps reloads in order.
+                    let _ = answer.await;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Parses `--web.listen-address`: `HOST:PORT`, `[IPv6]:PORT`, or `:PORT` for every interface.
+pub fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
+    if let Some(port) = text.strip_prefix(':') {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("invalid listen address {text:?}: bad port"))?;
+        return Ok(SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|_| format!("invalid listen address {text:?}: expected HOST:PORT, [IPv6]:PORT or :PORT"))
+}

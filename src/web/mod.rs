@@ -1,0 +1,149 @@
+//! The daemon's HTTP endpoints, with the paths and behaviour Prometheus exporters use:
+//! `/metrics`, `/probe`, `/-/healthy`, `/-/ready`, `/-/reload`.
+
+pub mod probe;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use prometheus_client::registry::Registry;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::daemon::{unix_now, Daemon};
+use crate::latest::TargetSnapshot;
+use crate::metrics::{self, Exposition};
+use crate::runner;
+use crate::schedule::Command;
+use probe::ProbeRefusal;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub daemon: Arc<Daemon>,
+    pub registry: Arc<Registry>,
+    pub commands: mpsc::Sender<Command>,
+    /// Bounds concurrent `/probe` audits so scrapes cannot exhaust the machine.
+    pub probe_slots: Arc<Semaphore>,
+}
+
+/// The router with every endpoint.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/metrics", get(metrics_handler))
+        .route("/probe", get(probe_handler))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload).put(reload))
+        .with_state(state)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>vnready</title></head><body>",
+        "<h1>vnready</h1><ul>",
+        "<li><a href=\"/metrics\">/metrics</a></li>",
+        "<li><a href=\"/-/ready\">/-/ready</a></li>",
+        "<li><a href=\"/-/healthy\">/-/healthy</a></li>",
+        "</ul></body></html>"
+    ))
+}
+
+fn exposition(headers: &HeaderMap) -> Exposition {
+    Exposition::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
+}
+
+fn render_response(registry: &Registry, format: Exposition) -> Response {
+    match metrics::render(registry, format) {
+        Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed\n").into_response(),
+    }
+}
+
+async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    render_response(&state.registry, exposition(&headers))
+}
+
+#[derive(serde::Deserialize)]
+struct ProbeParams {
+    target: Option<String>,
+}
+
+async fn probe_handler(
+    State(state): State<AppState>,
+    Query(params): Query<ProbeParams>,
+    headers: HeaderMap,
+) -> Response {
+    let runtime = state.daemon.runtime();
+    let mut target = match probe::resolve_target(&runtime.config, params.target.as_deref()) {
+        Ok(target) => target,
+        Err(refusal @ ProbeRefusal::BadRequest(_)) => {
+            return (StatusCode::BAD_REQUEST, format!("{refusal}\n")).into_response()
+        }
+        Err(refusal @ ProbeRefusal::Forbidden(_)) => {
+            tracing::warn!(target = ?params.target, "refused /probe of an unlisted target");
+            return (StatusCode::FORBIDDEN, format!("{refusal}\n")).into_response();
+        }
+    };
+    let Ok(_slot) = state.probe_slots.try_acquire() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many /probe audits running; retry on the next scrape\n",
+        )
+            .into_response();
+    };
+    let scrape_timeout = headers
+        .get("X-Prometheus-Scrape-Timeout-Seconds")
+        .and_then(|v| v.to_str().ok());
+    target.settings.timeout = probe::budget(target.settings.timeout, scrape_timeout);
+    let started = Instant::now();
+    let mut verdict = runner::audit_target(&runtime.prober, &target, &runtime.plan).await;
+    for fetch in &mut verdict.observations.fetches {
+        fetch.body = Vec::new();
+    }
+    let snapshot = TargetSnapshot {
+        target: Arc::new(target),
+        verdict,
+        states: Default::default(),
+        audited_at: unix_now(),
+    };
+    let registry = metrics::probe_registry(snapshot, started.elapsed().as_secs_f64());
+    render_response(&registry, exposition(&headers))
+}
+
+async fn healthy() -> &'static str {
+    "Healthy\n"
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.daemon.is_ready() {
+        (StatusCode::OK, "Ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not ready: first round of audits running\n",
+        )
+            .into_response()
+    }
+}
+
+async fn reload(State(state): State<AppState>) -> Response {
+    let (reply, answer) = oneshot::channel();
+    if state.commands.send(Command::Reload(reply)).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    match answer.await {
+        Ok(Ok(summary)) => (StatusCode::OK, format!("reloaded: {summary}\n")).into_response(),
+        Ok(Err(message)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload rejected: {message}\n"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+    }
+}

@@ -1,0 +1,257 @@
+//! Spawns the real `vnready serve` on port 0, reads the bound address from its JSON log (as
+//! hickory-dns's server_harness does), and prints the daemon's log when a test fails.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// How long the daemon may take to print its address or reach a logged state.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// A running daemon.
+pub struct Daemon {
+    pub child: Child,
+    pub address: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+    lines: watch::Receiver<usize>,
+}
+
+/// One HTTP answer.
+pub struct Reply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Daemon {
+    /// Starts `vnready serve` with JSON logs on 127.0.0.1:0 plus `args`.
+    pub async fn start(args: &[&str]) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vnready"))
+            .args(["serve", "--log.format", "json", "--web.listen-address", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn vnready serve");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (notify, lines) = watch::channel(0usize);
+        let task_log = log.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                let count = {
+                    let mut log = task_log.lock().expect("log lock");
+                    log.push(line);
+                    log.len()
+                };
+                let _ = notify.send(count);
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log,
+            lines,
+        };
+        let listening = daemon.wait_for_event(|event| event["event"] == "listening").await;
+        daemon.address = listening["address"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {listening}"));
+        daemon
+    }
+
+    /// Every log line so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    /// Log lines parsed as JSON objects.
+    pub fn events(&self) -> Vec<Value> {
+        self.log()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// Waits until a JSON log line satisfies `wanted`; panics with the log after [`WAIT`].
+    pub async fn wait_for_event(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        self.wait_for_events(1, wanted).await.remove(0)
+    }
+
+    /// Waits until `count` JSON log lines satisfy `wanted` and returns them.
+    pub async fn wait_for_events(&mut self, count: usize, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let found: Vec<Value> = self.events().into_iter().filter(|e| wanted(e)).collect();
+            if found.len() >= count {
+                return found;
+            }
+            let changed = tokio::time::timeout_at(deadline, self.lines.changed()).await;
+            match changed {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => panic!("daemon exited before the awaited log line\n{}", self.log().join("\n")),
+                Err(_) => panic!("timed out waiting for a log line\n{}", self.log().join("\n")),
+            }
+        }
+    }
+
+    /// Waits for the first round to finish, then checks /-/ready agrees.
+    pub async fn wait_ready(&mut self) {
+        self.wait_for_event(|e| e["event"] == "ready").await;
+        let reply = self.get("/-/ready").await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request("GET", path, &[]).await
+    }
+
+    /// One HTTP/1.1 request over a fresh connection.
+    pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let stream = tokio::net::TcpStream::connect(self.address).await.expect("connect");
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
+        tokio::spawn(connection);
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.address.to_string());
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder.body(Full::new(Bytes::new())).expect("request");
+        let response = sender.send_request(request).await.expect("response");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = response.into_body().collect().await.expect("body").to_bytes();
+        Reply {
+            status,
+            content_type,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
+    }
+
+    /// Sends a signal by name (TERM, HUP, KILL) with the system's `kill`.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("daemon still running");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit and returns its code.
+    pub async fn wait_exit(&mut self) -> Option<i32> {
+        match tokio::time::timeout(WAIT, self.child.wait()).await {
+            Ok(status) => status.expect("wait").code(),
+            Err(_) => panic!("daemon did not exit\n{}", self.log().join("\n")),
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- vnready serve log ({})\n{}", self.address, self.log().join("\n"));
+        }
+    }
+}
+
+/// A metric sample line of the text format: name, labels, value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+    /// Fields after the value (a timestamp): must be empty.
+    pub extra: String,
+}
+
+impl Sample {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Parses the sample lines of a text exposition (enough for our own output: quoted label
+/// values with \" and \\ escapes).
+pub fn samples(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(index) => line.split_at(index),
+            None => continue,
+        };
+        let mut labels = Vec::new();
+        let mut rest = rest;
+        if let Some(inner) = rest.strip_prefix('{') {
+            let mut chars = inner.char_indices().peekable();
+            let mut key = String::new();
+            let mut end = inner.len();
+            while let Some((index, c)) = chars.next() {
+                match c {
+                    '}' => {
+                        end = index + 1;
+                        break;
+                    }
+                    ',' => {}
+                    '=' => {
+                        let mut value = String::new();
+                        chars.next(); // opening quote
+                        while let Some((_, c)) = chars.next() {
+                            match c {
+                                '\\' => {
+                                    if let Some((_, escaped)) = chars.next() {
+                                        value.push(if escaped == 'n' { '\n' } else { escaped });
+                                    }
+                                }
+                                '"' => break,
+                                other => value.push(other),
+                            }
+                        }
+                        labels.push((std::mem::take(&mut key), value));
+                    }
+                    other => key.push(other),
+                }
+            }
+            rest = &inner[end..];
+        }
+        let mut fields = rest.split_whitespace();
+        let value = fields.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+        out.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+            extra: fields.collect::<Vec<_>>().join(" "),
+        });
+    }
+    out
+}
+
+/// The lab's config with a different audit interval for every target.
+pub fn with_interval(config: &Path, interval: &str, out: &Path) {
+    let text = std::fs::read_to_string(config).expect("read lab config");
+    let text = text.replacen("defaults:\n", &format!("defaults:\n  interval: {interval}\n"), 1);
+    std::fs::write(out, text).expect("write config");
+}

@@ -1,0 +1,494 @@
+//! The real `vnready serve` daemon over the lab: metrics contract, promtool, /probe, reloads,
+//! signals, crash safety of the history store, and sharding.
+
+mod harness;
+mod lab;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use harness::{samples, Daemon, Sample};
+use lab::{host, Lab};
+
+/// A config over some lab sites, with the lab's resolver, roots and ranges.
+fn config_for(lab: &Lab, hosts: &[String], interval: &str, name: &str) -> PathBuf {
+    let mut yaml = format!(
+        "defaults:\n  timeout: {timeout}\n  interval: {interval}\nresolver:\n  servers: [\"{dns}\"]\n  ns_port: {port}\n\
+         trust:\n  extra_roots: [\"{root}\"]\n  accept_ranges: [\"127.0.0.0/8\", \"::1/128\"]\ntargets:\n",
+        timeout = lab::LAB_TIMEOUT,
+        dns = lab.dns.addr(),
+        port = lab.dns.port,
+        root = lab.root_path.display()
+    );
+    for name in hosts {
+        let site = lab.site(name);
+        yaml.push_str(&format!(
+            "  - url: \"{}\"\n    http_url: \"http://{}:{}/\"\n    agency: \"Sở Y tế\"\n    category: health\n",
+            site.url(),
+            site.host,
+            site.http_port
+        ));
+    }
+    let path = lab.dir.path().join(name);
+    std::fs::write(&path, yaml).expect("write config");
+    path
+}
+
+fn arg(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn find<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Option<&'a Sample> {
+    samples
+        .iter()
+        .find(|s| s.name == name && labels.iter().all(|(k, v)| s.label(k) == Some(*v)))
+}
+
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    find(samples, name, labels)
+        .unwrap_or_else(|| panic!("no sample {name}{labels:?}"))
+        .value
+}
+
+fn targets_in(samples: &[Sample]) -> BTreeSet<String> {
+    samples
+        .iter()
+        .filter(|s| s.name == "vnready_target_info")
+        .filter_map(|s| s.label("target").map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_the_contract_and_promtool_accepts_them() {
+    let lab = Lab::start().await;
+    let mut daemon = Daemon::start(&["--config", &arg(&lab.config_path), "--storage.path", ""]).await;
+    assert_eq!(daemon.get("/-/healthy").await.status, 200);
+    daemon.wait_ready().await;
+
+    let reply = daemon.get("/metrics").await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.content_type.starts_with("text/plain; version=0.0.4"),
+        "{}",
+        reply.content_type
+    );
+    let text = reply.body;
+    let all = samples(&text);
+
+    // Every family of the contract is present, with HELP, and no sample carries a timestamp.
+    for family in [
+        "vnready_check_passed",
+        "vnready_check_last_change_timestamp_seconds",
+        "vnready_target_info",
+        "vnready_target_compliance_ratio",
+        "vnready_probe_success",
+        "vnready_http_duration_seconds",
+        "vnready_http_status_code",
+        "vnready_dns_addresses",
+        "vnready_tls_cert_not_after_timestamp_seconds",
+        "vnready_tls_version_info",
+        "vnready_build_info",
+        "vnready_config_last_reload_successful",
+        "vnready_config_last_reload_success_timestamp_seconds",
+        "vnready_probes_total",
+        "vnready_targets",
+    ] {
+        assert!(all.iter().any(|s| s.name == family), "{family} missing");
+        assert!(text.contains(&format!("# HELP {family} ")), "{family} has no HELP");
+    }
+    assert!(all.iter().all(|s| s.extra.is_empty()), "a sample has a timestamp");
+    assert_eq!(targets_in(&all).len(), lab.urls.len());
+    assert_eq!(value(&all, "vnready_targets", &[]), lab.urls.len() as f64);
+
+    let good = lab.url_of(&host("good"));
+    let v4only = lab.url_of(&host("v4only"));
+    let expired = lab.url_of(&host("expired"));
+    let v6hang = lab.url_of(&host("v6hang"));
+    assert_eq!(
+        value(
+            &all,
+            "vnready_check_passed",
+            &[("target", &good), ("check", "ipv6.aaaa")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &all,
+            "vnready_check_passed",
+            &[("target", &v4only), ("check", "ipv6.aaaa")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &all,
+            "vnready_dns_addresses",
+            &[("target", &v4only), ("ip_family", "ipv6")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &all,
+            "vnready_probe_success",
+            &[("target", &v6hang), ("ip_family", "ipv4")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &all,
+            "vnready_probe_success",
+            &[("target", &v6hang), ("ip_family", "ipv6")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &all,
+            "vnready_http_status_code",
+            &[("target", &good), ("ip_family", "ipv6")]
+        ),
+        200.0
+    );
+    assert!(find(
+        &all,
+        "vnready_http_duration_seconds",
+        &[("target", &good), ("ip_family", "ipv6"), ("phase", "tls")]
+    )
+    .is_some());
+    // An expired certificate still exports its expiry, in the past, and is marked invalid.
+    let expiry = value(
+        &all,
+        "vnready_tls_cert_not_after_timestamp_seconds",
+        &[("target", &expired)],
+    );
+    assert!(expiry > 0.0 && expiry < harness_now(), "expiry {expiry}");
+    assert_eq!(value(&all, "vnready_tls_cert_valid", &[("target", &expired)]), 0.0);
+    assert_eq!(
+        value(
+            &all,
+            "vnready_check_passed",
+            &[("target", &expired), ("check", "tls.valid")]
+        ),
+        0.0
+    );
+    let info = find(&all, "vnready_target_info", &[("target", &good)]).expect("target_info");
+    assert_eq!(info.label("agency"), Some("Sở Khoa học và Công nghệ"));
+    assert_eq!(info.label("category"), Some("state_portal"));
+
+    // promtool reads the text format and has nothing to say.
+    let promtool = promtool_check(&text).await;
+    assert!(promtool.is_empty(), "promtool check metrics:\n{promtool}");
+
+    // OpenMetrics when Prometheus asks for it.
+    let open = daemon
+        .request(
+            "GET",
+            "/metrics",
+            &[("accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")],
+        )
+        .await;
+    assert!(
+        open.content_type.starts_with("application/openmetrics-text"),
+        "{}",
+        open.content_type
+    );
+    assert!(open.body.ends_with("# EOF\n"));
+    assert!(open.body.contains("# TYPE vnready_target info"));
+    assert!(open.body.contains("# UNIT vnready_http_duration_seconds seconds"));
+}
+
+fn harness_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
+}
+
+/// Runs `promtool check metrics` over `text` and returns what it printed. promtool comes
+/// from Debian's prometheus package, which the test command installs.
+async fn promtool_check(text: &str) -> String {
+    use tokio::io::AsyncWriteExt;
+    let mut child = match tokio::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(err) => panic!("promtool is required (apt-get install prometheus; scripts/test.sh does): {err}"),
+    };
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(text.as_bytes()).await.expect("write to promtool");
+    drop(stdin);
+    let output = child.wait_with_output().await.expect("promtool");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if !output.status.success() && printed.trim().is_empty() {
+        return format!("promtool exited with {:?}", output.status.code());
+    }
+    printed.trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_serves_listed_targets_only() {
+    let lab = Lab::start().await;
+    let hosts = [host("good"), host("v4only")];
+    let mut config = std::fs::read_to_string(config_for(&lab, &hosts, "1h", "probe.yaml")).expect("read");
+    config = config.replacen(
+        "targets:\n",
+        "probe_endpoint:\n  allow_host_suffixes: [\"cdn-example.com\"]\ntargets:\n",
+        1,
+    );
+    let path = lab.dir.path().join("probe-allow.yaml");
+    std::fs::write(&path, config).expect("write");
+    let daemon = Daemon::start(&["--config", &arg(&path), "--storage.path", ""]).await;
+
+    let good = lab.url_of(&host("good"));
+    let reply = daemon
+        .request(
+            "GET",
+            &format!("/probe?target={}", urlencode(&good)),
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "10")],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let all = samples(&reply.body);
+    assert_eq!(targets_in(&all), BTreeSet::from([good.clone()]));
+    assert!(all.iter().all(|s| s.label("target").is_none_or(|t| t == good)));
+    assert_eq!(
+        value(
+            &all,
+            "vnready_check_passed",
+            &[("target", &good), ("check", "ipv6.reachable")]
+        ),
+        1.0
+    );
+    assert!(find(&all, "vnready_probe_duration_seconds", &[]).is_some());
+    assert!(promtool_check(&reply.body).await.is_empty());
+
+    for refused in ["https://example.com/", "https://evil-lab.gov.vn/", "10.0.0.1"] {
+        let reply = daemon.get(&format!("/probe?target={}", urlencode(refused))).await;
+        let expected = if refused == "10.0.0.1" { 400 } else { 403 };
+        assert_eq!(reply.status, expected, "{refused}: {}", reply.body);
+    }
+    assert_eq!(daemon.get("/probe").await.status, 400);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_swaps_a_good_file_and_keeps_running_on_a_bad_one() {
+    let lab = Lab::start().await;
+    let config = lab.dir.path().join("reload.yaml");
+    let first = config_for(&lab, &[host("good"), host("v4only")], "1h", "first.yaml");
+    std::fs::copy(&first, &config).expect("copy");
+    let mut daemon = Daemon::start(&[
+        "--config",
+        &arg(&config),
+        "--storage.path",
+        "",
+        "--log.level",
+        "info,vnready=debug",
+    ])
+    .await;
+    daemon.wait_ready().await;
+    let before = samples(&daemon.get("/metrics").await.body);
+    assert_eq!(value(&before, "vnready_config_last_reload_successful", &[]), 1.0);
+    let loaded_at = value(&before, "vnready_config_last_reload_success_timestamp_seconds", &[]);
+
+    // Good file over POST: v4only leaves, v6only arrives and is audited at once.
+    let second = config_for(&lab, &[host("good"), host("v6only")], "1h", "second.yaml");
+    std::fs::copy(&second, &config).expect("copy");
+    let reply = daemon.request("POST", "/-/reload", &[]).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("1 added, 1 removed"), "{}", reply.body);
+    let v6only = lab.url_of(&host("v6only"));
+    let first_change = daemon
+        .wait_for_event(|e| e["event"] == "check_changed" && e["target"] == v6only.as_str())
+        .await;
+    // Event lines carry what a SIEM needs at the top level.
+    for field in ["check", "from", "to", "at", "reason", "reason_vi", "timestamp", "level"] {
+        assert!(first_change.get(field).is_some(), "{field} missing in {first_change}");
+    }
+    daemon
+        .wait_for_event(|e| e["event"] == "audited" && e["target"] == v6only.as_str())
+        .await;
+    let after = samples(&daemon.get("/metrics").await.body);
+    let expected: BTreeSet<String> = [lab.url_of(&host("good")), v6only.clone()].into();
+    assert_eq!(targets_in(&after), expected, "removed target's series must disappear");
+    assert!(!after
+        .iter()
+        .any(|s| s.label("target") == Some(lab.url_of(&host("v4only")).as_str())));
+    assert!(value(&after, "vnready_config_last_reload_success_timestamp_seconds", &[]) >= loaded_at);
+    // The unchanged target kept its schedule: the reload did not audit it again.
+    let good = lab.url_of(&host("good"));
+    let good_audits = daemon
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "audited" && e["target"] == good.as_str())
+        .count();
+    assert_eq!(good_audits, 1);
+
+    // Bad file: rejected with file:line:col, nothing changes, the gauge says so.
+    std::fs::write(&config, "targets:\n  - url: https://a.gov.vn/\n    colour: blue\n").expect("write bad");
+    let reply = daemon.request("POST", "/-/reload", &[]).await;
+    assert_eq!(reply.status, 500);
+    let location = format!("{}:3:5", config.display());
+    assert!(reply.body.contains(&location), "{} lacks {location}", reply.body);
+    let failed = daemon.wait_for_event(|e| e["event"] == "reload_failed").await;
+    assert!(
+        failed["error"].as_str().unwrap_or_default().contains(&location),
+        "{failed}"
+    );
+    let rejected = samples(&daemon.get("/metrics").await.body);
+    assert_eq!(value(&rejected, "vnready_config_last_reload_successful", &[]), 0.0);
+    assert_eq!(targets_in(&rejected), expected);
+
+    // SIGHUP with a good file again: back to one target, gauge back to 1.
+    let third = config_for(&lab, &[host("good")], "1h", "third.yaml");
+    std::fs::copy(&third, &config).expect("copy");
+    daemon.signal("HUP");
+    daemon.wait_for_event(|e| e["event"] == "reloaded").await;
+    let healed = samples(&daemon.get("/metrics").await.body);
+    assert_eq!(value(&healed, "vnready_config_last_reload_successful", &[]), 1.0);
+    assert_eq!(targets_in(&healed), BTreeSet::from([good]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_exits_zero() {
+    let lab = Lab::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("history.db");
+    let mut daemon = Daemon::start(&["--config", &arg(&lab.config_path), "--storage.path", &arg(&store)]).await;
+    daemon.wait_ready().await;
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit().await, Some(0));
+    assert!(daemon.events().iter().any(|e| e["event"] == "stopped"));
+    let stored = vnready::store::SqliteStore::open(&store).expect("open store");
+    assert!(stored.consistency_problems().expect("check").is_empty());
+    let good = lab.url_of(&host("good"));
+    assert!(
+        stored.latest_verdict(&good).expect("read").is_some(),
+        "flushed before exit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_write_and_restart_keep_history() {
+    let lab = Lab::start().await;
+    let hosts: Vec<String> = [
+        "good",
+        "v4only",
+        "expired",
+        "noredirect",
+        "shorthsts",
+        "v6only",
+        "offvn",
+        "wronghost",
+    ]
+    .iter()
+    .map(|l| host(l))
+    .collect();
+    let config = config_for(&lab, &hosts, "1s", "fast.yaml");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("history.db");
+    let args = [
+        "--config".to_string(),
+        arg(&config),
+        "--storage.path".into(),
+        arg(&store),
+        "--log.level".into(),
+        "info,vnready=debug".into(),
+    ];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let v4only = lab.url_of(&host("v4only"));
+    let since_of = |samples: &[Sample]| {
+        value(
+            samples,
+            "vnready_check_last_change_timestamp_seconds",
+            &[("target", &v4only), ("check", "ipv6.aaaa")],
+        )
+    };
+
+    let mut daemon = Daemon::start(&args).await;
+    daemon.wait_ready().await;
+    let original_since = since_of(&samples(&daemon.get("/metrics").await.body));
+
+    // Kill while audits (and so writes) are streaming in: every target is re-audited each
+    // second, and each kill lands right after a fresh batch of audits was logged.
+    for round in 0..4 {
+        let seen = daemon.events().iter().filter(|e| e["event"] == "audited").count();
+        daemon
+            .wait_for_events(seen + 3 + round, |e| e["event"] == "audited")
+            .await;
+        daemon.signal("KILL");
+        assert_eq!(daemon.wait_exit().await, None, "killed by a signal");
+        let stored = vnready::store::SqliteStore::open(&store).expect("reopen after kill -9");
+        let problems = stored.consistency_problems().expect("check");
+        assert!(problems.is_empty(), "round {round}: {problems:?}");
+        drop(stored);
+        daemon = Daemon::start(&args).await;
+        daemon.wait_ready().await;
+        let restored = samples(&daemon.get("/metrics").await.body);
+        assert_eq!(
+            since_of(&restored),
+            original_since,
+            "round {round}: failing-since moved"
+        );
+    }
+    // No transition was recorded twice: restarts do not re-announce unchanged statuses.
+    let stored = vnready::store::SqliteStore::open(&store).expect("open");
+    let transitions = stored.transitions_of(&v4only).expect("read");
+    let aaaa: Vec<_> = transitions.iter().filter(|t| t.check == "ipv6.aaaa").collect();
+    assert_eq!(aaaa.len(), 1, "{aaaa:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_shards_cover_the_lab_exactly_once() {
+    let lab = Lab::start().await;
+    let mut owned: BTreeMap<String, u32> = BTreeMap::new();
+    let mut total_owned = 0.0;
+    let mut daemons = Vec::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let daemon = Daemon::start(&[
+            "--config",
+            &arg(&lab.config_path),
+            "--storage.path",
+            "",
+            "--shard",
+            &shard,
+        ])
+        .await;
+        daemons.push(daemon);
+    }
+    for daemon in &mut daemons {
+        daemon.wait_ready().await;
+        let all = samples(&daemon.get("/metrics").await.body);
+        let mine = targets_in(&all);
+        assert_eq!(value(&all, "vnready_targets", &[]), mine.len() as f64);
+        assert_eq!(value(&all, "vnready_targets_configured", &[]), lab.urls.len() as f64);
+        total_owned += value(&all, "vnready_targets", &[]);
+        for target in mine {
+            *owned.entry(target).or_default() += 1;
+        }
+    }
+    let expected: BTreeSet<String> = lab.urls.iter().cloned().collect();
+    assert_eq!(owned.keys().cloned().collect::<BTreeSet<_>>(), expected);
+    assert!(owned.values().all(|count| *count == 1), "{owned:?}");
+    assert_eq!(total_owned, lab.urls.len() as f64);
+}
