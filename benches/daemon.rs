@@ -118,7 +118,14 @@ struct Daemon {
 
 async fn spawn_daemon(config: &Path) -> Daemon {
     let mut child = Command::new(env!("CARGO_BIN_EXE_vnready"))
-        .args(["serve", "--log.format", "json", "--web.listen-address", "127.0.0.1:0", "--storage.path"])
+        .args([
+            "serve",
+            "--log.format",
+            "json",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--storage.path",
+        ])
         .arg(config.with_extension("db"))
         .arg("--config")
         .arg(config)
@@ -164,7 +171,10 @@ async fn get_metrics(address: &str) -> (String, Duration) {
     stream.read_to_end(&mut raw).await.expect("read");
     let elapsed = started.elapsed();
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (body, elapsed)
 }
 
@@ -191,10 +201,19 @@ fn lag_histogram(metrics: &str) -> (Vec<(f64, f64)>, f64, f64) {
     let mut buckets = Vec::new();
     let (mut sum, mut count) = (0.0, 0.0);
     for line in metrics.lines() {
-        let value = || line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or_default();
+        let value = || {
+            line.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or_default()
+        };
         if let Some(rest) = line.strip_prefix("vnready_schedule_lag_seconds_bucket{le=\"") {
             let bound = rest.split('"').next().unwrap_or_default();
-            let bound = if bound == "+Inf" { f64::INFINITY } else { bound.parse().unwrap_or_default() };
+            let bound = if bound == "+Inf" {
+                f64::INFINITY
+            } else {
+                bound.parse().unwrap_or_default()
+            };
             buckets.push((bound, value()));
         } else if line.starts_with("vnready_schedule_lag_seconds_sum") {
             sum = value();
@@ -254,7 +273,10 @@ async fn main() {
     for (_, daemon) in &mut daemons {
         (&mut daemon.ready).await.expect("daemon became ready");
     }
-    eprintln!("bench: both ready after {:.1}s (first round)", warmup.elapsed().as_secs_f64());
+    eprintln!(
+        "bench: both ready after {:.1}s (first round)",
+        warmup.elapsed().as_secs_f64()
+    );
 
     let mut starts = Vec::new();
     for (_, daemon) in &daemons {
@@ -287,7 +309,11 @@ async fn main() {
             metrics_bytes: body.len(),
             render_ms: renders[renders.len() / 2],
             audits,
-            mean_lag_ms: if audits > 0.0 { (sum - sum_before) / audits * 1000.0 } else { 0.0 },
+            mean_lag_ms: if audits > 0.0 {
+                (sum - sum_before) / audits * 1000.0
+            } else {
+                0.0
+            },
             p50_lag_bound: quantile_bound(buckets_before, &buckets, 0.5),
             p99_lag_bound: quantile_bound(buckets_before, &buckets, 0.99),
         });
