@@ -104,6 +104,12 @@ fn parse_storage_path(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
 }
 
+fn parse_category(text: &str) -> Result<crate::target::Category, String> {
+    crate::target::Category::parse(text).ok_or_else(|| {
+        format!("unknown category {text:?}: expected state_portal, e_newspaper, general_info, education, health, e_commerce or other")
+    })
+}
+
 fn parse_cidr_flag(text: &str) -> Result<ipnet::IpNet, String> {
     config::parse_cidr(text)
 }
@@ -136,9 +142,18 @@ pub struct CheckArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub probe: ProbeFlags,
-    /// Checks that must pass for exit code 0 (comma-separated ids). Default: every check that runs.
+    /// Checks that must pass for exit code 0 (comma-separated ids). Default: each target's
+    /// category policy with --config or --policy, else every check that runs.
     #[arg(long = "require", value_name = "CHECK[,CHECK…]")]
     pub require: Option<String>,
+    /// Judge every target as this category, with its required set (state_portal, e_newspaper,
+    /// general_info, education, health, e_commerce, other).
+    #[arg(long = "policy", value_name = "CATEGORY", value_parser = parse_category)]
+    pub policy: Option<crate::target::Category>,
+    /// With --config: audit only targets added or changed since this older targets file (a
+    /// merge request's base).
+    #[arg(long = "baseline", value_name = "OLD.yaml", requires = "config")]
+    pub baseline: Option<PathBuf>,
     /// Run only these checks, and only the probes they need (comma-separated ids).
     #[arg(long = "only", value_name = "CHECK[,CHECK…]")]
     pub only: Option<String>,
@@ -270,6 +285,8 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         config: config_path,
         probe,
         require,
+        policy: policy_category,
+        baseline,
         only,
         format,
         no_progress,
@@ -284,6 +301,26 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         },
         None => Config::empty(),
     };
+    if let Some(old_path) = &baseline {
+        let old = match Config::load(old_path) {
+            Ok(old) => old,
+            Err(err) => {
+                eprintln!("{err}");
+                return Ok(EXIT_USAGE);
+            }
+        };
+        let before = config.targets.len();
+        config.targets = added_or_changed(&old, config.targets);
+        eprintln!(
+            "vnready: {} of {before} target(s) added or changed since {}",
+            config.targets.len(),
+            old_path.display()
+        );
+        if config.targets.is_empty() && targets.is_empty() {
+            println!("No targets added or changed: nothing to audit.");
+            return Ok(EXIT_PASS);
+        }
+    }
     for text in &targets {
         match TargetUrl::parse(text) {
             Ok(url) => config.targets.push(Target::from_url(url, TargetSettings::default())),
@@ -293,6 +330,12 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
     if config.targets.is_empty() {
         return usage("no targets: give URLs or host names, or --config FILE");
     }
+    if let Some(category) = policy_category {
+        for target in &mut config.targets {
+            target.set_category(category);
+        }
+    }
+    let judge_by_policy = policy_category.is_some() || config_path.is_some();
     probe.apply(&mut config);
     let require = match require.as_deref().map(CheckId::parse_list).transpose() {
         Ok(ids) => ids,
@@ -303,8 +346,13 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         Err(message) => return usage(&format!("--only: {message}")),
     };
     let checks = policy::checks_to_run(only.as_deref(), require.as_deref());
+    let required = match require {
+        Some(ids) => Some(ids),
+        None if judge_by_policy => None,
+        None => Some(checks.clone()),
+    };
     let plan = AuditPlan {
-        required: policy::required_checks(require.as_deref(), &checks),
+        required,
         checks: checks.clone(),
         concurrency: config.concurrency,
     };
@@ -352,6 +400,14 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
     } else {
         EXIT_FAIL
     })
+}
+
+/// Targets of the new file that the old one lacks or lists with different settings.
+fn added_or_changed(old: &Config, new_targets: Vec<Target>) -> Vec<Target> {
+    new_targets
+        .into_iter()
+        .filter(|target| !old.targets.iter().any(|before| before == target))
+        .collect()
 }
 
 fn usage(message: &str) -> anyhow::Result<u8> {

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+
+use crate::checks::CheckId;
+use crate::goals::{Goal, Ratio};
+use crate::policy::{PolicyOverride, TargetPolicy};
 use url::Url;
 
 use crate::duration::HumanDuration;
@@ -145,6 +149,7 @@ struct RawTarget {
     tls_expiry_fail: Option<HumanDuration>,
     #[serde(default, deserialize_with = "deserialize_ranges")]
     accept_ranges: Vec<IpNet>,
+    policy: Option<Spanned<RawPolicy>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,7 +163,36 @@ struct RawConfig {
     trust: RawTrust,
     #[serde(default)]
     probe_endpoint: RawProbeEndpoint,
+    #[serde(default)]
+    policy: std::collections::BTreeMap<Category, Spanned<RawPolicy>>,
+    #[serde(default)]
+    goals: Vec<RawGoal>,
     targets: Vec<RawTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    #[serde(default)]
+    require: Vec<CheckId>,
+    #[serde(default)]
+    recommend: Vec<CheckId>,
+    #[serde(default)]
+    exempt: Vec<CheckId>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGoal {
+    id: Spanned<String>,
+    title: String,
+    title_en: Option<String>,
+    #[serde(default)]
+    categories: Vec<Category>,
+    checks: Vec<CheckId>,
+    target: Option<Ratio>,
+    deadline: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -204,6 +238,8 @@ pub struct Config {
     /// Host suffixes (ASCII, no leading dot) that the daemon's `/probe` endpoint may audit on
     /// request besides the listed targets; empty means listed targets only.
     pub probe_allow_suffixes: Vec<String>,
+    /// Plan goals, in file order.
+    pub goals: Vec<Goal>,
     /// The file this came from, for reloads and messages.
     pub source: Option<PathBuf>,
 }
@@ -250,6 +286,7 @@ impl Config {
             trust: TrustSettings::default(),
             concurrency: DEFAULT_CONCURRENCY,
             probe_allow_suffixes: Vec::new(),
+            goals: Vec::new(),
             source: None,
         }
     }
@@ -361,6 +398,25 @@ fn located(file: &str, location: serde_saphyr::Location, message: String) -> Con
     }
 }
 
+/// A policy override from the file; relaxing or tightening a policy needs a recorded reason.
+fn policy_override(file: &str, spanned: Spanned<RawPolicy>) -> Result<PolicyOverride, ConfigError> {
+    let raw = spanned.value;
+    let reason = raw.reason.map(|r| r.trim().to_string()).unwrap_or_default();
+    if reason.is_empty() {
+        return Err(located(
+            file,
+            spanned.referenced,
+            "policy override without a reason: add `reason:` (e.g. the approving document)".into(),
+        ));
+    }
+    Ok(PolicyOverride {
+        require: raw.require,
+        recommend: raw.recommend,
+        exempt: raw.exempt,
+        reason,
+    })
+}
+
 fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<Config, ConfigError> {
     let mut base = TargetSettings::default();
     let defaults = raw.defaults;
@@ -389,6 +445,10 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
         });
     }
     let default_category = defaults.category.unwrap_or_default();
+    let mut category_overrides = std::collections::BTreeMap::new();
+    for (category, spanned) in raw.policy {
+        category_overrides.insert(category, policy_override(file, spanned)?);
+    }
 
     let mut seen: HashMap<String, serde_saphyr::Location> = HashMap::new();
     let mut targets = Vec::with_capacity(raw.targets.len());
@@ -443,16 +503,25 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
             }
             None => target::default_http_url(&target_url.url),
         };
+        let category = entry.category.unwrap_or(default_category);
+        let mut policy = TargetPolicy::default_for(category);
+        if let Some(change) = category_overrides.get(&category) {
+            policy.apply(change);
+        }
+        if let Some(spanned) = entry.policy {
+            policy.apply(&policy_override(file, spanned)?);
+        }
         targets.push(Target {
             id: target_url.given.clone(),
             url: target_url.url,
             http_url,
             name: entry.name,
             agency: entry.agency,
-            category: entry.category.unwrap_or(default_category),
+            category,
             district: entry.district,
             tags: entry.tags,
             settings,
+            policy,
         });
     }
 
@@ -467,6 +536,47 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
         return Err(ConfigError::Unlocated {
             file: file.to_string(),
             message: "defaults.concurrency must be at least 1".into(),
+        });
+    }
+    let mut goals: Vec<Goal> = Vec::new();
+    for raw_goal in raw.goals {
+        let id = raw_goal.id.value.trim().to_string();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Err(located(
+                file,
+                raw_goal.id.referenced,
+                format!("invalid goal id {id:?}: expected letters, digits, '_', '-' or '.'"),
+            ));
+        }
+        if goals.iter().any(|g| g.id == id) {
+            return Err(located(
+                file,
+                raw_goal.id.referenced,
+                format!("duplicate goal id {id:?}"),
+            ));
+        }
+        let deadline_unix = crate::goals::parse_deadline(&raw_goal.deadline.value)
+            .map_err(|message| located(file, raw_goal.deadline.referenced, message))?;
+        if raw_goal.checks.is_empty() {
+            return Err(located(
+                file,
+                raw_goal.id.referenced,
+                format!("goal {id:?} lists no checks"),
+            ));
+        }
+        goals.push(Goal {
+            title_en: raw_goal.title_en.unwrap_or_else(|| raw_goal.title.clone()),
+            title_vi: raw_goal.title,
+            id,
+            categories: raw_goal.categories,
+            checks: raw_goal.checks,
+            target_ratio: raw_goal.target.map(|r| r.0).unwrap_or(1.0),
+            deadline: raw_goal.deadline.value.trim().to_string(),
+            deadline_unix,
         });
     }
     let mut probe_allow_suffixes = Vec::new();
@@ -487,6 +597,7 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
         },
         concurrency,
         probe_allow_suffixes,
+        goals,
         source: Some(path.to_path_buf()),
     })
 }
@@ -538,6 +649,26 @@ targets:
     #[test]
     fn invalid_files_name_line_column_and_expectation() {
         let cases: &[(&str, &str, &str)] = &[
+            (
+                "targets:\n  - url: https://a.vn/\n    policy:\n      exempt: [ipv6.aaaa]\n",
+                "targets.yaml:4:",
+                "without a reason",
+            ),
+            (
+                "policy:\n  state_portal:\n    require: [ipv6.magic]\n    reason: x\ntargets: []\n",
+                "targets.yaml:3:",
+                "ipv6.magic",
+            ),
+            (
+                "goals:\n  - id: g\n    title: t\n    checks: [ipv6.aaaa]\n    target: 120%\n    deadline: 2025-12-31\ntargets: []\n",
+                "targets.yaml:5:",
+                "invalid ratio",
+            ),
+            (
+                "goals:\n  - id: g\n    title: t\n    checks: [ipv6.aaaa]\n    deadline: 2025-02-30\ntargets: []\n",
+                "targets.yaml:5:",
+                "invalid date",
+            ),
             (
                 "targets:\n  - url: https://a.vn/\n    nmae: x\n",
                 "targets.yaml:3:",
@@ -592,6 +723,30 @@ targets:
             );
             assert!(message.contains(words), "{text:?}: expected {words:?} in {message:?}");
         }
+    }
+
+    #[test]
+    fn policies_apply_category_then_target_overrides_and_goals_resolve() {
+        let text = "policy:\n  state_portal:\n    require: [dns.dnssec]\n    reason: Kế hoạch 2026\n\
+goals:\n  - id: v6\n    title: IPv6\n    categories: [state_portal]\n    checks: [ipv6.aaaa]\n    target: \"95%\"\n    deadline: 2025-12-31\n\
+targets:\n  - url: https://a.gov.vn/\n    category: state_portal\n    policy:\n      exempt: [ipv6.reachable]\n      reason: Công văn 1\n  - url: https://b.vn/\n    category: e_newspaper\n";
+        let config = parse(text).expect("valid");
+        let portal = &config.targets[0].policy;
+        assert_eq!(
+            portal.requirement(CheckId::DnsDnssec),
+            crate::policy::Requirement::Required
+        );
+        assert_eq!(
+            portal.requirement(CheckId::Ipv6Reachable),
+            crate::policy::Requirement::Exempt
+        );
+        assert_eq!(
+            portal.reasons,
+            vec!["Kế hoạch 2026".to_string(), "Công văn 1".to_string()]
+        );
+        assert_eq!(config.targets[1].policy.required, vec![CheckId::DomainVn]);
+        assert_eq!(config.goals[0].target_ratio, 0.95);
+        assert_eq!(config.goals[0].title_en, "IPv6");
     }
 
     #[test]

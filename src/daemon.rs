@@ -46,6 +46,20 @@ pub struct Daemon {
     pub shard: Shard,
 }
 
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("shard", &self.shard)
+            .finish_non_exhaustive()
+    }
+}
+
+impl crate::metrics::GoalSource for Daemon {
+    fn goals(&self) -> Vec<crate::goals::Goal> {
+        self.runtime().config.goals.clone()
+    }
+}
+
 /// Unix time now, in seconds.
 pub fn unix_now() -> f64 {
     SystemTime::now()

@@ -10,6 +10,7 @@ pub mod config;
 pub mod daemon;
 pub mod duration;
 pub mod events;
+pub mod goals;
 pub mod history;
 pub mod latest;
 pub mod metrics;

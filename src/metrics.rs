@@ -16,7 +16,9 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::checks::Status;
+use crate::goals::Goal;
 use crate::latest::{LatestVerdicts, TargetSnapshot};
+use crate::policy::Requirement;
 use crate::probe::addr::Family as IpFamily;
 use crate::probe::http::AddressFetch;
 use crate::store::StoreHealth;
@@ -99,10 +101,16 @@ impl OpsMetrics {
     }
 }
 
-/// Builds the daemon's registry: target metrics from `latest`, operational metrics from `ops`
-/// and `store`.
+/// Where the goal collector finds the current goals (they change on reload).
+pub trait GoalSource: Send + Sync + std::fmt::Debug + 'static {
+    fn goals(&self) -> Vec<Goal>;
+}
+
+/// Builds the daemon's registry: target metrics from `latest`, goals from `goals`,
+/// operational metrics from `ops` and `store`.
 pub fn daemon_registry(
     latest: Arc<LatestVerdicts>,
+    goals: Arc<dyn GoalSource>,
     ops: &OpsMetrics,
     store: Arc<StoreHealth>,
     shard: &str,
@@ -157,8 +165,63 @@ pub fn daemon_registry(
         ops.audit_duration.clone(),
     );
     registry.register_collector(Box::new(StoreCollector { health: store }));
+    registry.register_collector(Box::new(GoalCollector {
+        latest: latest.clone(),
+        goals,
+    }));
     registry.register_collector(Box::new(LatestCollector { latest }));
     registry
+}
+
+#[derive(Debug)]
+struct GoalCollector {
+    latest: Arc<LatestVerdicts>,
+    goals: Arc<dyn GoalSource>,
+}
+
+impl Collector for GoalCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let goals = self.goals.goals();
+        if goals.is_empty() {
+            return Ok(());
+        }
+        let snapshots = self.latest.all();
+        let mut info = FamilyOut::info("goal", "A plan goal: its titles and deadline (YYYY-MM-DD)");
+        let mut target_ratio = FamilyOut::gauge("goal_target_ratio", "Share of covered targets the goal asks for");
+        let mut achieved = FamilyOut::gauge(
+            "goal_achieved_ratio",
+            "Share of covered targets meeting the goal now (this replica's targets; with shards use goal_met_targets / goal_targets)",
+        );
+        let mut deadline = FamilyOut::seconds("goal_deadline_timestamp", "End of the goal's deadline day (UTC+7)");
+        let mut covered = FamilyOut::gauge("goal_targets", "Targets the goal covers (exempted ones left out)");
+        let mut met = FamilyOut::gauge("goal_met_targets", "Covered targets meeting the goal");
+        for goal in &goals {
+            let progress = goal.progress(
+                snapshots
+                    .iter()
+                    .map(|s| (s.target.as_ref(), s.verdict.checks.as_slice())),
+            );
+            let id = || vec![("goal", goal.id.clone())];
+            info.push(
+                vec![
+                    ("goal", goal.id.clone()),
+                    ("title", goal.title_vi.clone()),
+                    ("title_en", goal.title_en.clone()),
+                    ("deadline", goal.deadline.clone()),
+                ],
+                1.0,
+            );
+            target_ratio.push(id(), goal.target_ratio);
+            achieved.push(id(), progress.achieved_ratio);
+            deadline.push(id(), goal.deadline_unix as f64);
+            covered.push(id(), progress.targets as f64);
+            met.push(id(), progress.met as f64);
+        }
+        for family in [&info, &target_ratio, &achieved, &deadline, &covered, &met] {
+            family.encode(&mut encoder)?;
+        }
+        Ok(())
+    }
 }
 
 /// A registry holding one `/probe` result and its duration.
@@ -311,6 +374,10 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
         "check_passed",
         "Whether the check passes (1; warn counts as pass) or fails or could not be tested (0); absent when not applicable",
     );
+    let mut required = FamilyOut::gauge(
+        "check_required",
+        "Whether the target's policy requires the check (1) or only recommends it (0); absent when exempt",
+    );
     let mut status = FamilyOut::gauge(
         "check_status",
         "The check's status as a number: 0 pass, 1 warn, 2 fail, 3 error, 4 skip",
@@ -374,6 +441,11 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
             if result.status != Status::Skip {
                 let ok = matches!(result.status, Status::Pass | Status::Warn);
                 passed.push(labels.clone(), f64::from(u8::from(ok)));
+            }
+            match snapshot.target.policy.requirement(result.id) {
+                Requirement::Required => required.push(labels.clone(), 1.0),
+                Requirement::Recommended => required.push(labels.clone(), 0.0),
+                Requirement::Exempt => {}
             }
             status.push(labels.clone(), status_number(result.status));
             if let Some(state) = snapshot.states.get(&result.id) {
@@ -455,6 +527,7 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
         &last_audit,
         &audit_seconds,
         &passed,
+        &required,
         &status,
         &last_change,
         &probe_success,

@@ -12,7 +12,8 @@ use crate::verdict::TargetVerdict;
 #[derive(Clone, Debug)]
 pub struct AuditPlan {
     pub checks: Vec<CheckId>,
-    pub required: Vec<CheckId>,
+    /// `None`: each target's own policy decides (daemon, config files, `--policy`).
+    pub required: Option<Vec<CheckId>>,
     pub concurrency: usize,
 }
 
@@ -20,7 +21,11 @@ pub struct AuditPlan {
 pub async fn audit_target(prober: &Prober, target: &Target, plan: &AuditPlan) -> TargetVerdict {
     let observations = prober.observe(target, CheckId::probes_for(&plan.checks)).await;
     let results = checks::evaluate(target, &observations, &plan.checks);
-    TargetVerdict::new(target, results, plan.required.clone(), observations)
+    let required = match &plan.required {
+        Some(ids) => ids.clone(),
+        None => target.policy.required_among(&plan.checks),
+    };
+    TargetVerdict::new(target, results, required, observations)
 }
 
 /// Audits every target, at most `plan.concurrency` at a time; `on_done` is called as each one

@@ -90,12 +90,11 @@ impl ConfigSource {
     }
 }
 
-/// The daemon audits every check and requires all of them until category policies exist.
+/// The daemon audits every check and judges each target by its category's policy.
 pub fn daemon_plan(concurrency: usize) -> AuditPlan {
-    let checks = crate::policy::checks_to_run(None, None);
     AuditPlan {
-        required: crate::policy::required_checks(None, &checks),
-        checks,
+        checks: crate::policy::checks_to_run(None, None),
+        required: None,
         concurrency,
     }
 }

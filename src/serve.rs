@@ -70,6 +70,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     let daemon = Arc::new(Daemon::new(runtime, history, writer, health, shard));
     let registry = Arc::new(metrics::daemon_registry(
         daemon.latest.clone(),
+        daemon.clone(),
         &daemon.ops,
         daemon.store_health.clone(),
         &shard.to_string(),

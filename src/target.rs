@@ -284,6 +284,8 @@ pub struct Target {
     pub district: Option<String>,
     pub tags: Vec<String>,
     pub settings: TargetSettings,
+    /// Which checks are required, recommended or exempt for this target.
+    pub policy: crate::policy::TargetPolicy,
 }
 
 fn serialize_url<S: serde::Serializer>(url: &Url, serializer: S) -> Result<S::Ok, S::Error> {
@@ -304,7 +306,14 @@ impl Target {
             district: None,
             tags: Vec::new(),
             settings,
+            policy: crate::policy::TargetPolicy::default_for(Category::Other),
         }
+    }
+
+    /// Puts the target in a category with that category's default policy (`check --policy`).
+    pub fn set_category(&mut self, category: Category) {
+        self.category = category;
+        self.policy = crate::policy::TargetPolicy::default_for(category);
     }
 
     /// The ASCII (punycode) host name.

@@ -33,6 +33,9 @@ pub struct CheckInfo {
     pub key: &'static str,
     pub title_en: &'static str,
     pub title_vi: &'static str,
+    /// What a failure means, in plain words for a report ("Chưa hỗ trợ IPv6"), not a check id.
+    pub problem_en: &'static str,
+    pub problem_vi: &'static str,
     pub needs: ProbeSet,
 }
 
@@ -52,6 +55,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "dns.resolves",
         title_en: "Host resolves",
         title_vi: "Tên miền phân giải được",
+        problem_en: "Host does not resolve",
+        problem_vi: "Tên miền không phân giải được",
         needs: NONE,
     },
     CheckInfo {
@@ -59,6 +64,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "ipv6.aaaa",
         title_en: "Has a global IPv6 address (AAAA)",
         title_vi: "Có địa chỉ IPv6 toàn cầu (AAAA)",
+        problem_en: "No IPv6 support",
+        problem_vi: "Chưa hỗ trợ IPv6",
         needs: NONE,
     },
     CheckInfo {
@@ -66,6 +73,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "ipv6.reachable",
         title_en: "Reachable over IPv6",
         title_vi: "Truy cập được qua IPv6",
+        problem_en: "Not reachable over IPv6",
+        problem_vi: "Không truy cập được qua IPv6",
         needs: FETCH,
     },
     CheckInfo {
@@ -73,6 +82,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "ipv6.same_content",
         title_en: "Same content over IPv6 and IPv4",
         title_vi: "Nội dung IPv6 giống IPv4",
+        problem_en: "Different content over IPv6",
+        problem_vi: "Nội dung qua IPv6 khác IPv4",
         needs: FETCH,
     },
     CheckInfo {
@@ -80,6 +91,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "ipv6.ns",
         title_en: "Name servers answer over IPv6",
         title_vi: "Máy chủ tên miền hỗ trợ IPv6",
+        problem_en: "Name servers lack IPv6",
+        problem_vi: "Máy chủ tên miền chưa hỗ trợ IPv6",
         needs: ProbeSet { zone: true, ..NONE },
     },
     CheckInfo {
@@ -87,6 +100,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "domain.vn",
         title_en: "Uses the national .vn domain",
         title_vi: "Sử dụng tên miền quốc gia .vn",
+        problem_en: "Not on a .vn domain",
+        problem_vi: "Chưa dùng tên miền .vn",
         needs: FETCH,
     },
     CheckInfo {
@@ -94,6 +109,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "domain.gov_vn",
         title_en: "Uses .gov.vn",
         title_vi: "Sử dụng tên miền .gov.vn",
+        problem_en: "Not on .gov.vn",
+        problem_vi: "Chưa dùng tên miền .gov.vn",
         needs: NONE,
     },
     CheckInfo {
@@ -101,6 +118,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "tls.valid",
         title_en: "Valid TLS certificate",
         title_vi: "Chứng thư số TLS hợp lệ",
+        problem_en: "Invalid TLS certificate",
+        problem_vi: "Chứng thư số không hợp lệ",
         needs: FETCH,
     },
     CheckInfo {
@@ -108,6 +127,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "tls.expiry",
         title_en: "Certificate not about to expire",
         title_vi: "Chứng thư số chưa sắp hết hạn",
+        problem_en: "Certificate expiring soon",
+        problem_vi: "Chứng thư số sắp hết hạn",
         needs: FETCH,
     },
     CheckInfo {
@@ -115,6 +136,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "tls.modern",
         title_en: "Modern TLS only (1.2+)",
         title_vi: "Chỉ dùng TLS hiện đại (1.2 trở lên)",
+        problem_en: "Old TLS 1.0/1.1 still accepted",
+        problem_vi: "Vẫn chấp nhận TLS cũ 1.0/1.1",
         needs: ProbeSet {
             fetch: true,
             legacy_tls: true,
@@ -126,6 +149,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "tls.chain_complete",
         title_en: "Certificate chain complete",
         title_vi: "Chuỗi chứng thư đầy đủ",
+        problem_en: "Missing intermediate certificate",
+        problem_vi: "Thiếu chứng thư trung gian",
         needs: FETCH,
     },
     CheckInfo {
@@ -133,6 +158,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "https.redirect",
         title_en: "http:// redirects to https://",
         title_vi: "Tự chuyển http:// sang https://",
+        problem_en: "No redirect to HTTPS",
+        problem_vi: "Chưa tự chuyển sang HTTPS",
         needs: ProbeSet {
             plain_http: true,
             ..NONE
@@ -143,6 +170,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "https.hsts",
         title_en: "HSTS for at least a year",
         title_vi: "Bật HSTS tối thiểu một năm",
+        problem_en: "HSTS not enabled",
+        problem_vi: "Chưa bật HSTS",
         needs: FETCH,
     },
     CheckInfo {
@@ -150,6 +179,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "dns.dnssec",
         title_en: "DNSSEC signed and valid",
         title_vi: "Tên miền ký DNSSEC hợp lệ",
+        problem_en: "DNSSEC not enabled",
+        problem_vi: "Chưa ký DNSSEC",
         needs: ProbeSet { dnssec: true, ..NONE },
     },
     CheckInfo {
@@ -157,6 +188,8 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         key: "http.up",
         title_en: "Site up on every address family",
         title_vi: "Trang hoạt động trên mọi họ địa chỉ",
+        problem_en: "Site down",
+        problem_vi: "Trang không hoạt động",
         needs: FETCH,
     },
 ];
@@ -219,7 +252,12 @@ impl Serialize for CheckId {
 impl<'de> Deserialize<'de> for CheckId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        CheckId::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("unknown check {text:?}")))
+        CheckId::parse(&text).ok_or_else(|| {
+            crate::config::invalid_value(
+                &text,
+                &format!("unknown check {text:?}: expected an id from docs/checks.md, e.g. ipv6.aaaa"),
+            )
+        })
     }
 }
 
