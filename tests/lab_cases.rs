@@ -19,7 +19,7 @@ async fn audit_lab(lab: &Lab) -> HashMap<String, TargetVerdict> {
     let prober = Prober::new(&config).expect("prober");
     let plan = AuditPlan {
         checks: CheckId::all(),
-        required: CheckId::all(),
+        required: Some(CheckId::all()),
         concurrency: config.concurrency,
     };
     let verdicts = audit_all(&prober, &config.targets, &plan, &|_| {}).await;
@@ -183,7 +183,7 @@ async fn audit_site(lab: &Lab, site: &str, checks: Vec<CheckId>, required: Vec<C
         target,
         &AuditPlan {
             checks,
-            required,
+            required: Some(required),
             concurrency: 1,
         },
     )
