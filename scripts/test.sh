@@ -8,6 +8,8 @@ need_packages=()
 command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
+command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"

@@ -51,8 +51,51 @@ pub enum Command {
     Check(CheckArgs),
     /// Run the daemon: audit every target on its interval, serve Prometheus metrics, keep history.
     Serve(ServeArgs),
+    /// Write a compliance report (CSV, XLSX, HTML, Markdown, JSON) from the history store or a fresh audit.
+    Report(ReportArgs),
     /// Check a targets file without probing anything; exit 0 if valid, 2 if not.
     Validate(ValidateArgs),
+}
+
+/// Report file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Xlsx,
+    Html,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The targets file: names, agencies, categories, policies and goals come from it.
+    #[arg(long = "config", short = 'c', value_name = "FILE", default_value = "targets.yaml")]
+    pub config: PathBuf,
+    /// The daemon's history store.
+    #[arg(long = "storage.path", value_name = "FILE", default_value = "data/vnready.db")]
+    pub storage_path: PathBuf,
+    /// Audit every target now instead of reading the latest results from the store ("since"
+    /// still comes from the store when it exists).
+    #[arg(long = "audit")]
+    pub audit: bool,
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value = "html")]
+    pub format: ReportFormat,
+    /// Write here instead of standard output (required for xlsx on a terminal).
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Language of labels and reasons.
+    #[arg(long = "lang", value_enum, default_value = "vi")]
+    pub lang: crate::report::Lang,
+    /// How the summary groups sites.
+    #[arg(long = "group-by", value_enum, default_value = "agency")]
+    pub group_by: crate::report::GroupBy,
+    /// An earlier report in JSON (`--format json`): list what improved and what regressed.
+    #[arg(long = "compare", value_name = "OLD.json")]
+    pub compare: Option<PathBuf>,
 }
 
 /// Default `--web.listen-address`: loopback, on a port of our own.
@@ -241,7 +284,100 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         },
         Command::Check(args) => run_check(args),
         Command::Serve(args) => run_serve(args),
+        Command::Report(args) => run_report(args),
     }
+}
+
+fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
+    use crate::report::{self, source, Report};
+    let ReportArgs {
+        config: config_path,
+        storage_path,
+        audit,
+        probe,
+        format,
+        output,
+        lang,
+        group_by,
+        compare,
+    } = args;
+    let mut config = match Config::load(&config_path) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{err}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    probe.apply(&mut config);
+    let previous = match &compare {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            match serde_json::from_str::<Report>(&text) {
+                Ok(report) => Some(report),
+                Err(err) => {
+                    return usage(&format!(
+                        "--compare {}: not a vnready JSON report: {err}",
+                        path.display()
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
+    let now = crate::daemon::unix_now();
+    let stored = if storage_path.exists() {
+        match source::from_store(&storage_path) {
+            Ok(known) => Some(known),
+            Err(err) => return usage(&err.to_string()),
+        }
+    } else {
+        None
+    };
+    let known = if audit {
+        let plan = crate::schedule::daemon_plan(config.concurrency);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let verdicts = runtime.block_on(async {
+            let prober = Prober::new(&config).map_err(|err| UsageError(err.to_string()))?;
+            Ok::<_, UsageError>(runner::audit_all(&prober, &config.targets, &plan, &|_| {}).await)
+        });
+        match verdicts {
+            Ok(verdicts) => source::from_audit(&verdicts, stored, now),
+            Err(err) => return usage(&err.to_string()),
+        }
+    } else {
+        match stored {
+            Some(known) => known,
+            None => {
+                return usage(&format!(
+                    "no history at {}: run `vnready serve`, point --storage.path at its store, or use --audit",
+                    storage_path.display()
+                ))
+            }
+        }
+    };
+    let inputs = source::inputs(&config, &known);
+    let report = Report::build(&config, &inputs, lang, now);
+    let comparison = previous.as_ref().map(|old| report::compare(old, &report));
+    let bytes: Vec<u8> = match format {
+        ReportFormat::Csv => report::csv::render(&report, group_by).into_bytes(),
+        ReportFormat::Markdown => report::markdown::render(&report, group_by, comparison.as_ref()).into_bytes(),
+        ReportFormat::Html => report::html::render(&report, group_by, comparison.as_ref()).into_bytes(),
+        ReportFormat::Json => serde_json::to_vec_pretty(&report).context("encoding JSON")?,
+        ReportFormat::Xlsx => {
+            if output.is_none() && std::io::stdout().is_terminal() {
+                return usage("--format xlsx writes a binary file: give --output FILE.xlsx");
+            }
+            report::xlsx::render(&report).context("building the workbook")?
+        }
+    };
+    match output {
+        Some(path) => std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(&bytes).context("writing output")?,
+    }
+    Ok(EXIT_PASS)
 }
 
 fn run_serve(args: ServeArgs) -> anyhow::Result<u8> {

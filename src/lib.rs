@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod output;
 pub mod policy;
 pub mod probe;
+pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod serve;

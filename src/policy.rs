@@ -2,13 +2,13 @@
 //! and a score. Shipped defaults per category follow the regulations cited in docs/policy.md;
 //! targets.yaml may override them per category and per target, always with a reason.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckId, CheckResult, Status};
 use crate::target::Category;
 
 /// How much a check matters for one target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Requirement {
     /// Failing it makes the target non-compliant.

@@ -247,6 +247,30 @@ impl SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.error(e))
     }
 
+    /// Every target's latest audit: (target, audited_at, verdict JSON).
+    pub fn latest_all(&self) -> Result<Vec<(String, f64, String)>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT target, audited_at, verdict FROM latest")
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.error(e))
+    }
+
+    /// Opens an existing store for reading only (reports); a missing file is an error, not
+    /// a new empty store.
+    pub fn open_existing(path: &Path) -> Result<SqliteStore, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Sqlite {
+                path: path.display().to_string(),
+                source: rusqlite::Error::InvalidPath(path.to_path_buf()),
+            });
+        }
+        SqliteStore::open(path)
+    }
+
     /// The latest stored verdict JSON of one target.
     pub fn latest_verdict(&self, target: &str) -> Result<Option<String>, StoreError> {
         self.connection

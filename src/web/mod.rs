@@ -2,7 +2,9 @@
 //! `/metrics`, `/probe`, `/-/healthy`, `/-/ready`, `/-/reload`.
 
 pub mod probe;
+pub mod status;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,7 +36,8 @@ pub struct AppState {
 /// The router with every endpoint.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(status_overview))
+        .route("/site", get(status_site))
         .route("/metrics", get(metrics_handler))
         .route("/probe", get(probe_handler))
         .route("/-/healthy", get(healthy))
@@ -43,15 +46,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\"><title>vnready</title></head><body>",
-        "<h1>vnready</h1><ul>",
-        "<li><a href=\"/metrics\">/metrics</a></li>",
-        "<li><a href=\"/-/ready\">/-/ready</a></li>",
-        "<li><a href=\"/-/healthy\">/-/healthy</a></li>",
-        "</ul></body></html>"
-    ))
+fn page_language(params: &HashMap<String, String>, headers: &HeaderMap) -> crate::report::Lang {
+    status::language(
+        params,
+        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+    )
+}
+
+async fn status_overview(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Html<String> {
+    let lang = page_language(&params, &headers);
+    Html(status::overview(&state.daemon, &params, lang))
+}
+
+async fn status_site(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = page_language(&params, &headers);
+    match status::site_page(&state.daemon, &params, lang) {
+        Some(page) => Html(page).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such target here\n").into_response(),
+    }
 }
 
 fn exposition(headers: &HeaderMap) -> Exposition {

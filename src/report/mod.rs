@@ -1,0 +1,447 @@
+//! Compliance reports for the provincial IT department: one model built from the latest
+//! verdicts, the history ("since") and the current policy and goals, rendered as CSV, XLSX,
+//! HTML, Markdown or JSON. The status page renders the same model.
+
+pub mod csv;
+pub mod html;
+pub mod labels;
+pub mod markdown;
+pub mod source;
+pub mod xlsx;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checks::{CheckId, CheckResult, Status};
+use crate::config::Config;
+use crate::history::CheckStates;
+use crate::policy::{self, Requirement};
+use crate::target::{host_for_display, Target};
+pub use labels::Lang;
+
+/// How rows are grouped in the summary tables.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    #[default]
+    Agency,
+    District,
+    Category,
+}
+
+/// What is known about one target for a report.
+#[derive(Clone, Debug)]
+pub struct SiteInput<'a> {
+    pub target: &'a Target,
+    /// Empty when the target has never been audited.
+    pub checks: Vec<CheckResult>,
+    pub states: CheckStates,
+    pub audited_at: Option<f64>,
+}
+
+/// One check of one site, in the report's language.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckRow {
+    pub id: String,
+    pub title: String,
+    /// Plain words for a failure ("Chưa hỗ trợ IPv6"); empty when it passes.
+    pub problem: String,
+    pub requirement: Requirement,
+    pub status: Status,
+    pub reason: String,
+    /// When the check took its current status (Unix seconds), if history knows.
+    pub since: Option<f64>,
+}
+
+impl CheckRow {
+    /// Failing or untestable, and not exempt.
+    pub fn is_problem(&self) -> bool {
+        matches!(self.status, Status::Fail | Status::Error) && self.requirement != Requirement::Exempt
+    }
+}
+
+/// One site.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SiteRow {
+    pub target: String,
+    pub name: String,
+    pub agency: String,
+    pub district: String,
+    pub category: crate::target::Category,
+    pub category_name: String,
+    pub url: String,
+    pub host: String,
+    pub audited_at: Option<f64>,
+    /// Share of applicable required checks passing; `None` when never audited.
+    pub compliance_ratio: Option<f64>,
+    pub compliant: Option<bool>,
+    pub checks: Vec<CheckRow>,
+    /// Reasons of policy overrides (approved exemptions and the like).
+    pub policy_notes: Vec<String>,
+}
+
+impl SiteRow {
+    /// Failing required checks first, then failing recommended ones.
+    pub fn problems(&self) -> Vec<&CheckRow> {
+        let mut rows: Vec<&CheckRow> = self.checks.iter().filter(|c| c.is_problem()).collect();
+        rows.sort_by_key(|c| c.requirement != Requirement::Required);
+        rows
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            &self.host
+        } else {
+            &self.name
+        }
+    }
+
+    pub fn group_key(&self, group_by: GroupBy) -> String {
+        match group_by {
+            GroupBy::Agency => self.agency.clone(),
+            GroupBy::District => self.district.clone(),
+            GroupBy::Category => self.category_name.clone(),
+        }
+    }
+}
+
+/// One goal's standing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GoalRow {
+    pub id: String,
+    pub title: String,
+    pub checks: Vec<String>,
+    pub target_ratio: f64,
+    pub achieved_ratio: f64,
+    pub targets: usize,
+    pub met: usize,
+    pub deadline: String,
+    pub deadline_unix: i64,
+    pub missing: Vec<String>,
+}
+
+impl GoalRow {
+    pub fn is_met(&self) -> bool {
+        self.achieved_ratio + 1e-9 >= self.target_ratio
+    }
+
+    pub fn is_overdue(&self, now: f64) -> bool {
+        !self.is_met() && now > self.deadline_unix as f64
+    }
+}
+
+/// A whole report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub generated_at: f64,
+    pub lang: Lang,
+    pub sites: Vec<SiteRow>,
+    pub goals: Vec<GoalRow>,
+}
+
+/// A summary row for one group (agency, district or category).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRow {
+    pub name: String,
+    pub sites: usize,
+    pub compliant: usize,
+    pub audited: usize,
+    pub mean_ratio: f64,
+}
+
+impl Report {
+    /// Builds the model from the current config and what is known of each target.
+    pub fn build(config: &Config, inputs: &[SiteInput<'_>], lang: Lang, now: f64) -> Report {
+        let sites: Vec<SiteRow> = inputs.iter().map(|input| site_row(input, lang)).collect();
+        let goals = config
+            .goals
+            .iter()
+            .map(|goal| {
+                let audited = inputs.iter().filter(|i| i.audited_at.is_some());
+                let progress = goal.progress(audited.map(|i| (i.target, i.checks.as_slice())));
+                GoalRow {
+                    id: goal.id.clone(),
+                    title: match lang {
+                        Lang::Vi => goal.title_vi.clone(),
+                        Lang::En => goal.title_en.clone(),
+                    },
+                    checks: goal.checks.iter().map(|c| c.as_str().to_string()).collect(),
+                    target_ratio: goal.target_ratio,
+                    achieved_ratio: progress.achieved_ratio,
+                    targets: progress.targets,
+                    met: progress.met,
+                    deadline: goal.deadline.clone(),
+                    deadline_unix: goal.deadline_unix,
+                    missing: progress.missing,
+                }
+            })
+            .collect();
+        Report {
+            generated_at: now,
+            lang,
+            sites,
+            goals,
+        }
+    }
+
+    /// Sites grouped, groups in name order; the empty name sorts last.
+    pub fn groups(&self, group_by: GroupBy) -> Vec<GroupRow> {
+        let mut groups: BTreeMap<(bool, String), Vec<&SiteRow>> = BTreeMap::new();
+        for site in &self.sites {
+            let key = site.group_key(group_by);
+            groups.entry((key.is_empty(), key)).or_default().push(site);
+        }
+        groups
+            .into_iter()
+            .map(|((_, name), sites)| group_row(name, &sites))
+            .collect()
+    }
+
+    /// The province-wide summary row.
+    pub fn total(&self, lang: Lang) -> GroupRow {
+        let sites: Vec<&SiteRow> = self.sites.iter().collect();
+        group_row(lang.total().to_string(), &sites)
+    }
+
+    /// Per check: how many audited sites pass and fail it.
+    pub fn by_check(&self) -> Vec<(CheckId, usize, usize)> {
+        CheckId::all()
+            .into_iter()
+            .map(|id| {
+                let rows = self
+                    .sites
+                    .iter()
+                    .filter_map(|s| s.checks.iter().find(|c| c.id == id.as_str()));
+                let (mut pass, mut fail) = (0, 0);
+                for row in rows {
+                    match row.status {
+                        Status::Pass | Status::Warn => pass += 1,
+                        Status::Fail | Status::Error => fail += 1,
+                        Status::Skip => {}
+                    }
+                }
+                (id, pass, fail)
+            })
+            .collect()
+    }
+}
+
+fn group_row(name: String, sites: &[&SiteRow]) -> GroupRow {
+    let ratios: Vec<f64> = sites.iter().filter_map(|s| s.compliance_ratio).collect();
+    GroupRow {
+        name,
+        sites: sites.len(),
+        compliant: sites.iter().filter(|s| s.compliant == Some(true)).count(),
+        audited: ratios.len(),
+        mean_ratio: if ratios.is_empty() {
+            0.0
+        } else {
+            ratios.iter().sum::<f64>() / ratios.len() as f64
+        },
+    }
+}
+
+fn site_row(input: &SiteInput<'_>, lang: Lang) -> SiteRow {
+    let target = input.target;
+    let ran: Vec<CheckId> = input.checks.iter().map(|c| c.id).collect();
+    let audited = input.audited_at.is_some() && !input.checks.is_empty();
+    let (compliant, ratio) = policy::judge(&input.checks, &target.policy.required_among(&ran));
+    let checks = input
+        .checks
+        .iter()
+        .map(|result| {
+            let failing = matches!(result.status, Status::Fail | Status::Error);
+            CheckRow {
+                id: result.id.as_str().to_string(),
+                title: lang.check_title(result.id).to_string(),
+                problem: if failing {
+                    lang.problem_word(result.id, result.status)
+                } else {
+                    String::new()
+                },
+                requirement: target.policy.requirement(result.id),
+                status: result.status,
+                reason: match lang {
+                    Lang::Vi => result.reason.vi.clone(),
+                    Lang::En => result.reason.en.clone(),
+                },
+                since: input.states.get(&result.id).map(|s| s.since),
+            }
+        })
+        .collect();
+    SiteRow {
+        target: target.id.clone(),
+        name: target.name.clone().unwrap_or_default(),
+        agency: target.agency.clone().unwrap_or_default(),
+        district: target.district.clone().unwrap_or_default(),
+        category: target.category,
+        category_name: lang.category_name(target.category).to_string(),
+        url: target.url.to_string(),
+        host: host_for_display(target.host()),
+        audited_at: input.audited_at,
+        compliance_ratio: audited.then_some(ratio),
+        compliant: audited.then_some(compliant),
+        checks,
+        policy_notes: target.policy.reasons.clone(),
+    }
+}
+
+/// One check of one site that changed between two reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    pub target: String,
+    pub site: String,
+    pub check: String,
+    pub title: String,
+    pub from: Status,
+    pub to: Status,
+}
+
+/// What improved and what regressed since an earlier report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Comparison {
+    pub improved: Vec<Change>,
+    pub regressed: Vec<Change>,
+    pub added_sites: Vec<String>,
+    pub removed_sites: Vec<String>,
+}
+
+fn is_good(status: Status) -> bool {
+    matches!(status, Status::Pass | Status::Warn)
+}
+
+fn is_bad(status: Status) -> bool {
+    matches!(status, Status::Fail | Status::Error)
+}
+
+/// Compares with an earlier report (its JSON form).
+pub fn compare(old: &Report, new: &Report) -> Comparison {
+    let mut comparison = Comparison::default();
+    for site in &new.sites {
+        let Some(before) = old.sites.iter().find(|s| s.target == site.target) else {
+            comparison.added_sites.push(site.target.clone());
+            continue;
+        };
+        for check in &site.checks {
+            let Some(previous) = before.checks.iter().find(|c| c.id == check.id) else {
+                continue;
+            };
+            let change = Change {
+                target: site.target.clone(),
+                site: site.display_name().to_string(),
+                check: check.id.clone(),
+                title: check.title.clone(),
+                from: previous.status,
+                to: check.status,
+            };
+            if is_bad(previous.status) && is_good(check.status) {
+                comparison.improved.push(change);
+            } else if is_good(previous.status) && is_bad(check.status) {
+                comparison.regressed.push(change);
+            }
+        }
+    }
+    for site in &old.sites {
+        if !new.sites.iter().any(|s| s.target == site.target) {
+            comparison.removed_sites.push(site.target.clone());
+        }
+    }
+    comparison
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::checks::Reason;
+    use crate::history::CheckState;
+    use std::path::Path;
+
+    pub fn sample_config() -> Config {
+        Config::parse(
+            concat!(
+                "goals:\n  - id: v6\n    title: 100% cổng hỗ trợ IPv6\n    title_en: IPv6 portals\n",
+                "    categories: [state_portal]\n    checks: [ipv6.aaaa]\n    deadline: 2025-12-31\n",
+                "targets:\n  - url: https://a.gov.vn/\n    name: \"=Cổng <b>A</b>\"\n    agency: Sở Y tế\n",
+                "    category: state_portal\n  - url: https://b.gov.vn/\n    name: Cổng B\n",
+                "    agency: UBND huyện\n    district: Kinh Môn\n    category: state_portal\n",
+            ),
+            Path::new("t.yaml"),
+        )
+        .expect("config")
+    }
+
+    fn result(id: CheckId, status: Status) -> CheckResult {
+        CheckResult::new(
+            id,
+            status,
+            Reason::new("no AAAA record", "không có bản ghi AAAA"),
+            serde_json::Value::Null,
+        )
+    }
+
+    pub fn sample_report(lang: Lang) -> Report {
+        let config = sample_config();
+        let mut states = CheckStates::new();
+        states.insert(
+            CheckId::Ipv6Aaaa,
+            CheckState {
+                status: Status::Fail,
+                since: 1_767_200_399.0,
+            },
+        );
+        let inputs = vec![
+            SiteInput {
+                target: &config.targets[0],
+                checks: vec![
+                    result(CheckId::Ipv6Aaaa, Status::Fail),
+                    result(CheckId::TlsValid, Status::Pass),
+                ],
+                states,
+                audited_at: Some(1_800_000_000.0),
+            },
+            SiteInput {
+                target: &config.targets[1],
+                checks: vec![
+                    result(CheckId::Ipv6Aaaa, Status::Pass),
+                    result(CheckId::TlsValid, Status::Pass),
+                ],
+                states: CheckStates::new(),
+                audited_at: Some(1_800_000_000.0),
+            },
+        ];
+        Report::build(&config, &inputs, lang, 1_800_000_100.0)
+    }
+
+    #[test]
+    fn model_carries_plain_words_since_and_goal_progress() {
+        let report = sample_report(Lang::Vi);
+        let a = &report.sites[0];
+        assert_eq!(a.compliant, Some(false));
+        assert_eq!(a.compliance_ratio, Some(0.5));
+        let problem = a.problems()[0];
+        assert_eq!(problem.problem, "Chưa hỗ trợ IPv6");
+        assert_eq!(problem.since, Some(1_767_200_399.0));
+        assert_eq!(problem.requirement, Requirement::Required);
+        assert_eq!(report.goals[0].achieved_ratio, 0.5);
+        assert!(!report.goals[0].is_met());
+        let groups = report.groups(GroupBy::Agency);
+        assert_eq!(
+            groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),
+            ["Sở Y tế", "UBND huyện"]
+        );
+    }
+
+    #[test]
+    fn comparison_lists_improvements_and_regressions() {
+        let old = sample_report(Lang::Vi);
+        let mut new = old.clone();
+        new.sites[0].checks[0].status = Status::Pass;
+        new.sites[1].checks[1].status = Status::Fail;
+        let comparison = compare(&old, &new);
+        assert_eq!(comparison.improved.len(), 1);
+        assert_eq!(comparison.improved[0].check, "ipv6.aaaa");
+        assert_eq!(comparison.regressed.len(), 1);
+        assert_eq!(comparison.regressed[0].check, "tls.valid");
+    }
+}
