@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine of this kind (Debian, root, no internet besides the
-# package registries). Installs what the tests need, then runs format, lint, unit and lab tests.
+# package registries). Installs what the tests need (openssl, iproute2, python3, chromium, and the
+# real stack for the end-to-end test: nsd, nginx-light, prometheus, prometheus-alertmanager), then
+# runs format, lint, unit, lab, daemon, report, status-page and end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,9 @@ command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
+command -v nsd >/dev/null 2>&1 || need_packages+=(nsd)
+command -v nginx >/dev/null 2>&1 || need_packages+=(nginx-light)
+command -v amtool >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
@@ -21,5 +26,6 @@ fi
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
+python3 dashboards/generate.py --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets -- --test-threads=4

@@ -370,6 +370,10 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
         "Unix time the target's latest audit finished; stale values mean probing stopped",
     );
     let mut audit_seconds = FamilyOut::seconds("target_audit_duration", "Wall time of the target's latest audit");
+    let mut interval = FamilyOut::seconds(
+        "target_interval",
+        "How often the target is audited; alerts compare it with the last audit time",
+    );
     let mut passed = FamilyOut::gauge(
         "check_passed",
         "Whether the check passes (1; warn counts as pass) or fails or could not be tested (0); absent when not applicable",
@@ -435,6 +439,7 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
         compliant.push(target(), f64::from(u8::from(verdict.passed)));
         last_audit.push(target(), snapshot.audited_at);
         audit_seconds.push(target(), verdict.observations.duration_seconds);
+        interval.push(target(), snapshot.target.settings.interval.as_secs_f64());
 
         for result in &verdict.checks {
             let labels = vec![("target", id.clone()), ("check", result.id.as_str().to_string())];
@@ -526,6 +531,7 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
         &compliant,
         &last_audit,
         &audit_seconds,
+        &interval,
         &passed,
         &required,
         &status,

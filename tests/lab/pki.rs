@@ -32,6 +32,26 @@ pub enum Validity {
     Current,
     Expired,
     NotYetValid,
+    /// Valid now, expiring this many days from today (end-to-end alert tests).
+    ExpiresInDays(i64),
+}
+
+/// The calendar date `days` from today (UTC), for rcgen's date-only constructor.
+fn date_in_days(days: i64) -> (i32, u8, u8) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let z = now.div_euclid(86_400) + days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as i32, month as u8, day as u8)
 }
 
 fn ca_params(common_name: &str) -> CertificateParams {
@@ -77,6 +97,10 @@ impl LabPki {
             Validity::Current => (rcgen::date_time_ymd(2025, 1, 1), rcgen::date_time_ymd(2035, 1, 1)),
             Validity::Expired => (rcgen::date_time_ymd(2020, 1, 1), rcgen::date_time_ymd(2021, 1, 1)),
             Validity::NotYetValid => (rcgen::date_time_ymd(2090, 1, 1), rcgen::date_time_ymd(2091, 1, 1)),
+            Validity::ExpiresInDays(days) => {
+                let (year, month, day) = date_in_days(days);
+                (rcgen::date_time_ymd(2025, 1, 1), rcgen::date_time_ymd(year, month, day))
+            }
         };
         params.not_before = not_before;
         params.not_after = not_after;

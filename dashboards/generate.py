@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Generates vnready's Grafana dashboards (dashboards/*.json) from plain Python.
+
+Dashboards as code without a library: the JSON model is small, and keeping every query in
+one place makes it easy to keep them in step with docs/metrics.md. Run after editing:
+
+    python3 dashboards/generate.py
+
+The end-to-end test (tests/e2e.rs) runs every query below against a real Prometheus.
+"""
+
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DS = {"type": "prometheus", "uid": "${datasource}"}
+
+# Every per-target query is joined with target_info so the agency/category/district/target
+# variables filter it.
+INFO = ('vnready_target_info{agency=~"$agency",category=~"$category",'
+        'district=~"$district",target=~"$target"}')
+
+
+def f(expr):
+    """Filters a per-target series by the dashboard variables."""
+    return f"({expr}) * on (target) group_left () {INFO}"
+
+
+def variable(name, label, query, multi=True, include_all=True):
+    return {
+        "name": name,
+        "label": label,
+        "type": "query",
+        "datasource": DS,
+        "query": {"query": query, "refId": f"var-{name}"},
+        "definition": query,
+        "refresh": 2,
+        "multi": multi,
+        "includeAll": include_all,
+        "allValue": ".*" if include_all else None,
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]} if include_all else {},
+        "sort": 1,
+    }
+
+
+def common_variables(target_multi=True):
+    return [
+        {
+            "name": "datasource",
+            "label": "Prometheus",
+            "type": "datasource",
+            "query": "prometheus",
+            "current": {},
+            "refresh": 1,
+        },
+        variable("agency", "Agency / Cơ quan", "label_values(vnready_target_info, agency)"),
+        variable("category", "Category / Lĩnh vực",
+                 'label_values(vnready_target_info{agency=~"$agency"}, category)'),
+        variable("district", "District / Địa bàn",
+                 'label_values(vnready_target_info{agency=~"$agency",category=~"$category"}, district)'),
+        variable("target", "Target / Trang",
+                 'label_values(vnready_target_info{agency=~"$agency",category=~"$category",district=~"$district"}, target)',
+                 multi=target_multi, include_all=target_multi),
+    ]
+
+
+class Layout:
+    """Places panels on Grafana's 24-column grid, left to right, top to bottom."""
+
+    def __init__(self):
+        self.x = 0
+        self.y = 0
+        self.row_height = 0
+        self.next_id = 1
+
+    def place(self, w, h):
+        if self.x + w > 24:
+            self.x = 0
+            self.y += self.row_height
+            self.row_height = 0
+        pos = {"x": self.x, "y": self.y, "w": w, "h": h}
+        self.x += w
+        self.row_height = max(self.row_height, h)
+        pid = self.next_id
+        self.next_id += 1
+        return pid, pos
+
+
+def panel(layout, kind, title, targets, w=12, h=8, unit=None, description="", options=None,
+          transformations=None, mappings=None, table=False):
+    pid, pos = layout.place(w, h)
+    defaults = {}
+    if unit:
+        defaults["unit"] = unit
+    if mappings:
+        defaults["mappings"] = mappings
+    out = {
+        "id": pid,
+        "type": kind,
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "gridPos": pos,
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "options": options or {},
+        "targets": [
+            {
+                "refId": chr(ord("A") + i),
+                "datasource": DS,
+                "expr": expr,
+                "legendFormat": legend,
+                "instant": table,
+                "range": not table,
+                "format": "table" if table else "time_series",
+            }
+            for i, (expr, legend) in enumerate(targets)
+        ],
+    }
+    if transformations:
+        out["transformations"] = transformations
+    return out
+
+
+def dashboard(uid, title, panels, variables, description):
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["vnready"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": True,
+        "refresh": "1m",
+        "time": {"from": "now-7d", "to": "now"},
+        "templating": {"list": variables},
+        "annotations": {"list": []},
+        "links": [{"type": "dashboards", "tags": ["vnready"], "title": "vnready", "asDropdown": True}],
+        "panels": panels,
+    }
+
+
+V6_SUCCESS = 'vnready_probe_success{ip_family="ipv6"}'
+V6_HAS_AAAA = 'clamp_max(vnready_dns_addresses{ip_family="ipv6"}, 1)'
+NS_PASSED = 'vnready_check_passed{check="ipv6.ns"}'
+
+STATUS_MAPPINGS = [{
+    "type": "value",
+    "options": {
+        "0": {"text": "pass / đạt", "color": "green", "index": 0},
+        "1": {"text": "warn / cảnh báo", "color": "yellow", "index": 1},
+        "2": {"text": "fail / không đạt", "color": "red", "index": 2},
+        "3": {"text": "error / không kiểm tra được", "color": "purple", "index": 3},
+        "4": {"text": "skip / không áp dụng", "color": "gray", "index": 4},
+    },
+}]
+
+
+def overview():
+    l = Layout()
+    panels = [
+        panel(l, "stat", "Sites / Số trang", [(f"count({INFO})", "sites")], w=4, h=4),
+        panel(l, "stat", "Compliant sites / Trang đạt yêu cầu",
+              [(f"sum({f('vnready_target_compliant')})", "compliant")], w=4, h=4),
+        panel(l, "stat", "Province compliance / Tỷ lệ tuân thủ toàn tỉnh",
+              [(f"avg({f('vnready_target_compliance_ratio')})", "ratio")], w=4, h=4, unit="percentunit"),
+        panel(l, "stat", "Sites reachable over IPv6 / Trang truy cập được qua IPv6",
+              [(f"sum({f(V6_SUCCESS)})", "IPv6")], w=4, h=4),
+        panel(l, "stat", "Checks changed in 24 h / Tiêu chí thay đổi trong 24 giờ",
+              [(f"count(({f('vnready_check_last_change_timestamp_seconds')}) > time() - 86400) or vector(0)",
+                "changes")], w=8, h=4),
+        panel(l, "bargauge", "Plan goals: achieved vs target / Mục tiêu: đạt được so với chỉ tiêu",
+              [("sum by (goal) (vnready_goal_met_targets) / sum by (goal) (vnready_goal_targets)",
+                "{{goal}} achieved"),
+               ("max by (goal) (vnready_goal_target_ratio)", "{{goal}} target")],
+              w=12, h=8, unit="percentunit",
+              description="Province-wide across shards. The deadline and titles are in the Goals table.",
+              options={"orientation": "horizontal", "displayMode": "gradient", "showUnfilled": True},
+              table=True),
+        panel(l, "table", "Goals and deadlines / Mục tiêu và hạn",
+              [("max by (goal, title, title_en, deadline) (vnready_goal_info)", "")],
+              w=12, h=8, table=True,
+              transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True, "Value": True}}}]),
+        panel(l, "bargauge", "Share of sites passing each check / Tỷ lệ trang đạt từng tiêu chí",
+              [(f"avg by (check) ({f('vnready_check_passed')})", "{{check}}")],
+              w=12, h=10, unit="percentunit", table=True,
+              options={"orientation": "horizontal", "displayMode": "gradient"}),
+        panel(l, "table", "Sites passing / failing each check / Số trang đạt, không đạt từng tiêu chí",
+              [(f"sum by (check) ({f('vnready_check_passed')})", "passing"),
+               (f"count by (check) ({f('vnready_check_passed == 0')}) or sum by (check) ({f('vnready_check_passed')}) * 0",
+                "failing")],
+              w=12, h=10, table=True,
+              transformations=[{"id": "merge", "options": {}}]),
+        panel(l, "timeseries", "IPv6 adoption over time / Mức độ sử dụng IPv6 theo thời gian",
+              [(f"avg({f(V6_HAS_AAAA)})", "has AAAA / có AAAA"),
+               (f"avg({f(V6_SUCCESS)})", "reachable / truy cập được"),
+               (f"avg({f(NS_PASSED)})", "name servers / máy chủ tên miền")],
+              w=24, h=8, unit="percentunit"),
+        panel(l, "bargauge", "Compliance by agency / Tỷ lệ tuân thủ theo cơ quan",
+              [(f"avg by (agency) (vnready_target_compliance_ratio * on (target) group_left (agency) {INFO})",
+                "{{agency}}")],
+              w=12, h=10, unit="percentunit", table=True,
+              options={"orientation": "horizontal", "displayMode": "gradient"}),
+        panel(l, "table", "Sites by agency / Trang theo cơ quan",
+              [(f"vnready_target_compliance_ratio * on (target) group_left (name, agency, category, district) {INFO}",
+                "")],
+              w=12, h=10, unit="percentunit", table=True,
+              transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}},
+                               {"id": "sortBy", "options": {"sort": [{"field": "Value", "desc": False}]}}]),
+        panel(l, "table", "Changed in the last 24 hours / Thay đổi trong 24 giờ qua",
+              [(f"(({f('vnready_check_last_change_timestamp_seconds')}) > time() - 86400) * 1000", ""),
+               (f"({f('vnready_check_status')}) and on (target, check) "
+                f"(({f('vnready_check_last_change_timestamp_seconds')}) > time() - 86400)", "")],
+              w=24, h=10, unit="dateTimeAsIso", table=True,
+              mappings=None,
+              transformations=[{"id": "merge", "options": {}},
+                               {"id": "organize", "options": {
+                                   "excludeByName": {"Time": True},
+                                   "renameByName": {"Value #A": "since / từ", "Value #B": "status / trạng thái"}}}]),
+    ]
+    return dashboard("vnready-overview", "vnready — Province overview / Tổng quan tỉnh", panels,
+                     common_variables(), "Plan goals, checks, IPv6 adoption, agencies and recent changes.")
+
+
+def site():
+    l = Layout()
+    t = 'target="$target"'
+    panels = [
+        panel(l, "stat", "Compliance / Tỷ lệ tuân thủ",
+              [(f"vnready_target_compliance_ratio{{{t}}}", "ratio")], w=6, h=5, unit="percentunit"),
+        panel(l, "stat", "Success per address family / Truy cập theo họ địa chỉ",
+              [(f"vnready_probe_success{{{t}}}", "{{ip_family}}")], w=6, h=5,
+              mappings=[{"type": "value", "options": {
+                  "0": {"text": "down / lỗi", "color": "red"}, "1": {"text": "up / tốt", "color": "green"}}}]),
+        panel(l, "stat", "Addresses / Địa chỉ", [(f"vnready_dns_addresses{{{t}}}", "{{ip_family}}")], w=6, h=5),
+        panel(l, "stat", "Name servers with address / Máy chủ tên miền có địa chỉ",
+              [(f"vnready_dns_name_servers{{{t}}}", "{{ip_family}}")], w=6, h=5),
+        panel(l, "timeseries", "HTTP phases per family / Thời gian các bước theo họ địa chỉ",
+              [(f"vnready_http_duration_seconds{{{t}}}", "{{ip_family}} {{phase}}")], w=12, h=8, unit="s"),
+        panel(l, "timeseries", "Status codes / Mã trạng thái HTTP",
+              [(f"vnready_http_status_code{{{t}}}", "{{ip_family}}")], w=12, h=8),
+        panel(l, "state-timeline", "Checks over time / Trạng thái các tiêu chí",
+              [(f"vnready_check_status{{{t}}}", "{{check}}")], w=24, h=12, mappings=STATUS_MAPPINGS,
+              options={"showValue": "never", "mergeValues": True}),
+        panel(l, "stat", "Certificate expires in / Chứng thư hết hạn sau",
+              [(f"vnready_tls_cert_not_after_timestamp_seconds{{{t}}} - time()", "expires in")], w=6, h=5, unit="s"),
+        panel(l, "stat", "Certificate valid / Chứng thư hợp lệ",
+              [(f"vnready_tls_cert_valid{{{t}}}", "valid")], w=6, h=5,
+              mappings=[{"type": "value", "options": {
+                  "0": {"text": "invalid / không hợp lệ", "color": "red"},
+                  "1": {"text": "valid / hợp lệ", "color": "green"}}}]),
+        panel(l, "table", "Certificate and issuer / Chứng thư và tổ chức cấp",
+              [(f"vnready_tls_cert_info{{{t}}}", ""), (f"vnready_tls_version_info{{{t}}}", "")],
+              w=12, h=5, table=True,
+              transformations=[{"id": "merge", "options": {}},
+                               {"id": "organize", "options": {"excludeByName": {"Time": True}}}]),
+        panel(l, "table", "Last change of every check / Lần thay đổi gần nhất của từng tiêu chí",
+              [(f"vnready_check_last_change_timestamp_seconds{{{t}}} * 1000", "")],
+              w=24, h=10, unit="dateTimeAsIso", table=True),
+    ]
+    return dashboard("vnready-site", "vnready — Site drill-down / Chi tiết một trang", panels,
+                     common_variables(target_multi=False),
+                     "One site: per-family success and phases, status codes, every check over time, "
+                     "certificate, addresses and name servers.")
+
+
+def certificates():
+    l = Layout()
+    panels = [
+        panel(l, "table", "Invalid certificates / Chứng thư không hợp lệ",
+              [(f"({f('vnready_tls_cert_valid')}) == 0", "")], w=24, h=8, table=True,
+              description="Listed first: these sites already fail tls.valid.",
+              transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}]),
+        panel(l, "table", "Every certificate by expiry / Mọi chứng thư theo hạn",
+              [(f"sort(({f('vnready_tls_cert_not_after_timestamp_seconds')}) - time())", ""),
+               (f"{f('vnready_tls_cert_info')}", ""),
+               (f"{f('vnready_tls_cert_valid')}", "")],
+              w=24, h=14, unit="s", table=True,
+              transformations=[{"id": "merge", "options": {}},
+                               {"id": "organize", "options": {
+                                   "excludeByName": {"Time": True},
+                                   "renameByName": {"Value #A": "expires in / còn", "Value #C": "valid / hợp lệ"}}},
+                               {"id": "sortBy", "options": {"sort": [{"field": "valid / hợp lệ", "desc": False}]}}]),
+        panel(l, "stat", "Expiring within 21 days / Hết hạn trong 21 ngày",
+              [(f"count((({f('vnready_tls_cert_not_after_timestamp_seconds')}) - time()) < 21 * 86400) or vector(0)",
+                "21d")], w=8, h=4),
+        panel(l, "stat", "Expiring within 7 days / Hết hạn trong 7 ngày",
+              [(f"count((({f('vnready_tls_cert_not_after_timestamp_seconds')}) - time()) < 7 * 86400) or vector(0)",
+                "7d")], w=8, h=4),
+        panel(l, "stat", "Invalid / Không hợp lệ",
+              [(f"count(({f('vnready_tls_cert_valid')}) == 0) or vector(0)", "invalid")], w=8, h=4),
+    ]
+    return dashboard("vnready-certificates", "vnready — Certificates / Chứng thư số", panels,
+                     common_variables(), "Every certificate sorted by expiry, the invalid ones first.")
+
+
+def main():
+    """Writes the dashboards; with --check, fails if the committed JSON differs."""
+    import sys
+    check = "--check" in sys.argv[1:]
+    stale = []
+    for name, board in [("vnready-overview", overview()), ("vnready-site", site()),
+                        ("vnready-certificates", certificates())]:
+        text = json.dumps(board, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        path = os.path.join(HERE, f"{name}.json")
+        if check:
+            with open(path, encoding="utf-8") as existing:
+                if existing.read() != text:
+                    stale.append(path)
+        else:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text)
+    if stale:
+        sys.exit("dashboards out of date, run python3 dashboards/generate.py: " + ", ".join(stale))
+
+
+if __name__ == "__main__":
+    main()
