@@ -102,6 +102,9 @@ impl Daemon {
             shard,
         };
         daemon.note_config_loaded();
+        if daemon.is_ready() {
+            tracing::info!(event = "ready", "no targets owned by this replica: ready at once");
+        }
         daemon
     }
 

@@ -63,6 +63,18 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // SIGTERM first: nginx's master then stops its workers, which a SIGKILL would orphan.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            for _ in 0..50 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.start_kill();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -104,7 +116,15 @@ where
     }
 }
 
+/// One GET with a 10 s cap, so a stuck server fails the test instead of hanging it.
 async fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
+    tokio::time::timeout(Duration::from_secs(10), http_get_unbounded(address, path))
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn http_get_unbounded(address: &str, path: &str) -> Option<(u16, String)> {
     let stream = tokio::net::TcpStream::connect(address).await.ok()?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
         .await
@@ -143,6 +163,7 @@ struct Lab {
     http_port: u16,
     root: PathBuf,
     nginx_conf: PathBuf,
+    pki: LabPki,
     _nsd: Server,
     _nginx: Server,
 }
@@ -278,6 +299,7 @@ async fn start_lab(deadline: Instant) -> Lab {
         http_port,
         root,
         nginx_conf,
+        pki,
         _nsd: nsd,
         _nginx: nginx,
     }
@@ -541,6 +563,10 @@ async fn real_stack_panels_alerts_and_coverage() {
     // passing, then break it in nginx.
     let flip = lab.url("flip");
     let flip_passing = format!("vnready_check_passed{{target=\"{flip}\",check=\"https.redirect\"}} == 1");
+    eprintln!(
+        "e2e: Prometheus has every target after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     wait_for("flip passing in Prometheus", deadline, || async {
         query(&prometheus, &flip_passing).await.filter(|r| !r.is_empty())
     })
@@ -550,6 +576,10 @@ async fn real_stack_panels_alerts_and_coverage() {
         nginx_config(lab.dir.path(), lab.https_port, lab.http_port, true),
     )
     .expect("rewrite nginx.conf");
+    // The same reload swaps flip's certificate for a newly issued one: a SOC event.
+    let renewed = lab.pki.leaf(&[&site("flip")], Validity::Current, true);
+    std::fs::write(lab.dir.path().join("flip.crt"), &renewed.chain_pem).expect("write cert");
+    std::fs::write(lab.dir.path().join("flip.key"), &renewed.key_pem).expect("write key");
     let reload = std::process::Command::new("nginx")
         .args(["-c", &lab.nginx_conf.display().to_string(), "-s", "reload"])
         .output()
@@ -559,6 +589,12 @@ async fn real_stack_panels_alerts_and_coverage() {
         "nginx reload: {}",
         String::from_utf8_lossy(&reload.stderr)
     );
+
+    let changed = main
+        .wait_for_event(|e| e["event"] == "certificate_changed" && e["target"] == flip.as_str())
+        .await;
+    assert_ne!(changed["from_sha256"], changed["to_sha256"]);
+    eprintln!("e2e: certificate_changed event for {flip}");
 
     // A bad targets file for the main daemon: rejected, the running config stays.
     let good_config = std::fs::read_to_string(&config).expect("read");

@@ -492,3 +492,100 @@ async fn three_shards_cover_the_lab_exactly_once() {
     assert!(owned.values().all(|count| *count == 1), "{owned:?}");
     assert_eq!(total_owned, lab.urls.len() as f64);
 }
+
+/// A small tmpfs mounted for one test and unmounted after it.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "mounting a tmpfs failed: this test needs root (CI and scripts/test.sh run as root)"
+        );
+        SmallDisk { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes zeros until the disk refuses more.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut file = std::fs::File::create(&filler).expect("create filler");
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).and_then(|()| file.flush()).is_ok() {}
+        let _ = file.sync_all();
+        filler
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_keeps_probing_and_exporting_and_says_so() {
+    let lab = Lab::start().await;
+    let config = config_for(&lab, &[host("good"), host("v4only")], "1s", "disk.yaml");
+    let disk = SmallDisk::mount("4m");
+    let store = disk.path().join("history.db");
+    let mut daemon = Daemon::start(&[
+        "--config",
+        &arg(&config),
+        "--storage.path",
+        &arg(&store),
+        "--log.level",
+        "info,vnready=debug",
+    ])
+    .await;
+    daemon.wait_ready().await;
+    let healthy = samples(&daemon.get("/metrics").await.body);
+    assert_eq!(value(&healthy, "vnready_store_healthy", &[]), 1.0);
+
+    // Fill the disk: the next write cannot grow the WAL.
+    let filler = disk.fill();
+    let failed = daemon.wait_for_event(|e| e["event"] == "store_failed").await;
+    assert_eq!(failed["reason"], "full", "{failed}");
+    // Probing and exporting go on: more audits finish and /metrics follows them.
+    let good = lab.url_of(&host("good"));
+    let before = value(
+        &samples(&daemon.get("/metrics").await.body),
+        "vnready_target_last_audit_timestamp_seconds",
+        &[("target", &good)],
+    );
+    let seen = daemon.events().iter().filter(|e| e["event"] == "audited").count();
+    daemon.wait_for_events(seen + 4, |e| e["event"] == "audited").await;
+    let full = samples(&daemon.get("/metrics").await.body);
+    assert_eq!(value(&full, "vnready_store_healthy", &[]), 0.0);
+    assert!(value(&full, "vnready_store_write_errors_total", &[]) >= 1.0);
+    assert!(
+        value(
+            &full,
+            "vnready_target_last_audit_timestamp_seconds",
+            &[("target", &good)]
+        ) > before
+    );
+    assert_eq!(daemon.get("/-/healthy").await.status, 200);
+
+    // Space comes back: writes resume by themselves.
+    std::fs::remove_file(&filler).expect("remove filler");
+    daemon.wait_for_event(|e| e["event"] == "store_recovered").await;
+    let recovered = samples(&daemon.get("/metrics").await.body);
+    assert_eq!(value(&recovered, "vnready_store_healthy", &[]), 1.0);
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit().await, Some(0));
+    let stored = vnready::store::SqliteStore::open(&store).expect("open");
+    assert!(stored.consistency_problems().expect("check").is_empty());
+}

@@ -100,6 +100,10 @@ impl Daemon {
             if found.len() >= count {
                 return found;
             }
+            // A chatty daemon keeps `changed()` firing, so the deadline is checked here too.
+            if tokio::time::Instant::now() >= deadline {
+                panic!("timed out waiting for a log line\n{}", self.log().join("\n"));
+            }
             let changed = tokio::time::timeout_at(deadline, self.lines.changed()).await;
             match changed {
                 Ok(Ok(())) => {}
