@@ -4,6 +4,7 @@
 //! → [`policy`] → [`output`]. Probes never judge and checks never do I/O, so a new check is a
 //! pure function plus a catalogue entry, and a new output is a new sink over the same verdict.
 
+pub mod calendar;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -1,29 +1,11 @@
 //! The real `vnready` binary against the lab: formats, exit codes and the flag contract.
 
+mod harness;
 mod lab;
 
-use std::process::Output;
-
+use harness::{show, vnready};
 use lab::{host, Lab};
 use serde_json::Value;
-
-async fn vnready(args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_vnready"))
-        .args(args)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("run vnready")
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn lab_flags(lab: &Lab) -> Vec<String> {
     vec![

@@ -4,29 +4,10 @@ mod harness;
 mod lab;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use harness::Daemon;
+use harness::{show, vnready, Daemon};
 use lab::{host, Lab};
 use serde_json::Value;
-
-async fn vnready(args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_vnready"))
-        .args(args)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("run vnready")
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 /// Where tests leave files a person may want to look at (screenshots, sample reports).
 fn test_output_dir() -> PathBuf {

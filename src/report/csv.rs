@@ -10,20 +10,7 @@ const BOM: &str = "\u{feff}";
 pub fn render(report: &Report, group_by: GroupBy) -> String {
     let lang = report.lang;
     let mut out = String::from(BOM);
-    let header = [
-        lang.agency(),
-        lang.district(),
-        lang.category(),
-        lang.site(),
-        lang.address(),
-        lang.compliance(),
-        lang.compliant(),
-        lang.problem(),
-        lang.requirement(),
-        lang.since(),
-        lang.reason(),
-    ];
-    push_row(&mut out, header.iter().map(|s| s.to_string()));
+    push_row(&mut out, super::site_columns(lang).iter().map(|s| s.to_string()));
     let mut sites: Vec<&SiteRow> = report.sites.iter().collect();
     sites.sort_by_key(|s| (s.group_key(group_by), s.display_name().to_string()));
     for site in sites {

@@ -68,13 +68,8 @@ pub fn goals_section(report: &Report) -> String {
         lang.deadline()
     );
     for goal in &report.goals {
-        let (class, state) = if goal.is_met() {
-            ("ok", lang.on_track())
-        } else if goal.is_overdue(report.generated_at) {
-            ("bad", lang.overdue())
-        } else {
-            ("warn", lang.behind())
-        };
+        let standing = goal.standing(report.generated_at);
+        let (class, state) = (standing.class(), standing.word(lang));
         out.push_str(&format!(
             "<tr><td>{}</td><td class=\"num\">{}</td><td>{} {} <span class=\"{class}\">{}</span></td><td class=\"num\">{}/{}</td><td>{}</td></tr>",
             escape(&goal.title),
@@ -145,13 +140,7 @@ pub fn comparison_section(lang: Lang, comparison: &Comparison) -> String {
             if class == "ok" { "improved" } else { "regressed" }
         ));
         for change in changes {
-            out.push_str(&format!(
-                "<li>{}: {} — {} → {}</li>",
-                escape(&change.site),
-                escape(&change.title),
-                lang.status_word(change.from),
-                lang.status_word(change.to)
-            ));
+            out.push_str(&format!("<li>{}</li>", change.describe(lang, escape)));
         }
         out.push_str("</ul>");
     }

@@ -26,13 +26,7 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
             lang.deadline()
         ));
         for goal in &report.goals {
-            let state = if goal.is_met() {
-                lang.on_track()
-            } else if goal.is_overdue(report.generated_at) {
-                lang.overdue()
-            } else {
-                lang.behind()
-            };
+            let state = goal.standing(report.generated_at).word(lang);
             out.push_str(&format!(
                 "| {} | {} | {} ({}) | {}/{} | {} |\n",
                 cell(&goal.title),
@@ -79,13 +73,7 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
         ] {
             out.push_str(&format!("### {title} ({})\n\n", changes.len()));
             for change in changes {
-                out.push_str(&format!(
-                    "- {}: {} — {} → {}\n",
-                    cell(&change.site),
-                    cell(&change.title),
-                    lang.status_word(change.from),
-                    lang.status_word(change.to)
-                ));
+                out.push_str(&format!("- {}\n", change.describe(lang, cell)));
             }
             out.push('\n');
         }

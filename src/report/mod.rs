@@ -129,6 +129,61 @@ impl GoalRow {
     pub fn is_overdue(&self, now: f64) -> bool {
         !self.is_met() && now > self.deadline_unix as f64
     }
+
+    /// Met, behind, or overdue at `now`.
+    pub fn standing(&self, now: f64) -> GoalStanding {
+        if self.is_met() {
+            GoalStanding::Met
+        } else if self.is_overdue(now) {
+            GoalStanding::Overdue
+        } else {
+            GoalStanding::Behind
+        }
+    }
+}
+
+/// Where a goal stands: the word every format shows next to its ratio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoalStanding {
+    Met,
+    Behind,
+    Overdue,
+}
+
+impl GoalStanding {
+    pub fn word(self, lang: Lang) -> &'static str {
+        match self {
+            GoalStanding::Met => lang.on_track(),
+            GoalStanding::Behind => lang.behind(),
+            GoalStanding::Overdue => lang.overdue(),
+        }
+    }
+
+    /// CSS class on the status page and in HTML reports.
+    pub fn class(self) -> &'static str {
+        match self {
+            GoalStanding::Met => "ok",
+            GoalStanding::Behind => "warn",
+            GoalStanding::Overdue => "bad",
+        }
+    }
+}
+
+/// Column titles of the per-site tables (CSV and the XLSX "by site" sheet).
+pub fn site_columns(lang: Lang) -> [&'static str; 11] {
+    [
+        lang.agency(),
+        lang.district(),
+        lang.category(),
+        lang.site(),
+        lang.address(),
+        lang.compliance(),
+        lang.compliant(),
+        lang.problem(),
+        lang.requirement(),
+        lang.since(),
+        lang.reason(),
+    ]
 }
 
 /// A whole report.
@@ -296,6 +351,19 @@ pub struct Change {
     pub title: String,
     pub from: Status,
     pub to: Status,
+}
+
+impl Change {
+    /// "Site: check — before → now", with `escape` applied to the text from the config.
+    pub fn describe(&self, lang: Lang, escape: fn(&str) -> String) -> String {
+        format!(
+            "{}: {} — {} → {}",
+            escape(&self.site),
+            escape(&self.title),
+            lang.status_word(self.from),
+            lang.status_word(self.to)
+        )
+    }
 }
 
 /// What improved and what regressed since an earlier report.

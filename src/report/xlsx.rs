@@ -14,23 +14,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, XlsxError> {
 
     let sheet = workbook.add_worksheet();
     sheet.set_name(lang.sheet_sites())?;
-    header(
-        sheet,
-        &bold,
-        &[
-            lang.agency(),
-            lang.district(),
-            lang.category(),
-            lang.site(),
-            lang.address(),
-            lang.compliance(),
-            lang.compliant(),
-            lang.problem(),
-            lang.requirement(),
-            lang.since(),
-            lang.reason(),
-        ],
-    )?;
+    header(sheet, &bold, &super::site_columns(lang))?;
     let mut row = 1;
     let mut sites: Vec<&SiteRow> = report.sites.iter().collect();
     sites.sort_by_key(|s| (s.agency.clone(), s.display_name().to_string()));

@@ -19,6 +19,26 @@ use tokio::sync::watch;
 /// How long the daemon may take to print its address or reach a logged state.
 pub const WAIT: Duration = Duration::from_secs(60);
 
+/// Runs the real binary to completion (for one-shot commands).
+pub async fn vnready(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_vnready"))
+        .args(args)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run vnready")
+}
+
+/// Exit code and both streams, for assertion messages.
+pub fn show(output: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// A running daemon.
 pub struct Daemon {
     pub child: Child,
