@@ -7,21 +7,6 @@ use harness::{show, vnready};
 use lab::{host, Lab};
 use serde_json::Value;
 
-fn lab_flags(lab: &Lab) -> Vec<String> {
-    vec![
-        "--resolver".into(),
-        lab.dns.addr().to_string(),
-        "--accept-range".into(),
-        "127.0.0.0/8".into(),
-        "--accept-range".into(),
-        "::1/128".into(),
-        "--extra-root".into(),
-        lab.root_path.display().to_string(),
-        "--timeout".into(),
-        lab::LAB_TIMEOUT.into(),
-    ]
-}
-
 fn status_of(document: &Value, host: &str, check: &str) -> String {
     let target = document["targets"]
         .as_array()
@@ -97,7 +82,7 @@ async fn gate_exits_zero_when_required_checks_pass_and_writes_junit() {
         "--format".into(),
         "junit".into(),
     ];
-    args.extend(lab_flags(&lab));
+    args.extend(lab.flags());
     args.extend([
         "--require".into(),
         "ipv6.aaaa,ipv6.reachable,tls.valid,https.redirect".into(),
@@ -120,7 +105,7 @@ async fn gate_exits_one_and_names_the_failing_rule() {
         "--format".into(),
         "junit".into(),
     ];
-    args.extend(lab_flags(&lab));
+    args.extend(lab.flags());
     args.extend([
         "--require".into(),
         "ipv6.aaaa".into(),
@@ -148,7 +133,7 @@ async fn text_output_is_a_table_with_marks_and_reasons() {
         lab.url_of(&host("good")),
         lab.url_of(&host("v4only")),
     ];
-    args.extend(lab_flags(&lab));
+    args.extend(lab.flags());
     args.extend(["--only".into(), "ipv6.aaaa,tls.valid".into()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = vnready(&args).await;

@@ -227,18 +227,7 @@ async fn gate_applies_category_policies_and_baselines() {
     let lab = Lab::start().await;
     let v4only = lab.url_of(&host("v4only"));
     let config_one = lab.single_site_config(&host("v4only"));
-    let base_flags = [
-        "--resolver".to_string(),
-        lab.dns.addr().to_string(),
-        "--accept-range".into(),
-        "127.0.0.0/8".into(),
-        "--accept-range".into(),
-        "::1/128".into(),
-        "--extra-root".into(),
-        lab.root_path.display().to_string(),
-        "--timeout".into(),
-        lab::LAB_TIMEOUT.into(),
-    ];
+    let base_flags = lab.flags();
     let gate = |policy: &'static str| {
         let mut args: Vec<String> = vec!["check".into(), "--config".into(), config_one.display().to_string()];
         args.extend(base_flags.iter().cloned());

@@ -412,6 +412,22 @@ impl Lab {
         path
     }
 
+    /// Command-line flags that point vnready at the lab: resolver, accepted ranges, root, timeout.
+    pub fn flags(&self) -> Vec<String> {
+        vec![
+            "--resolver".into(),
+            self.dns.addr().to_string(),
+            "--accept-range".into(),
+            "127.0.0.0/8".into(),
+            "--accept-range".into(),
+            "::1/128".into(),
+            "--extra-root".into(),
+            self.root_path.display().to_string(),
+            "--timeout".into(),
+            LAB_TIMEOUT.into(),
+        ]
+    }
+
     /// The lab URL of one site, as a user would write it.
     pub fn url_of(&self, host: &str) -> String {
         self.site(host).url()
