@@ -166,10 +166,10 @@ impl Daemon {
     /// Takes one finished audit into history, logs, store and metrics.
     pub fn record(&self, target: &Arc<Target>, mut verdict: TargetVerdict) {
         let audited_at = unix_now();
-        for fetch in &mut verdict.observations.fetches {
-            fetch.body = Vec::new();
-        }
+        verdict.drop_bodies();
         let current_facts = WatchedFacts::of(&verdict);
+        // Serialised before the lock below is taken: it is the costly part of recording.
+        let verdict_json = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
         // The memory lock is held from the membership check to the snapshot insert, and
         // `forget` takes it too: an audit finishing while its target is being removed can
         // never resurrect the target's series.
@@ -205,7 +205,7 @@ impl Daemon {
                 .collect(),
             transitions,
             facts,
-            verdict_json: serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into()),
+            verdict_json,
         };
         if let Some(store) = self.store.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             store.submit(record);

@@ -91,6 +91,14 @@ impl TargetVerdict {
         }
     }
 
+    /// Drops response bodies: they are only needed while judging, and a verdict kept for
+    /// /metrics, the status page or the store must not hold a megabyte per address.
+    pub fn drop_bodies(&mut self) {
+        for fetch in &mut self.observations.fetches {
+            fetch.body = Vec::new();
+        }
+    }
+
     /// The result of one check, if it ran.
     pub fn check(&self, id: CheckId) -> Option<&CheckResult> {
         self.checks.iter().find(|check| check.id == id)

@@ -123,9 +123,7 @@ async fn probe_handler(
     target.settings.timeout = probe::budget(target.settings.timeout, scrape_timeout);
     let started = Instant::now();
     let mut verdict = runner::audit_target(&runtime.prober, &target, &runtime.plan).await;
-    for fetch in &mut verdict.observations.fetches {
-        fetch.body = Vec::new();
-    }
+    verdict.drop_bodies();
     let snapshot = TargetSnapshot {
         target: Arc::new(target),
         verdict,
