@@ -577,6 +577,7 @@ async fn real_stack_panels_alerts_and_coverage() {
     )
     .expect("rewrite nginx.conf");
     // The same reload swaps flip's certificate for a newly issued one: a SOC event.
+    let before_renewal = main.mark();
     let renewed = lab.pki.leaf(&[&site("flip")], Validity::Current, true);
     std::fs::write(lab.dir.path().join("flip.crt"), &renewed.chain_pem).expect("write cert");
     std::fs::write(lab.dir.path().join("flip.key"), &renewed.key_pem).expect("write key");
@@ -591,7 +592,9 @@ async fn real_stack_panels_alerts_and_coverage() {
     );
 
     let changed = main
-        .wait_for_event(|e| e["event"] == "certificate_changed" && e["target"] == flip.as_str())
+        .wait_for_event(before_renewal, |e| {
+            e["event"] == "certificate_changed" && e["target"] == flip.as_str()
+        })
         .await;
     assert_ne!(changed["from_sha256"], changed["to_sha256"]);
     eprintln!("e2e: certificate_changed event for {flip}");

@@ -313,19 +313,24 @@ async fn reload_swaps_a_good_file_and_keeps_running_on_a_bad_one() {
     // Good file over POST: v4only leaves, v6only arrives and is audited at once.
     let second = config_for(&lab, &[host("good"), host("v6only")], "1h", "second.yaml");
     std::fs::copy(&second, &config).expect("copy");
+    let before_post = daemon.mark();
     let reply = daemon.request("POST", "/-/reload", &[]).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(reply.body.contains("1 added, 1 removed"), "{}", reply.body);
     let v6only = lab.url_of(&host("v6only"));
     let first_change = daemon
-        .wait_for_event(|e| e["event"] == "check_changed" && e["target"] == v6only.as_str())
+        .wait_for_event(before_post, |e| {
+            e["event"] == "check_changed" && e["target"] == v6only.as_str()
+        })
         .await;
     // Event lines carry what a SIEM needs at the top level.
     for field in ["check", "from", "to", "at", "reason", "reason_vi", "timestamp", "level"] {
         assert!(first_change.get(field).is_some(), "{field} missing in {first_change}");
     }
     daemon
-        .wait_for_event(|e| e["event"] == "audited" && e["target"] == v6only.as_str())
+        .wait_for_event(before_post, |e| {
+            e["event"] == "audited" && e["target"] == v6only.as_str()
+        })
         .await;
     let after = samples(&daemon.get("/metrics").await.body);
     let expected: BTreeSet<String> = [lab.url_of(&host("good")), v6only.clone()].into();
@@ -345,11 +350,14 @@ async fn reload_swaps_a_good_file_and_keeps_running_on_a_bad_one() {
 
     // Bad file: rejected with file:line:col, nothing changes, the gauge says so.
     std::fs::write(&config, "targets:\n  - url: https://a.gov.vn/\n    colour: blue\n").expect("write bad");
+    let before_bad = daemon.mark();
     let reply = daemon.request("POST", "/-/reload", &[]).await;
     assert_eq!(reply.status, 500);
     let location = format!("{}:3:5", config.display());
     assert!(reply.body.contains(&location), "{} lacks {location}", reply.body);
-    let failed = daemon.wait_for_event(|e| e["event"] == "reload_failed").await;
+    let failed = daemon
+        .wait_for_event(before_bad, |e| e["event"] == "reload_failed")
+        .await;
     assert!(
         failed["error"].as_str().unwrap_or_default().contains(&location),
         "{failed}"
@@ -361,8 +369,9 @@ async fn reload_swaps_a_good_file_and_keeps_running_on_a_bad_one() {
     // SIGHUP with a good file again: back to one target, gauge back to 1.
     let third = config_for(&lab, &[host("good")], "1h", "third.yaml");
     std::fs::copy(&third, &config).expect("copy");
+    let before_hup = daemon.mark();
     daemon.signal("HUP");
-    daemon.wait_for_event(|e| e["event"] == "reloaded").await;
+    daemon.wait_for_event(before_hup, |e| e["event"] == "reloaded").await;
     let healed = samples(&daemon.get("/metrics").await.body);
     assert_eq!(value(&healed, "vnready_config_last_reload_successful", &[]), 1.0);
     assert_eq!(targets_in(&healed), BTreeSet::from([good]));
@@ -431,9 +440,9 @@ async fn kill_9_mid_write_and_restart_keep_history() {
     // Kill while audits (and so writes) are streaming in: every target is re-audited each
     // second, and each kill lands right after a fresh batch of audits was logged.
     for round in 0..4 {
-        let seen = daemon.events().iter().filter(|e| e["event"] == "audited").count();
+        let now = daemon.mark();
         daemon
-            .wait_for_events(seen + 3 + round, |e| e["event"] == "audited")
+            .wait_for_events(now, 3 + round, |e| e["event"] == "audited")
             .await;
         daemon.signal("KILL");
         assert_eq!(daemon.wait_exit().await, None, "killed by a signal");
@@ -555,8 +564,11 @@ async fn a_full_disk_keeps_probing_and_exporting_and_says_so() {
     assert_eq!(value(&healthy, "vnready_store_healthy", &[]), 1.0);
 
     // Fill the disk: the next write cannot grow the WAL.
+    let before_fill = daemon.mark();
     let filler = disk.fill();
-    let failed = daemon.wait_for_event(|e| e["event"] == "store_failed").await;
+    let failed = daemon
+        .wait_for_event(before_fill, |e| e["event"] == "store_failed")
+        .await;
     assert_eq!(failed["reason"], "full", "{failed}");
     // Probing and exporting go on: more audits finish and /metrics follows them.
     let good = lab.url_of(&host("good"));
@@ -565,8 +577,10 @@ async fn a_full_disk_keeps_probing_and_exporting_and_says_so() {
         "vnready_target_last_audit_timestamp_seconds",
         &[("target", &good)],
     );
-    let seen = daemon.events().iter().filter(|e| e["event"] == "audited").count();
-    daemon.wait_for_events(seen + 4, |e| e["event"] == "audited").await;
+    let after_failure = daemon.mark();
+    daemon
+        .wait_for_events(after_failure, 4, |e| e["event"] == "audited")
+        .await;
     let full = samples(&daemon.get("/metrics").await.body);
     assert_eq!(value(&full, "vnready_store_healthy", &[]), 0.0);
     assert!(value(&full, "vnready_store_write_errors_total", &[]) >= 1.0);
@@ -580,8 +594,11 @@ async fn a_full_disk_keeps_probing_and_exporting_and_says_so() {
     assert_eq!(daemon.get("/-/healthy").await.status, 200);
 
     // Space comes back: writes resume by themselves.
+    let before_space = daemon.mark();
     std::fs::remove_file(&filler).expect("remove filler");
-    daemon.wait_for_event(|e| e["event"] == "store_recovered").await;
+    daemon
+        .wait_for_event(before_space, |e| e["event"] == "store_recovered")
+        .await;
     let recovered = samples(&daemon.get("/metrics").await.body);
     assert_eq!(value(&recovered, "vnready_store_healthy", &[]), 1.0);
     daemon.signal("TERM");

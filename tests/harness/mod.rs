@@ -47,6 +47,15 @@ pub struct Daemon {
     lines: watch::Receiver<usize>,
 }
 
+/// A count of log lines, taken before an action whose effect a test waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark(usize);
+
+impl Mark {
+    /// Before the daemon's first line: for the first occurrence in a fresh process.
+    pub const START: Mark = Mark(0);
+}
+
 /// One HTTP answer.
 pub struct Reply {
     pub status: u16,
@@ -86,7 +95,9 @@ impl Daemon {
             log,
             lines,
         };
-        let listening = daemon.wait_for_event(|event| event["event"] == "listening").await;
+        let listening = daemon
+            .wait_for_event(Mark::START, |event| event["event"] == "listening")
+            .await;
         daemon.address = listening["address"]
             .as_str()
             .and_then(|a| a.parse().ok())
@@ -107,16 +118,32 @@ impl Daemon {
             .collect()
     }
 
-    /// Waits until a JSON log line satisfies `wanted`; panics with the log after [`WAIT`].
-    pub async fn wait_for_event(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
-        self.wait_for_events(1, wanted).await.remove(0)
+    /// A point in the log. Waits take one so they only see lines logged after the action the
+    /// test caused: a line from an earlier reload or round can never satisfy a later wait.
+    pub fn mark(&self) -> Mark {
+        Mark(self.log.lock().expect("log lock").len())
     }
 
-    /// Waits until `count` JSON log lines satisfy `wanted` and returns them.
-    pub async fn wait_for_events(&mut self, count: usize, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
+    /// JSON log lines logged after `mark`.
+    pub fn events_since(&self, mark: Mark) -> Vec<Value> {
+        self.log()
+            .iter()
+            .skip(mark.0)
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// Waits until a JSON log line after `mark` satisfies `wanted`; panics with the log after
+    /// [`WAIT`].
+    pub async fn wait_for_event(&mut self, mark: Mark, wanted: impl Fn(&Value) -> bool) -> Value {
+        self.wait_for_events(mark, 1, wanted).await.remove(0)
+    }
+
+    /// Waits until `count` JSON log lines after `mark` satisfy `wanted` and returns them.
+    pub async fn wait_for_events(&mut self, mark: Mark, count: usize, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let found: Vec<Value> = self.events().into_iter().filter(|e| wanted(e)).collect();
+            let found: Vec<Value> = self.events_since(mark).into_iter().filter(|e| wanted(e)).collect();
             if found.len() >= count {
                 return found;
             }
@@ -135,7 +162,7 @@ impl Daemon {
 
     /// Waits for the first round to finish, then checks /-/ready agrees.
     pub async fn wait_ready(&mut self) {
-        self.wait_for_event(|e| e["event"] == "ready").await;
+        self.wait_for_event(Mark::START, |e| e["event"] == "ready").await;
         let reply = self.get("/-/ready").await;
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
