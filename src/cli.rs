@@ -481,7 +481,18 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         Ok(ids) => ids,
         Err(message) => return usage(&format!("--only: {message}")),
     };
-    let checks = policy::checks_to_run(only.as_deref(), require.as_deref());
+    let mut checks = policy::checks_to_run(only.as_deref(), require.as_deref());
+    if only.is_some() && require.is_none() && judge_by_policy {
+        // A gate judged by policy must not pass because --only left a required check out.
+        let added = policy::add_required_checks(&mut checks, &config.targets);
+        if !added.is_empty() {
+            let names: Vec<&str> = added.iter().map(|id| id.as_str()).collect();
+            eprintln!(
+                "vnready: --only: also running {} (required by the targets' policy)",
+                names.join(", ")
+            );
+        }
+    }
     let required = match require {
         Some(ids) => Some(ids),
         None if judge_by_policy => None,

@@ -62,6 +62,9 @@ pub fn advance(previous: &CheckStates, verdict: &TargetVerdict, at: f64) -> (Che
 /// (lookup timed out, no TLS handshake): an unknown value never counts as a change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WatchedFacts {
+    /// The leaf fingerprint when every address serves the same certificate, else the sorted
+    /// `address=fingerprint` pairs: round-robin order never looks like a change, a different
+    /// certificate on any one address does. Unknown when any address showed no certificate.
     pub cert_sha256: Option<String>,
     pub addresses: Option<Vec<String>>,
     pub name_servers: Option<Vec<String>>,
@@ -71,12 +74,7 @@ impl WatchedFacts {
     /// Reads the watched facts out of a verdict.
     pub fn of(verdict: &TargetVerdict) -> WatchedFacts {
         let observations = &verdict.observations;
-        let cert_sha256 = observations
-            .fetches
-            .iter()
-            .filter_map(|fetch| fetch.tls.as_ref())
-            .find_map(|tls| tls.chain.first())
-            .map(|leaf| leaf.sha256.clone());
+        let cert_sha256 = certificate_fingerprints(observations);
         let records = &observations.records;
         let addresses = (records.a.is_authoritative_answer() && records.aaaa.is_authoritative_answer()).then(|| {
             let mut list: Vec<String> = observations.addresses.iter().map(|a| a.ip.to_string()).collect();
@@ -125,6 +123,28 @@ impl FactChange {
             FactChange::NameServers { .. } => "name_servers_changed",
         }
     }
+}
+
+/// The watched certificate value of [`WatchedFacts::cert_sha256`].
+fn certificate_fingerprints(observations: &crate::probe::Observations) -> Option<String> {
+    let mut pairs = Vec::new();
+    for fetch in &observations.fetches {
+        let leaf = fetch.tls.as_ref()?.chain.first()?;
+        pairs.push((fetch.ip.to_string(), leaf.sha256.clone()));
+    }
+    pairs.sort();
+    pairs.dedup();
+    let first = pairs.first()?.1.clone();
+    if pairs.iter().all(|(_, sha)| *sha == first) {
+        return Some(first);
+    }
+    Some(
+        pairs
+            .iter()
+            .map(|(ip, sha)| format!("{ip}={sha}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
 }
 
 /// Changes from `previous` to `current`, comparing only values known on both sides.
@@ -182,6 +202,32 @@ mod tests {
         assert_eq!(transitions[0].to, Status::Pass);
         assert_eq!(third[&CheckId::Ipv6Aaaa].since, 300.0);
         assert_eq!(third[&CheckId::TlsValid].since, 100.0);
+    }
+
+    #[test]
+    fn certificates_are_watched_on_every_address_whatever_the_order() {
+        let mut verdict = fixtures::verdict_with(&[]);
+        let same = WatchedFacts::of(&verdict).cert_sha256;
+        assert_eq!(
+            same.as_deref(),
+            Some("00"),
+            "one certificate everywhere: its fingerprint"
+        );
+        verdict.observations.fetches[1].tls.as_mut().unwrap().chain[0].sha256 = "ff".into();
+        let mixed = WatchedFacts::of(&verdict).cert_sha256;
+        assert_eq!(mixed.as_deref(), Some("203.162.4.190=00, 2402:800::1=ff"));
+        verdict.observations.fetches.reverse();
+        assert_eq!(
+            WatchedFacts::of(&verdict).cert_sha256,
+            mixed,
+            "round-robin order is no change"
+        );
+        verdict.observations.fetches[0].tls = None;
+        assert_eq!(
+            WatchedFacts::of(&verdict).cert_sha256,
+            None,
+            "an address without a handshake is unknown"
+        );
     }
 
     #[test]

@@ -507,8 +507,15 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
             }
         }
 
-        if let Some(tls) = observations.fetches.iter().find_map(|f| f.tls.as_ref()) {
-            if let Some(leaf) = tls.chain.first() {
+        // Every address's certificate counts: the soonest expiry, and valid only if all verify.
+        let handshakes: Vec<_> = observations.fetches.iter().filter_map(|f| f.tls.as_ref()).collect();
+        let soonest = handshakes
+            .iter()
+            .filter_map(|tls| tls.chain.first())
+            .filter(|leaf| leaf.not_after > 0)
+            .min_by_key(|leaf| leaf.not_after);
+        if let Some(tls) = handshakes.first() {
+            if let Some(leaf) = soonest.or(tls.chain.first()) {
                 not_after.push(target(), leaf.not_after as f64);
                 cert_info.push(
                     vec![
@@ -520,8 +527,14 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
                     1.0,
                 );
             }
-            cert_valid.push(target(), f64::from(u8::from(tls.verify_failure.is_none())));
-            version_info.push(vec![("target", id.clone()), ("version", tls.version.clone())], 1.0);
+            let all_valid = observations
+                .fetches
+                .iter()
+                .all(|f| f.tls.as_ref().is_some_and(|t| t.verify_failure.is_none()));
+            cert_valid.push(target(), f64::from(u8::from(all_valid)));
+            if tls.handshake_completed {
+                version_info.push(vec![("target", id.clone()), ("version", tls.version.clone())], 1.0);
+            }
         }
     }
 
@@ -562,11 +575,9 @@ pub fn status_number(status: Status) -> f64 {
     }
 }
 
+/// The same judgement http.up makes of one address, so the two never disagree.
 fn fetch_succeeded(fetch: &AddressFetch, expect: &[StatusRange]) -> bool {
-    fetch.error.is_none()
-        && fetch
-            .final_status()
-            .is_some_and(|status| expect.iter().any(|range| range.contains(status)))
+    crate::checks::http::judge_fetch(fetch, expect) == crate::checks::http::FetchVerdict::Works
 }
 
 #[cfg(test)]

@@ -132,6 +132,21 @@ pub fn checks_to_run(only: Option<&[CheckId]>, require: Option<&[CheckId]>) -> V
     ids
 }
 
+/// Adds every check some target requires to `checks`; returns the ones it added, so the caller
+/// can say so. `--only` narrows what is reported, never what a policy-judged gate requires.
+pub fn add_required_checks(checks: &mut Vec<CheckId>, targets: &[crate::target::Target]) -> Vec<CheckId> {
+    let mut added = Vec::new();
+    for target in targets {
+        for id in target.policy.required_among(&CheckId::all()) {
+            if !checks.contains(&id) {
+                checks.push(id);
+                added.push(id);
+            }
+        }
+    }
+    added
+}
+
 /// Whether every required check passed, and the share of applicable required checks passing.
 /// `error` counts against: a check that could not be tested is never a pass.
 pub fn judge(results: &[CheckResult], required: &[CheckId]) -> (bool, f64) {

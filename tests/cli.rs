@@ -221,3 +221,37 @@ async fn check_help_documents_every_contract_flag() {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
+
+/// `--only` narrows what is shown, never what a policy-judged gate requires: an IPv4-only state
+/// portal must not pass `check --config FILE --only tls.valid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_with_a_config_still_runs_the_required_checks() {
+    let lab = Lab::start().await;
+    let site = lab.site(&host("v4only"));
+    let config = lab.dir.path().join("only.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "resolver:\n  ns_port: {}\ntargets:\n  - url: \"{}\"\n    http_url: \"http://{}:{}/\"\n    category: state_portal\n",
+            lab.dns.port,
+            lab.url_of(&host("v4only")),
+            site.host,
+            site.http_port
+        ),
+    )
+    .expect("write config");
+    let mut args = vec!["check".to_string(), "--config".into(), config.display().to_string()];
+    args.extend(lab.flags());
+    args.extend(["--only".into(), "tls.valid".into(), "--format".into(), "json".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = vnready(&args).await;
+    assert_eq!(output.status.code(), Some(1), "{}", show(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("also running"),
+        "{}",
+        show(&output)
+    );
+    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    assert_eq!(status_of(&document, &host("v4only"), "tls.valid"), "pass");
+    assert_eq!(status_of(&document, &host("v4only"), "ipv6.aaaa"), "fail");
+}

@@ -6,18 +6,22 @@ use super::{CheckId, CheckResult, Reason, Status};
 use crate::probe::Observations;
 use crate::target::{host_for_display, host_is_under};
 
-/// The host and every final URL reached after redirects are under .vn.
+/// The host and every host a redirect sends users to (fetched or not) are under .vn.
 pub fn vn(obs: &Observations) -> CheckResult {
     let id = CheckId::DomainVn;
-    let final_hosts: Vec<String> = obs
+    let hop_hosts: Vec<String> = obs
         .fetches
         .iter()
-        .filter_map(|fetch| fetch.final_url.as_deref())
-        .filter_map(|url| url::Url::parse(url).ok()?.host_str().map(str::to_string))
+        .flat_map(|fetch| fetch.hop_urls())
+        .filter_map(|url| {
+            url.host_str()
+                .map(|host| host.trim_end_matches('.').to_ascii_lowercase())
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let observed = json!({ "host": obs.host, "host_display": host_for_display(&obs.host), "final_hosts": final_hosts, "cname_chain": obs.records.cname_chain });
+    let final_hosts = &hop_hosts;
+    let observed = json!({ "host": obs.host, "host_display": host_for_display(&obs.host), "hop_hosts": hop_hosts, "cname_chain": obs.records.cname_chain });
     if !host_is_under(&obs.host, "vn") {
         return CheckResult::new(
             id,
@@ -93,7 +97,8 @@ mod tests {
     #[test]
     fn redirect_off_vn_fails() {
         let mut obs = observations();
-        obs.fetches[0].final_url = Some("https://portal.example.com/home".into());
+        obs.fetches[0].responses[0].status = 302;
+        obs.fetches[0].responses[0].location = Some("https://portal.example.com/home".into());
         let result = vn(&obs);
         assert_eq!(result.status, Status::Fail);
         assert!(result.reason.en.contains("portal.example.com"));

@@ -4,7 +4,7 @@ use crate::checks::{CheckId, CheckResult, Reason, Status};
 use crate::probe::addr::{classify, Family};
 use crate::probe::dns::{DnssecState, HostRecords, LookupOutcome, NameServerAddresses, ZoneFacts};
 use crate::probe::http::{AddressFetch, FetchError, Phase, PhaseTimings, PlainHttpFacts, ResponseFacts};
-use crate::probe::legacy_tls::LegacyTlsOutcome;
+use crate::probe::legacy_tls::{AddressLegacyTls, LegacyTlsOutcome};
 use crate::probe::nameserver::NsQueryOutcome;
 use crate::probe::tls::{CertFacts, TlsFacts};
 use crate::probe::{NsAddressQuery, Observations, ProbeSet};
@@ -32,7 +32,10 @@ fn cert(subject: &str, issuer: &str, issuer_is_trust_anchor: bool) -> CertFacts 
         sha256: "00".into(),
         self_signed: false,
         key: "EC 256".into(),
+        rsa_bits: None,
+        weak_signature: None,
         issuer_is_trust_anchor,
+        is_trust_anchor: false,
     }
 }
 
@@ -49,6 +52,7 @@ fn fetch(ip: &str) -> AddressFetch {
             transfer: Some(0.01),
         },
         tls: Some(TlsFacts {
+            host: "example.vn".into(),
             version: "TLS 1.3".into(),
             cipher: "TLS13_AES_128_GCM_SHA256".into(),
             alpn: Some("http/1.1".into()),
@@ -57,7 +61,9 @@ fn fetch(ip: &str) -> AddressFetch {
                 cert("CN=Intermediate", "CN=Root", true),
             ],
             verify_failure: None,
+            handshake_completed: true,
         }),
+        hop_handshakes: Vec::new(),
         responses: vec![ResponseFacts {
             url: "https://example.vn/".into(),
             ip,
@@ -73,6 +79,7 @@ fn fetch(ip: &str) -> AddressFetch {
         body_truncated: false,
         body: BODY.as_bytes().to_vec(),
         error: None,
+        obsolete_suite: None,
         connections: 1,
     }
 }
@@ -105,16 +112,25 @@ pub fn observations() -> Observations {
         },
         addresses: vec![classify(v4.parse().unwrap(), &[]), classify(v6.parse().unwrap(), &[])],
         fetches: vec![fetch(v4), fetch(v6)],
-        plain_http: Some(PlainHttpFacts {
-            url: "http://example.vn/".into(),
-            ip: Some(v4.parse().unwrap()),
-            status: Some(301),
-            location: Some("https://example.vn/".into()),
-            error: None,
-        }),
-        legacy_tls: Some(LegacyTlsOutcome::Refused {
-            how: "alert protocol_version".into(),
-        }),
+        plain_http: [v4, v6]
+            .iter()
+            .map(|ip| PlainHttpFacts {
+                url: "http://example.vn/".into(),
+                ip: Some(ip.parse().unwrap()),
+                status: Some(301),
+                location: Some("https://example.vn/".into()),
+                error: None,
+            })
+            .collect(),
+        legacy_tls: [v4, v6]
+            .iter()
+            .map(|ip| AddressLegacyTls {
+                ip: ip.parse().unwrap(),
+                outcome: LegacyTlsOutcome::Refused {
+                    how: "alert protocol_version".into(),
+                },
+            })
+            .collect(),
         zone: Some(ZoneFacts {
             apex: "example.vn".into(),
             soa: LookupOutcome::Records {

@@ -5,15 +5,85 @@ use serde_json::json;
 use super::{CheckId, CheckResult, Reason, Status};
 use crate::probe::addr::Family;
 use crate::probe::dns::LookupOutcome;
+use crate::probe::http::{AddressFetch, FetchError, Phase};
 use crate::probe::Observations;
 use crate::target::StatusRange;
 
+/// How one address's fetch went, judged against the statuses the target expects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchVerdict {
+    /// The page arrived at an expected status, over every hop.
+    Works,
+    /// A user over this address does not get the page; the text says why.
+    Broken(String),
+    /// Could not be tested from here (no route from this monitor, a TLS dialect this auditor
+    /// does not speak); never a pass and never blamed on the site.
+    Untested(String),
+}
+
+/// Judges one address's fetch: every hop, its certificates, the final status.
+pub fn judge_fetch(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict {
+    let ip = fetch.ip;
+    if let Some(suite) = &fetch.obsolete_suite {
+        return FetchVerdict::Untested(format!(
+            "[{ip}] offers only obsolete TLS suites ({suite}) that this auditor does not speak; page not fetched"
+        ));
+    }
+    if let Some(hop) = fetch.hop_handshakes.iter().find(|hop| hop.tls.verify_failure.is_some()) {
+        let message = hop
+            .tls
+            .verify_failure
+            .as_ref()
+            .map(|f| f.message.as_str())
+            .unwrap_or_default();
+        return FetchVerdict::Broken(format!(
+            "[{ip}] redirect to {} lands on an invalid certificate: {message}",
+            hop.url
+        ));
+    }
+    match (fetch.final_status(), &fetch.error) {
+        (_, Some(err)) if err.kind == "no_route" => {
+            FetchVerdict::Untested(format!("this monitor has no route to {ip} ({})", err.message))
+        }
+        (_, Some(err)) if err.kind == "blocked" => FetchVerdict::Broken(format!("[{ip}] {}", err.message)),
+        (_, Some(err)) => FetchVerdict::Broken(format!("[{ip}] {}", describe_error(err))),
+        (Some(status), None) if !expect.iter().any(|range| range.contains(status)) => {
+            let hops = fetch.responses.len().saturating_sub(1);
+            if hops > 0 {
+                FetchVerdict::Broken(format!("[{ip}] status {status} after {hops} redirect(s)"))
+            } else {
+                FetchVerdict::Broken(format!("[{ip}] status {status}"))
+            }
+        }
+        (None, None) => FetchVerdict::Broken(format!("[{ip}] no response")),
+        _ => FetchVerdict::Works,
+    }
+}
+
+/// A fetch error as a short phrase: what failed and where.
+pub fn describe_error(err: &FetchError) -> String {
+    let phase = match err.phase {
+        Phase::Resolve => "resolving a redirect",
+        Phase::Connect => "connect",
+        Phase::Tls => "TLS",
+        Phase::Processing => "waiting for the response",
+        Phase::Transfer => "reading the body",
+    };
+    match err.kind.as_str() {
+        "timeout" => format!("timeout ({phase})"),
+        "refused" => "connection refused".into(),
+        "reset" => format!("connection reset ({phase})"),
+        _ => format!("{phase}: {}", err.message),
+    }
+}
+
+/// Every family that has addresses answers with an expected status on every address and hop.
 pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let id = CheckId::HttpUp;
     let summary: Vec<_> = obs
         .fetches
         .iter()
-        .map(|f| json!({ "ip": f.ip, "family": f.family, "status": f.final_status(), "final_url": f.final_url, "error": f.error }))
+        .map(|f| json!({ "ip": f.ip, "family": f.family, "status": f.final_status(), "final_url": f.final_url, "error": f.error, "obsolete_suite": f.obsolete_suite }))
         .collect();
     let observed = json!({ "fetches": summary, "expect_status": expect });
     let lookups = [&obs.records.a, &obs.records.aaaa];
@@ -44,38 +114,47 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         };
         return CheckResult::new(id, Status::Fail, reason, observed);
     }
-    let mut problems = Vec::new();
+    let mut broken = Vec::new();
+    let mut untested = Vec::new();
     for family in [Family::Ipv4, Family::Ipv6] {
         for fetch in obs.fetches_of(family) {
-            match (fetch.final_status(), &fetch.error) {
-                (_, Some(err)) => problems.push(format!("[{}] {err}", fetch.ip)),
-                (Some(status), None) if !expect.iter().any(|range| range.contains(status)) => {
-                    problems.push(format!("[{}] status {status}", fetch.ip))
-                }
-                (None, None) => problems.push(format!("[{}] no response", fetch.ip)),
-                _ => {}
+            match judge_fetch(fetch, expect) {
+                FetchVerdict::Works => {}
+                FetchVerdict::Broken(why) => broken.push(why),
+                FetchVerdict::Untested(why) => untested.push(why),
             }
         }
     }
-    if problems.is_empty() {
-        CheckResult::new(
-            id,
-            Status::Pass,
-            Reason::new(
-                format!("all {} address(es) answer", obs.fetches.len()),
-                format!("cả {} địa chỉ đều hoạt động", obs.fetches.len()),
-            ),
-            observed,
-        )
-    } else {
-        let list = problems.join("; ");
-        CheckResult::new(
+    if !broken.is_empty() {
+        let list = broken.join("; ");
+        return CheckResult::new(
             id,
             Status::Fail,
             Reason::new(format!("down: {list}"), format!("Trang không hoạt động: {list}")),
             observed,
-        )
+        );
     }
+    if !untested.is_empty() {
+        let list = untested.join("; ");
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                format!("could not be tested: {list}"),
+                format!("không kiểm tra được: {list}"),
+            ),
+            observed,
+        );
+    }
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("all {} address(es) answer", obs.fetches.len()),
+            format!("cả {} địa chỉ đều hoạt động", obs.fetches.len()),
+        ),
+        observed,
+    )
 }
 
 #[cfg(test)]

@@ -3,24 +3,19 @@
 use serde_json::json;
 
 use super::{CheckId, CheckResult, Reason, Status};
+use crate::probe::http::{is_redirect, PlainHttpFacts};
 use crate::probe::Observations;
 use crate::target::Target;
 
 /// HSTS must last at least a year (the preload list's minimum).
 pub const MIN_HSTS_MAX_AGE: u64 = 31_536_000;
 
-/// Plain http:// on the host answers with a redirect whose first hop is https:// on the same host.
-pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
-    let id = CheckId::HttpsRedirect;
-    let Some(plain) = &obs.plain_http else {
-        return CheckResult::new(
-            id,
-            Status::Error,
-            Reason::new("plain HTTP was not probed", "chưa kiểm tra HTTP thường"),
-            json!({}),
-        );
+/// What one address's plain http:// answer means.
+fn judge_plain(plain: &PlainHttpFacts, target: &Target) -> (Status, String, String) {
+    let place = match plain.ip {
+        Some(ip) => format!("[{ip}] "),
+        None => String::new(),
     };
-    let observed = json!(plain);
     if let Some(err) = &plain.error {
         let (status, en, vi) = match err.kind.as_str() {
             "refused" => (
@@ -33,55 +28,96 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
                 "no address to test http:// on",
                 "không có địa chỉ để kiểm tra http://",
             ),
+            "no_route" => (
+                Status::Error,
+                "this monitor has no route to test http:// on",
+                "máy giám sát không có tuyến để kiểm tra http://",
+            ),
             _ => (Status::Error, "could not test http://", "không kiểm tra được http://"),
         };
-        return CheckResult::new(id, status, Reason::new(format!("{en}: {}", err.message), vi), observed);
+        return (
+            status,
+            format!("{place}{en}: {}", super::http::describe_error(err)),
+            format!("{place}{vi}"),
+        );
     }
     let status_code = plain.status.unwrap_or_default();
     let location = plain.location.as_deref().unwrap_or_default();
     let base = url::Url::parse(&plain.url).ok();
     let next = base.and_then(|base| base.join(location).ok());
-    let is_redirect = matches!(status_code, 301 | 302 | 303 | 307 | 308);
+    let redirects = is_redirect(status_code);
     match next {
-        Some(next) if is_redirect && next.scheme() == "https" && next.host_str() == Some(target.host()) => {
-            CheckResult::new(
-                id,
-                Status::Pass,
-                Reason::new(
-                    format!("http:// answers {status_code} to {next}"),
-                    format!("http:// chuyển hướng {status_code} sang {next}"),
-                ),
-                observed,
-            )
-        }
-        Some(next) if is_redirect && next.scheme() == "https" => CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(
-                format!("first redirect goes to another host ({next}); HSTS cannot protect the name"),
-                format!("Chuyển hướng sang tên miền khác ({next}) thay vì https:// cùng tên miền"),
-            ),
-            observed,
+        Some(next) if redirects && next.scheme() == "https" && next.host_str() == Some(target.host()) => (
+            Status::Pass,
+            format!("{place}http:// answers {status_code} to {next}"),
+            format!("{place}http:// chuyển hướng {status_code} sang {next}"),
         ),
-        Some(next) if is_redirect => CheckResult::new(
-            id,
+        Some(next) if redirects && next.scheme() == "https" => (
             Status::Fail,
-            Reason::new(
-                format!("redirects to {next}, not to https://"),
-                format!("Chuyển hướng tới {next}, không phải https://"),
-            ),
-            observed,
+            format!("{place}first redirect goes to another host ({next}); HSTS cannot protect the name"),
+            format!("{place}Chuyển hướng sang tên miền khác ({next}) thay vì https:// cùng tên miền"),
         ),
-        _ => CheckResult::new(
-            id,
+        Some(next) if redirects => (
             Status::Fail,
-            Reason::new(
-                format!("http:// answers {status_code} without redirecting to https://"),
-                format!("Chưa tự chuyển sang https:// (http:// trả về {status_code})"),
-            ),
-            observed,
+            format!("{place}redirects to {next}, not to https://"),
+            format!("{place}Chuyển hướng tới {next}, không phải https://"),
+        ),
+        _ => (
+            Status::Fail,
+            format!("{place}http:// answers {status_code} without redirecting to https://"),
+            format!("{place}Chưa tự chuyển sang https:// (http:// trả về {status_code})"),
         ),
     }
+}
+
+/// Plain http:// on the host, on every address of both families, answers with a redirect whose
+/// first hop is https:// on the same host, and no hop of the https:// fetch goes back to http://.
+pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
+    let id = CheckId::HttpsRedirect;
+    if !obs.probes.plain_http || obs.plain_http.is_empty() {
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new("plain HTTP was not probed", "chưa kiểm tra HTTP thường"),
+            json!({}),
+        );
+    }
+    let downgrades: Vec<(std::net::IpAddr, url::Url)> = obs
+        .fetches
+        .iter()
+        .filter_map(|fetch| fetch.downgrade().map(|url| (fetch.ip, url)))
+        .collect();
+    let observed = json!({ "plain_http": obs.plain_http, "downgrades": downgrades.iter().map(|(ip, url)| json!({ "ip": ip, "to": url.as_str() })).collect::<Vec<_>>() });
+    if let Some((ip, url)) = downgrades.first() {
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("[{ip}] https:// redirects back to {url}: downgrades HTTPS"),
+                format!("[{ip}] https:// chuyển hướng ngược về {url} (hạ cấp về http)"),
+            ),
+            observed,
+        );
+    }
+    let judged: Vec<(Status, String, String)> = obs.plain_http.iter().map(|plain| judge_plain(plain, target)).collect();
+    for wanted in [Status::Fail, Status::Error] {
+        let hits: Vec<&(Status, String, String)> = judged.iter().filter(|(status, _, _)| *status == wanted).collect();
+        if !hits.is_empty() {
+            let en: Vec<&str> = hits.iter().map(|(_, en, _)| en.as_str()).collect();
+            let vi: Vec<&str> = hits.iter().map(|(_, _, vi)| vi.as_str()).collect();
+            return CheckResult::new(id, wanted, Reason::new(en.join("; "), vi.join("; ")), observed);
+        }
+    }
+    let (_, en, vi) = &judged[0];
+    let (en, vi) = if judged.len() > 1 {
+        (
+            format!("{en} (and the same on all {} addresses)", judged.len()),
+            format!("{vi} (giống nhau trên cả {} địa chỉ)", judged.len()),
+        )
+    } else {
+        (en.clone(), vi.clone())
+    };
+    CheckResult::new(id, Status::Pass, Reason::new(en, vi), observed)
 }
 
 /// Parses max-age out of a Strict-Transport-Security value.
@@ -178,20 +214,40 @@ mod tests {
         let target = target();
         let mut obs = observations();
         assert_eq!(redirect(&obs, &target).status, Status::Pass);
-        let plain = obs.plain_http.as_mut().unwrap();
+        let plain = &mut obs.plain_http[1];
         plain.status = Some(200);
         plain.location = None;
-        assert!(redirect(&obs, &target).reason.vi.contains("Chưa tự chuyển"));
-        let plain = obs.plain_http.as_mut().unwrap();
+        let result = redirect(&obs, &target);
+        assert_eq!(result.status, Status::Fail, "one family serving plain http fails");
+        assert!(result.reason.vi.contains("Chưa tự chuyển"));
+        assert!(result.reason.en.contains("[2402:800::1]"), "{}", result.reason.en);
+        let plain = &mut obs.plain_http[0];
         plain.status = Some(301);
         plain.location = Some("https://www.example.com/".into());
         assert!(redirect(&obs, &target).reason.en.contains("another host"));
-        let plain = obs.plain_http.as_mut().unwrap();
+        let plain = &mut obs.plain_http[0];
         plain.error = Some(FetchError {
             phase: crate::probe::http::Phase::Connect,
             kind: "refused".into(),
             message: "refused".into(),
         });
         assert_eq!(redirect(&obs, &target).status, Status::Fail);
+    }
+
+    #[test]
+    fn https_redirecting_back_to_http_is_a_downgrade() {
+        let target = target();
+        let mut obs = observations();
+        let fetch = &mut obs.fetches[0];
+        fetch.responses[0].status = 301;
+        fetch.responses[0].location = Some("http://example.vn/home".into());
+        let mut landing = fetch.responses[0].clone();
+        landing.url = "http://example.vn/home".into();
+        landing.status = 200;
+        landing.location = None;
+        fetch.responses.push(landing);
+        let result = redirect(&obs, &target);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("downgrades HTTPS"), "{}", result.reason.en);
     }
 }

@@ -2,11 +2,14 @@
 
 use serde_json::json;
 
+use super::http::{judge_fetch, FetchVerdict};
 use super::similarity::{first_difference, similarity, title, SAME_CONTENT_THRESHOLD};
 use super::{CheckId, CheckResult, Reason, Status};
 use crate::probe::addr::{AddressClass, Family};
 use crate::probe::dns::{addresses_of, LookupOutcome};
+use crate::probe::http::AddressFetch;
 use crate::probe::Observations;
+use crate::target::StatusRange;
 
 /// At least one AAAA is a global unicast (or accepted) address.
 pub fn aaaa(obs: &Observations) -> CheckResult {
@@ -61,15 +64,17 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
     }
 }
 
-/// Every usable AAAA answers: TCP, TLS and an HTTP response.
-pub fn reachable(obs: &Observations) -> CheckResult {
+/// Every usable AAAA gets a user the site: TCP, TLS, HTTP, after redirects over IPv6, at an
+/// expected status. A failure IPv4 shares is not an IPv6 fault, and a monitor without IPv6
+/// cannot blame the site.
+pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let id = CheckId::Ipv6Reachable;
     let fetches: Vec<_> = obs.fetches_of(Family::Ipv6).collect();
     let summary: Vec<_> = fetches
         .iter()
-        .map(|f| json!({ "ip": f.ip, "status": f.final_status(), "error": f.error, "timings": f.timings }))
+        .map(|f| json!({ "ip": f.ip, "status": f.final_status(), "final_url": f.final_url, "error": f.error, "timings": f.timings }))
         .collect();
-    let observed = json!({ "addresses": summary });
+    let observed = json!({ "addresses": summary, "expect_status": expect });
     if obs.usable(Family::Ipv6).next().is_none() {
         if !obs.records.aaaa.is_authoritative_answer()
             && !matches!(obs.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused)
@@ -95,45 +100,98 @@ pub fn reachable(obs: &Observations) -> CheckResult {
             observed,
         );
     }
-    let broken: Vec<String> = fetches
-        .iter()
-        .filter(|f| f.responses.is_empty())
-        .map(|f| match &f.error {
-            Some(err) => format!("[{}] {err}", f.ip),
-            None => format!("[{}] no response", f.ip),
-        })
-        .collect();
-    if broken.is_empty() {
-        let count = fetches.len();
-        CheckResult::new(
+    if fetches.is_empty() {
+        return CheckResult::new(
             id,
-            Status::Pass,
+            Status::Error,
+            Reason::new("IPv6 addresses were not fetched", "chưa truy cập thử qua IPv6"),
+            observed,
+        );
+    }
+    let verdicts: Vec<FetchVerdict> = fetches.iter().map(|f| judge_fetch(f, expect)).collect();
+    if verdicts
+        .iter()
+        .all(|v| matches!(v, FetchVerdict::Untested(why) if why.starts_with("this monitor has no route")))
+    {
+        return CheckResult::new(
+            id,
+            Status::Error,
             Reason::new(
-                format!("all {count} IPv6 address(es) answer HTTPS"),
-                format!("cả {count} địa chỉ IPv6 đều trả lời HTTPS"),
+                "this monitor has no IPv6 connectivity: no route to the site's IPv6 addresses",
+                "máy giám sát không có kết nối IPv6: không có tuyến tới địa chỉ IPv6 của trang",
             ),
             observed,
-        )
-    } else {
+        );
+    }
+    let broken: Vec<&str> = verdicts
+        .iter()
+        .filter_map(|v| match v {
+            FetchVerdict::Broken(why) => Some(why.as_str()),
+            _ => None,
+        })
+        .collect();
+    let untested: Vec<&str> = verdicts
+        .iter()
+        .filter_map(|v| match v {
+            FetchVerdict::Untested(why) => Some(why.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !broken.is_empty() {
         let list = broken.join("; ");
-        CheckResult::new(
+        let v4: Vec<FetchVerdict> = obs.fetches_of(Family::Ipv4).map(|f| judge_fetch(f, expect)).collect();
+        let ipv4_fails_too = !v4.is_empty() && v4.iter().all(|v| *v != FetchVerdict::Works);
+        if ipv4_fails_too {
+            return CheckResult::new(
+                id,
+                Status::Error,
+                Reason::new(
+                    format!("fails on both families, so not an IPv6 fault: {list}"),
+                    format!("lỗi trên cả IPv4 và IPv6, không phải lỗi riêng IPv6: {list}"),
+                ),
+                observed,
+            );
+        }
+        return CheckResult::new(
             id,
             Status::Fail,
             Reason::new(
-                format!("IPv6 unreachable: {list}"),
+                format!("IPv6 users do not get the site: {list}"),
                 format!("Không truy cập được qua IPv6: {list}"),
             ),
             observed,
-        )
+        );
     }
+    if !untested.is_empty() {
+        let list = untested.join("; ");
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                format!("IPv6 could not be tested: {list}"),
+                format!("không kiểm tra được IPv6: {list}"),
+            ),
+            observed,
+        );
+    }
+    let count = fetches.len();
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("all {count} IPv6 address(es) serve the site"),
+            format!("cả {count} địa chỉ IPv6 đều phục vụ trang"),
+        ),
+        observed,
+    )
 }
 
-/// The IPv6 response matches IPv4: same status and similar normalised body.
+/// Every IPv6 address serves what IPv4 serves: same status and similar normalised body.
 pub fn same_content(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6SameContent;
     let v4 = obs.fetches_of(Family::Ipv4).find(|f| f.answered());
-    let v6 = obs.fetches_of(Family::Ipv6).find(|f| f.answered());
-    let (Some(v4), Some(v6)) = (v4, v6) else {
+    let v6: Vec<&AddressFetch> = obs.fetches_of(Family::Ipv6).filter(|f| f.answered()).collect();
+    let Some(v4) = v4.filter(|_| !v6.is_empty()) else {
         return CheckResult::new(
             id,
             Status::Skip,
@@ -145,57 +203,69 @@ pub fn same_content(obs: &Observations) -> CheckResult {
         );
     };
     let body4 = String::from_utf8_lossy(&v4.body);
-    let body6 = String::from_utf8_lossy(&v6.body);
-    let score = similarity(&body4, &body6);
-    let (status4, status6) = (v4.final_status(), v6.final_status());
+    let status4 = v4.final_status();
+    let mut compared = Vec::new();
+    let mut differences = Vec::new();
+    let mut lowest = 1.0f64;
+    for v6 in &v6 {
+        let body6 = String::from_utf8_lossy(&v6.body);
+        let score = similarity(&body4, &body6);
+        let status6 = v6.final_status();
+        lowest = lowest.min(score);
+        compared.push(json!({ "ip": v6.ip, "status": status6, "final_url": v6.final_url, "bytes": v6.body_bytes, "title": title(&body6), "similarity": (score * 1000.0).round() / 1000.0 }));
+        if status4 != status6 {
+            let (s4, s6) = (fmt_status(status4), fmt_status(status6));
+            differences.push((
+                format!("[{}] status differs: IPv4 {s4}, IPv6 {s6}", v6.ip),
+                format!("[{}] mã trạng thái khác nhau: IPv4 {s4}, IPv6 {s6}", v6.ip),
+            ));
+            continue;
+        }
+        if score >= SAME_CONTENT_THRESHOLD {
+            continue;
+        }
+        let percent = (score * 100.0).round();
+        let detail = match (title(&body4), title(&body6)) {
+            (t4, t6) if t4 != t6 => format!(
+                "titles differ: IPv4 {:?}, IPv6 {:?}",
+                t4.unwrap_or_default(),
+                t6.unwrap_or_default()
+            ),
+            _ => match first_difference(&body4, &body6) {
+                Some((a, b)) => format!("first difference: IPv4 \"{a}\" vs IPv6 \"{b}\""),
+                None => "bodies differ".into(),
+            },
+        };
+        differences.push((
+            format!("[{}] serves different content ({percent}% similar); {detail}", v6.ip),
+            format!("[{}] nội dung khác IPv4 (giống {percent}%); {detail}", v6.ip),
+        ));
+    }
     let observed = json!({
         "ipv4": { "ip": v4.ip, "status": status4, "final_url": v4.final_url, "bytes": v4.body_bytes, "title": title(&body4) },
-        "ipv6": { "ip": v6.ip, "status": status6, "final_url": v6.final_url, "bytes": v6.body_bytes, "title": title(&body6) },
-        "similarity": (score * 1000.0).round() / 1000.0,
+        "ipv6": compared,
         "threshold": SAME_CONTENT_THRESHOLD,
     });
-    if status4 != status6 {
-        let (s4, s6) = (fmt_status(status4), fmt_status(status6));
+    if !differences.is_empty() {
+        let en: Vec<&str> = differences.iter().map(|(en, _)| en.as_str()).collect();
+        let vi: Vec<&str> = differences.iter().map(|(_, vi)| vi.as_str()).collect();
         return CheckResult::new(
             id,
             Status::Fail,
             Reason::new(
-                format!("status differs: IPv4 {s4}, IPv6 {s6}"),
-                format!("mã trạng thái khác nhau: IPv4 {s4}, IPv6 {s6}"),
+                format!("IPv6 {}", en.join("; ")),
+                format!("Nội dung qua IPv6 khác IPv4: {}", vi.join("; ")),
             ),
             observed,
         );
     }
-    if score >= SAME_CONTENT_THRESHOLD {
-        let percent = (score * 100.0).round();
-        return CheckResult::new(
-            id,
-            Status::Pass,
-            Reason::new(
-                format!("same page ({percent}% similar)"),
-                format!("cùng nội dung (giống {percent}%)"),
-            ),
-            observed,
-        );
-    }
-    let percent = (score * 100.0).round();
-    let detail = match (title(&body4), title(&body6)) {
-        (t4, t6) if t4 != t6 => format!(
-            "titles differ: IPv4 {:?}, IPv6 {:?}",
-            t4.unwrap_or_default(),
-            t6.unwrap_or_default()
-        ),
-        _ => match first_difference(&body4, &body6) {
-            Some((a, b)) => format!("first difference: IPv4 \"{a}\" vs IPv6 \"{b}\""),
-            None => "bodies differ".into(),
-        },
-    };
+    let percent = (lowest * 100.0).round();
     CheckResult::new(
         id,
-        Status::Fail,
+        Status::Pass,
         Reason::new(
-            format!("IPv6 serves different content ({percent}% similar); {detail}"),
-            format!("Nội dung qua IPv6 khác IPv4 (giống {percent}%); {detail}"),
+            format!("same page on all {} IPv6 address(es) ({percent}% similar)", v6.len()),
+            format!("cùng nội dung trên cả {} địa chỉ IPv6 (giống {percent}%)", v6.len()),
         ),
         observed,
     )
@@ -299,7 +369,7 @@ mod tests {
     fn dual_stack_site_passes_every_ipv6_check() {
         let obs = observations();
         assert_eq!(aaaa(&obs).status, Status::Pass);
-        assert_eq!(reachable(&obs).status, Status::Pass);
+        assert_eq!(reachable(&obs, &[StatusRange::SUCCESS]).status, Status::Pass);
         assert_eq!(same_content(&obs).status, Status::Pass);
         assert_eq!(name_servers(&obs).status, Status::Pass);
     }
@@ -311,7 +381,7 @@ mod tests {
         let result = aaaa(&obs);
         assert_eq!(result.status, Status::Fail);
         assert!(result.reason.en.contains("Documentation"), "{}", result.reason.en);
-        assert_eq!(reachable(&obs).status, Status::Fail);
+        assert_eq!(reachable(&obs, &[StatusRange::SUCCESS]).status, Status::Fail);
     }
 
     #[test]
@@ -328,7 +398,7 @@ mod tests {
     fn unreachable_ipv6_names_address_and_phase() {
         let mut obs = observations();
         break_fetch(&mut obs, Family::Ipv6, "refused");
-        let result = reachable(&obs);
+        let result = reachable(&obs, &[StatusRange::SUCCESS]);
         assert_eq!(result.status, Status::Fail);
         assert!(
             result.reason.en.contains("refused") && result.reason.en.contains("2402:800::1"),

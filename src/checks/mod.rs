@@ -99,7 +99,7 @@ fn evaluate_one(id: CheckId, target: &Target, obs: &Observations) -> CheckResult
         CheckId::DnsResolves => dns::resolves(obs),
         CheckId::DnsDnssec => dns::dnssec(obs),
         CheckId::Ipv6Aaaa => ipv6::aaaa(obs),
-        CheckId::Ipv6Reachable => ipv6::reachable(obs),
+        CheckId::Ipv6Reachable => ipv6::reachable(obs, &target.settings.expect_status),
         CheckId::Ipv6SameContent => ipv6::same_content(obs),
         CheckId::Ipv6Ns => ipv6::name_servers(obs),
         CheckId::DomainVn => domain::vn(obs),

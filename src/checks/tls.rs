@@ -1,28 +1,70 @@
-//! tls.valid, tls.expiry, tls.modern and tls.chain_complete, judged on the chain each address
-//! presented during the main fetch.
+//! tls.valid, tls.expiry, tls.modern and tls.chain_complete, judged on every handshake: each
+//! usable address's own, and each redirect hop's. An address whose handshake never finished is
+//! named as untested, never skipped.
+
+use std::net::IpAddr;
 
 use serde_json::json;
 
 use super::{CheckId, CheckResult, Reason, Status};
-use crate::probe::http::AddressFetch;
 use crate::probe::legacy_tls::LegacyTlsOutcome;
-use crate::probe::tls::TlsFacts;
+use crate::probe::tls::{CertFacts, TlsFacts};
 use crate::probe::Observations;
 use crate::target::TargetSettings;
 
-fn handshakes(obs: &Observations) -> Vec<(&AddressFetch, &TlsFacts)> {
+/// One handshake: where (address, and the URL when it was a redirect hop) and what it showed.
+struct Seen<'a> {
+    ip: IpAddr,
+    /// `Some(url)` for a redirect hop on another origin.
+    hop: Option<&'a str>,
+    tls: &'a TlsFacts,
+}
+
+impl Seen<'_> {
+    /// "[2402:800::1]" or "[2402:800::1] hop https://sso.example.vn/".
+    fn place(&self) -> String {
+        match self.hop {
+            Some(url) => format!("[{}] hop {url}", self.ip),
+            None => format!("[{}]", self.ip),
+        }
+    }
+}
+
+fn handshakes(obs: &Observations) -> Vec<Seen<'_>> {
+    let mut seen = Vec::new();
+    for fetch in &obs.fetches {
+        if let Some(tls) = &fetch.tls {
+            seen.push(Seen {
+                ip: fetch.ip,
+                hop: None,
+                tls,
+            });
+        }
+        for hop in &fetch.hop_handshakes {
+            seen.push(Seen {
+                ip: hop.ip,
+                hop: Some(hop.url.as_str()),
+                tls: &hop.tls,
+            });
+        }
+    }
+    seen
+}
+
+/// Usable addresses that showed no certificate at all, with why.
+fn untested_addresses(obs: &Observations) -> Vec<String> {
     obs.fetches
         .iter()
-        .filter_map(|fetch| fetch.tls.as_ref().map(|tls| (fetch, tls)))
+        .filter(|fetch| fetch.tls.is_none())
+        .map(|fetch| match &fetch.error {
+            Some(err) => format!("[{}] {}", fetch.ip, super::http::describe_error(err)),
+            None => format!("[{}] no handshake", fetch.ip),
+        })
         .collect()
 }
 
 fn no_handshake(id: CheckId, obs: &Observations) -> CheckResult {
-    let errors: Vec<String> = obs
-        .fetches
-        .iter()
-        .filter_map(|f| f.error.as_ref().map(|e| format!("[{}] {}", f.ip, e.message)))
-        .collect();
+    let errors = untested_addresses(obs);
     let detail = if errors.is_empty() {
         "no usable address".to_string()
     } else {
@@ -39,7 +81,72 @@ fn no_handshake(id: CheckId, obs: &Observations) -> CheckResult {
     )
 }
 
-/// The chain verifies to a trusted root, matches the host and is within validity, on every address.
+/// A pass that does not hold everywhere is an error naming the addresses not tested.
+fn partial(id: CheckId, untested: &[String], observed: serde_json::Value) -> Option<CheckResult> {
+    if untested.is_empty() {
+        return None;
+    }
+    let list = untested.join("; ");
+    Some(CheckResult::new(
+        id,
+        Status::Error,
+        Reason::new(
+            format!("not tested on every address: {list}"),
+            format!("chưa kiểm tra được trên mọi địa chỉ: {list}"),
+        ),
+        observed,
+    ))
+}
+
+/// Vietnamese wording of a verification failure.
+fn failure_vi(code: &str) -> &'static str {
+    match code {
+        "expired" => "Chứng thư số đã hết hạn",
+        "not_yet_valid" => "Chứng thư số chưa đến thời hạn hiệu lực",
+        "wrong_host" => "Chứng thư số không khớp tên miền",
+        "unknown_issuer" => "Chứng thư số do tổ chức không tin cậy cấp",
+        "weak_key" => "Chứng thư số dùng khóa RSA quá ngắn",
+        "weak_signature" => "Chứng thư số ký bằng thuật toán yếu (SHA-1/MD5)",
+        "revoked" => "Chứng thư số đã bị thu hồi",
+        _ => "Chứng thư số không hợp lệ",
+    }
+}
+
+/// Why an untrusted chain is untrusted, from its shape: a self-signed certificate, a complete
+/// chain to a root this monitor does not trust, or an intermediate the server did not send.
+fn untrusted_chain_diagnosis(chain: &[CertFacts]) -> (String, String) {
+    let Some(last) = chain.last() else {
+        return ("no certificate".into(), "không có chứng thư".into());
+    };
+    if chain.len() == 1 && last.self_signed {
+        return ("self-signed certificate".into(), "chứng thư tự ký".into());
+    }
+    if last.self_signed {
+        return (
+            format!(
+                "chain ends at the untrusted root {}: add it with --extra-root if it is trusted",
+                last.subject
+            ),
+            format!(
+                "chuỗi kết thúc ở chứng thư gốc chưa được tin cậy {}: thêm bằng --extra-root",
+                last.subject
+            ),
+        );
+    }
+    (
+        format!(
+            "intermediate missing: the server does not send the issuer of {} ({})",
+            last.subject, last.issuer
+        ),
+        format!(
+            "thiếu chứng thư trung gian: máy chủ không gửi chứng thư của {}",
+            last.issuer
+        ),
+    )
+}
+
+/// The chain verifies to a trusted root, matches the host and is within validity, on every
+/// address and every redirect hop.
 pub fn valid(obs: &Observations) -> CheckResult {
     let id = CheckId::TlsValid;
     let seen = handshakes(obs);
@@ -47,72 +154,74 @@ pub fn valid(obs: &Observations) -> CheckResult {
         return no_handshake(id, obs);
     }
     let observed = json!({
-        "addresses": seen.iter().map(|(f, t)| json!({ "ip": f.ip, "subject": t.chain.first().map(|c| &c.subject), "issuer": t.chain.first().map(|c| &c.issuer), "dns_names": t.chain.first().map(|c| &c.dns_names), "verify_failure": t.verify_failure })).collect::<Vec<_>>()
+        "handshakes": seen.iter().map(|h| json!({ "ip": h.ip, "hop": h.hop, "host": h.tls.host, "subject": h.tls.chain.first().map(|c| &c.subject), "issuer": h.tls.chain.first().map(|c| &c.issuer), "dns_names": h.tls.chain.first().map(|c| &c.dns_names), "verify_failure": h.tls.verify_failure })).collect::<Vec<_>>()
     });
-    let failures: Vec<_> = seen
+    let failures: Vec<(String, String)> = seen
         .iter()
-        .filter_map(|(f, t)| t.verify_failure.as_ref().map(|v| (f.ip, v)))
-        .collect();
-    match failures.first() {
-        None => CheckResult::new(
-            id,
-            Status::Pass,
-            Reason::new(
-                "certificate chain verifies for the host",
-                "chứng thư số hợp lệ cho tên miền",
-            ),
-            observed,
-        ),
-        Some((ip, failure)) => {
-            let (en, vi) = match failure.code.as_str() {
-                "expired" => ("certificate expired", "Chứng thư số đã hết hạn"),
-                "not_yet_valid" => ("certificate not yet valid", "Chứng thư số chưa đến thời hạn hiệu lực"),
-                "wrong_host" => (
-                    "certificate does not match the host name",
-                    "Chứng thư số không khớp tên miền",
-                ),
-                "unknown_issuer" => (
-                    "certificate issuer is not trusted (self-signed or missing intermediate)",
-                    "Chứng thư số do tổ chức không tin cậy cấp (tự ký hoặc thiếu chứng thư trung gian)",
-                ),
-                "revoked" => ("certificate revoked", "Chứng thư số đã bị thu hồi"),
-                _ => ("certificate does not verify", "Chứng thư số không hợp lệ"),
+        .filter_map(|h| {
+            let failure = h.tls.verify_failure.as_ref()?;
+            let (en, vi) = if failure.code == "unknown_issuer" {
+                let (en, vi) = untrusted_chain_diagnosis(&h.tls.chain);
+                (
+                    format!("certificate issuer is not trusted ({en})"),
+                    format!("{} ({vi})", failure_vi(&failure.code)),
+                )
+            } else {
+                (failure.message.clone(), failure_vi(&failure.code).to_string())
             };
-            CheckResult::new(
-                id,
-                Status::Fail,
-                Reason::new(format!("{en} [{ip}]: {}", failure.message), format!("{vi} [{ip}]")),
-                observed,
-            )
-        }
+            Some((format!("{}: {en}", h.place()), format!("{}: {vi}", h.place())))
+        })
+        .collect();
+    if !failures.is_empty() {
+        let en: Vec<&str> = failures.iter().map(|(en, _)| en.as_str()).collect();
+        let vi: Vec<&str> = failures.iter().map(|(_, vi)| vi.as_str()).collect();
+        return CheckResult::new(id, Status::Fail, Reason::new(en.join("; "), vi.join("; ")), observed);
     }
+    if let Some(result) = partial(id, &untested_addresses(obs), observed.clone()) {
+        return result;
+    }
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("certificate chain verifies on all {} handshake(s)", seen.len()),
+            "chứng thư số hợp lệ cho tên miền trên mọi địa chỉ",
+        ),
+        observed,
+    )
 }
 
-/// Leaf and chain expire later than the configured thresholds.
+/// Leaf and chain expire later than the configured thresholds, on every handshake.
 pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckResult {
     let id = CheckId::TlsExpiry;
     let seen = handshakes(obs);
-    let Some(soonest) = seen
+    let Some((place, soonest)) = seen
         .iter()
         // The leaf and intermediates; a root the server sends along is replaced by the trust
         // store's copy, so its date does not matter.
-        .flat_map(|(_, tls)| tls.chain.iter().enumerate())
-        .filter(|(index, cert)| cert.not_after > 0 && (*index == 0 || !cert.self_signed))
-        .map(|(_, cert)| cert)
-        .min_by_key(|cert| cert.not_after)
+        .flat_map(|h| {
+            h.tls
+                .chain
+                .iter()
+                .enumerate()
+                .map(move |(index, cert)| (h, index, cert))
+        })
+        .filter(|(_, index, cert)| cert.not_after > 0 && (*index == 0 || !cert.self_signed))
+        .min_by_key(|(_, _, cert)| cert.not_after)
+        .map(|(h, _, cert)| (h.place(), cert))
     else {
         return no_handshake(id, obs);
     };
     let seconds_left = soonest.not_after - now;
     let days_left = seconds_left.div_euclid(86400);
-    let observed = json!({ "not_after": soonest.not_after, "subject": soonest.subject, "days_left": days_left, "warn_days": settings.tls_expiry_warn.as_secs() / 86400, "fail_days": settings.tls_expiry_fail.as_secs() / 86400 });
+    let observed = json!({ "not_after": soonest.not_after, "subject": soonest.subject, "where": place, "days_left": days_left, "warn_days": settings.tls_expiry_warn.as_secs() / 86400, "fail_days": settings.tls_expiry_fail.as_secs() / 86400 });
     if seconds_left <= 0 {
         return CheckResult::new(
             id,
             Status::Fail,
             Reason::new(
-                format!("{} expired {} day(s) ago", soonest.subject, -days_left),
-                format!("Chứng thư số đã hết hạn {} ngày", -days_left),
+                format!("{place}: {} expired {} day(s) ago", soonest.subject, -days_left),
+                format!("{place}: Chứng thư số đã hết hạn {} ngày", -days_left),
             ),
             observed,
         );
@@ -122,8 +231,8 @@ pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckR
             id,
             Status::Fail,
             Reason::new(
-                format!("expires in {days_left} day(s)"),
-                format!("Chứng thư số sẽ hết hạn sau {days_left} ngày"),
+                format!("{place}: expires in {days_left} day(s)"),
+                format!("{place}: Chứng thư số sẽ hết hạn sau {days_left} ngày"),
             ),
             observed,
         );
@@ -133,11 +242,14 @@ pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckR
             id,
             Status::Warn,
             Reason::new(
-                format!("expires in {days_left} day(s)"),
-                format!("Chứng thư số sắp hết hạn (còn {days_left} ngày)"),
+                format!("{place}: expires in {days_left} day(s)"),
+                format!("{place}: Chứng thư số sắp hết hạn (còn {days_left} ngày)"),
             ),
             observed,
         );
+    }
+    if let Some(result) = partial(id, &untested_addresses(obs), observed.clone()) {
+        return result;
     }
     CheckResult::new(
         id,
@@ -150,54 +262,99 @@ pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckR
     )
 }
 
-/// TLS 1.2+ negotiated and TLS 1.0/1.1 refused.
+/// TLS 1.2+ negotiated and TLS 1.0/1.1 refused, on every usable address; a server that only
+/// offers obsolete TLS 1.2 suites (CBC, static RSA, DHE, RC4, NULL) fails here too.
 pub fn modern(obs: &Observations) -> CheckResult {
     let id = CheckId::TlsModern;
     let seen = handshakes(obs);
-    let versions: Vec<&str> = seen.iter().map(|(_, tls)| tls.version.as_str()).collect();
-    let observed = json!({ "negotiated": versions, "legacy_probe": obs.legacy_tls });
-    match &obs.legacy_tls {
-        Some(LegacyTlsOutcome::Accepted { version }) => CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(
-                format!("server still accepts {version}"),
-                format!("Máy chủ vẫn chấp nhận giao thức cũ {version}"),
-            ),
-            observed,
-        ),
-        Some(LegacyTlsOutcome::Unknown { message }) => CheckResult::new(
-            id,
-            Status::Error,
-            Reason::new(
-                format!("could not test legacy TLS: {message}"),
-                format!("không kiểm tra được TLS cũ: {message}"),
-            ),
-            observed,
-        ),
-        None => CheckResult::new(
+    let mut versions: Vec<&str> = seen
+        .iter()
+        .filter(|h| h.tls.handshake_completed)
+        .map(|h| h.tls.version.as_str())
+        .collect();
+    versions.sort();
+    versions.dedup();
+    let obsolete: Vec<_> = obs
+        .fetches
+        .iter()
+        .filter_map(|f| f.obsolete_suite.as_ref().map(|suite| (f.ip, suite)))
+        .collect();
+    let observed = json!({ "negotiated": versions, "legacy_probe": obs.legacy_tls, "obsolete_suites": obsolete.iter().map(|(ip, suite)| json!({ "ip": ip, "suite": suite })).collect::<Vec<_>>() });
+    if !obs.probes.legacy_tls {
+        return CheckResult::new(
             id,
             Status::Error,
             Reason::new("legacy TLS was not probed", "chưa kiểm tra TLS cũ"),
             observed,
-        ),
-        Some(LegacyTlsOutcome::Refused { .. }) if seen.is_empty() => no_handshake(id, obs),
-        Some(LegacyTlsOutcome::Refused { .. }) => {
-            let list = versions.join(", ");
-            CheckResult::new(
-                id,
-                Status::Pass,
-                Reason::new(
-                    format!("negotiates {list}; TLS 1.0/1.1 refused"),
-                    format!("dùng {list}; từ chối TLS 1.0/1.1"),
-                ),
-                observed,
-            )
+        );
+    }
+    let mut problems_en = Vec::new();
+    let mut problems_vi = Vec::new();
+    let mut unknown = Vec::new();
+    for probe in &obs.legacy_tls {
+        match &probe.outcome {
+            LegacyTlsOutcome::Accepted { version } => {
+                problems_en.push(format!("[{}] still accepts {version}", probe.ip));
+                problems_vi.push(format!("[{}] vẫn chấp nhận giao thức cũ {version}", probe.ip));
+            }
+            LegacyTlsOutcome::Unknown { message } => unknown.push(format!("[{}] {message}", probe.ip)),
+            LegacyTlsOutcome::Refused { .. } => {}
         }
     }
+    for (ip, suite) in &obsolete {
+        problems_en.push(format!("[{ip}] offers only obsolete TLS 1.2 cipher suites ({suite})"));
+        problems_vi.push(format!("[{ip}] chỉ hỗ trợ bộ mã hóa TLS 1.2 lỗi thời ({suite})"));
+    }
+    if !problems_en.is_empty() {
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(problems_en.join("; "), problems_vi.join("; ")),
+            observed,
+        );
+    }
+    if !unknown.is_empty() {
+        let list = unknown.join("; ");
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                format!("could not test legacy TLS: {list}"),
+                format!("không kiểm tra được TLS cũ: {list}"),
+            ),
+            observed,
+        );
+    }
+    if versions.is_empty() {
+        return no_handshake(id, obs);
+    }
+    let unfinished: Vec<String> = obs
+        .fetches
+        .iter()
+        .filter(|f| !f.tls.as_ref().is_some_and(|t| t.handshake_completed))
+        .map(|f| match &f.error {
+            Some(err) => format!("[{}] {}", f.ip, super::http::describe_error(err)),
+            None => format!("[{}] no handshake", f.ip),
+        })
+        .collect();
+    if let Some(result) = partial(id, &unfinished, observed.clone()) {
+        return result;
+    }
+    let list = versions.join(", ");
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("negotiates {list}; TLS 1.0/1.1 refused"),
+            format!("dùng {list}; từ chối TLS 1.0/1.1"),
+        ),
+        observed,
+    )
 }
 
-/// The server sends the intermediates needed to reach a trust anchor.
+/// The server sends the intermediates needed to reach a trust anchor. A complete chain to a
+/// root this monitor does not trust is not a missing intermediate: it is a warning that says
+/// how to add the root.
 pub fn chain_complete(obs: &Observations) -> CheckResult {
     let id = CheckId::TlsChainComplete;
     let seen = handshakes(obs);
@@ -205,30 +362,45 @@ pub fn chain_complete(obs: &Observations) -> CheckResult {
         return no_handshake(id, obs);
     }
     let observed = json!({
-        "addresses": seen.iter().map(|(f, t)| json!({ "ip": f.ip, "chain": t.chain.iter().map(|c| json!({ "subject": c.subject, "issuer": c.issuer })).collect::<Vec<_>>() })).collect::<Vec<_>>()
+        "handshakes": seen.iter().map(|h| json!({ "ip": h.ip, "hop": h.hop, "chain": h.tls.chain.iter().map(|c| json!({ "subject": c.subject, "issuer": c.issuer })).collect::<Vec<_>>() })).collect::<Vec<_>>()
     });
-    for (fetch, tls) in &seen {
-        let Some(last) = tls.chain.last() else { continue };
-        let ends_properly = last.self_signed
-            || last.issuer_is_trust_anchor
-            || tls.verify_failure.as_ref().is_none_or(|f| f.code != "unknown_issuer");
-        if !ends_properly {
-            return CheckResult::new(
-                id,
-                Status::Fail,
-                Reason::new(
-                    format!(
-                        "[{}] sends {} certificate(s) ending at {}, whose issuer {} is neither sent nor trusted",
-                        fetch.ip,
-                        tls.chain.len(),
-                        last.subject,
-                        last.issuer
-                    ),
-                    format!("[{}] thiếu chứng thư trung gian của {}", fetch.ip, last.issuer),
-                ),
-                observed,
-            );
+    let mut missing = Vec::new();
+    let mut untrusted_root = Vec::new();
+    for h in &seen {
+        let Some(last) = h.tls.chain.last() else { continue };
+        let single_self_signed = h.tls.chain.len() == 1 && last.self_signed;
+        if last.issuer_is_trust_anchor || last.is_trust_anchor || single_self_signed {
+            continue;
         }
+        if last.self_signed {
+            untrusted_root.push((h.place(), last.subject.clone()));
+        } else {
+            missing.push((h.place(), h.tls.chain.len(), last.subject.clone(), last.issuer.clone()));
+        }
+    }
+    if let Some((place, count, subject, issuer)) = missing.first() {
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!(
+                    "{place}: intermediate missing: sends {count} certificate(s) ending at {subject}, whose issuer {issuer} is neither sent nor a trusted root"
+                ),
+                format!("{place}: thiếu chứng thư trung gian của {issuer}"),
+            ),
+            observed,
+        );
+    }
+    if let Some((place, root)) = untrusted_root.first() {
+        return CheckResult::new(
+            id,
+            Status::Warn,
+            Reason::new(
+                format!("{place}: chain is complete but ends at the untrusted root {root}: add it with --extra-root if it is trusted"),
+                format!("{place}: chuỗi đầy đủ nhưng chứng thư gốc {root} chưa được tin cậy: thêm bằng --extra-root"),
+            ),
+            observed,
+        );
     }
     CheckResult::new(
         id,
@@ -285,13 +457,19 @@ mod tests {
     #[test]
     fn legacy_tls_accepted_fails_and_unknown_errors() {
         let mut obs = observations();
-        obs.legacy_tls = Some(LegacyTlsOutcome::Accepted {
+        obs.legacy_tls[1].outcome = LegacyTlsOutcome::Accepted {
             version: "TLS 1.0".into(),
-        });
-        assert_eq!(modern(&obs).status, Status::Fail);
-        obs.legacy_tls = Some(LegacyTlsOutcome::Unknown {
+        };
+        let result = modern(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(
+            result.reason.en.contains("[2402:800::1] still accepts TLS 1.0"),
+            "{}",
+            result.reason.en
+        );
+        obs.legacy_tls[1].outcome = LegacyTlsOutcome::Unknown {
             message: "timeout".into(),
-        });
+        };
         assert_eq!(modern(&obs).status, Status::Error);
     }
 
@@ -304,7 +482,7 @@ mod tests {
             tls.chain[0].issuer_is_trust_anchor = false;
             tls.verify_failure = Some(VerifyFailure {
                 code: "unknown_issuer".into(),
-                message: "UnknownIssuer".into(),
+                message: "the chain does not lead to a trusted root".into(),
             });
         }
         assert_eq!(chain_complete(&obs).status, Status::Fail);
@@ -313,6 +491,121 @@ mod tests {
         }
         assert_eq!(chain_complete(&obs).status, Status::Pass);
         assert_eq!(valid(&obs).status, Status::Fail);
+    }
+
+    #[test]
+    fn versions_are_listed_once() {
+        let result = modern(&observations());
+        assert!(
+            result.reason.en.starts_with("negotiates TLS 1.3;"),
+            "{}",
+            result.reason.en
+        );
+    }
+
+    #[test]
+    fn obsolete_suites_only_fail_modern() {
+        let mut obs = observations();
+        obs.fetches[0].tls = None;
+        obs.fetches[0].responses.clear();
+        obs.fetches[0].obsolete_suite = Some("AES128-SHA (static RSA, CBC)".into());
+        let result = modern(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(
+            result.reason.en.contains("obsolete TLS 1.2 cipher suites (AES128-SHA"),
+            "{}",
+            result.reason.en
+        );
+    }
+
+    #[test]
+    fn an_invalid_certificate_on_a_redirect_hop_fails_valid() {
+        let mut obs = observations();
+        let mut hop_tls = obs.fetches[0].tls.clone().unwrap();
+        hop_tls.host = "sso.example.vn".into();
+        hop_tls.verify_failure = Some(VerifyFailure {
+            code: "expired".into(),
+            message: "the certificate has expired".into(),
+        });
+        let ip = obs.fetches[0].ip;
+        obs.fetches[0].hop_handshakes.push(crate::probe::http::HopHandshake {
+            url: "https://sso.example.vn/login".into(),
+            ip,
+            tls: hop_tls,
+        });
+        let result = valid(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(
+            result.reason.en.contains("hop https://sso.example.vn/login"),
+            "{}",
+            result.reason.en
+        );
+        assert!(result.reason.en.contains("expired"), "{}", result.reason.en);
+    }
+
+    #[test]
+    fn an_address_without_a_handshake_makes_the_pass_an_error_naming_it() {
+        let mut obs = observations();
+        break_fetch(&mut obs, crate::probe::addr::Family::Ipv6, "timeout");
+        for check in [valid(&obs), chain_complete(&obs), modern(&obs)] {
+            if check.id == CheckId::TlsChainComplete {
+                assert_eq!(check.status, Status::Pass, "chain facts need only one handshake");
+                continue;
+            }
+            assert_eq!(check.status, Status::Error, "{:?}", check.id);
+            assert!(check.reason.en.contains("[2402:800::1] timeout"), "{}", check.reason.en);
+        }
+        assert_eq!(expiry(&obs, &TargetSettings::default(), NOW).status, Status::Error);
+    }
+
+    #[test]
+    fn chain_to_an_untrusted_root_is_not_a_missing_intermediate() {
+        let mut obs = observations();
+        for fetch in &mut obs.fetches {
+            let tls = fetch.tls.as_mut().unwrap();
+            for cert in &mut tls.chain {
+                cert.issuer_is_trust_anchor = false;
+            }
+            let mut root = tls.chain[1].clone();
+            root.subject = "CN=Vietnam National Root CA".into();
+            root.issuer = root.subject.clone();
+            root.self_signed = true;
+            tls.chain[1].issuer = root.subject.clone();
+            tls.chain.push(root);
+            tls.verify_failure = Some(VerifyFailure {
+                code: "unknown_issuer".into(),
+                message: "the chain does not lead to a trusted root".into(),
+            });
+        }
+        let result = chain_complete(&obs);
+        assert_eq!(result.status, Status::Warn);
+        assert!(result.reason.en.contains("--extra-root"), "{}", result.reason.en);
+        let result = valid(&obs);
+        assert!(
+            result.reason.en.contains("untrusted root CN=Vietnam National Root CA"),
+            "{}",
+            result.reason.en
+        );
+    }
+
+    #[test]
+    fn an_expired_leaf_does_not_hide_a_missing_intermediate() {
+        let mut obs = observations();
+        for fetch in &mut obs.fetches {
+            let tls = fetch.tls.as_mut().unwrap();
+            tls.chain.truncate(1);
+            tls.verify_failure = Some(VerifyFailure {
+                code: "expired".into(),
+                message: "the certificate has expired".into(),
+            });
+        }
+        let result = chain_complete(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(
+            result.reason.en.contains("intermediate missing"),
+            "{}",
+            result.reason.en
+        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! pinned; same-origin hops reuse the connection.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,9 +20,9 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use url::Url;
 
-use super::addr::{classify, Family};
+use super::addr::{classify, AddressClass, Family};
 use super::dns::{addresses_of, DnsProber};
-use super::tls::{facts_from_connection, TlsFacts, TlsSetup};
+use super::tls::{describe_handshake_error, facts_from_chain, facts_from_connection, TlsFacts, TlsSetup};
 
 /// At most this many redirects are followed, as browsers do.
 pub const MAX_REDIRECTS: usize = 10;
@@ -58,7 +57,9 @@ pub struct PhaseTimings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FetchError {
     pub phase: Phase,
-    /// refused | timeout | reset | tls | http | redirect | other
+    /// refused | timeout | reset | no_route | tls | http | redirect | blocked | other
+    /// (`blocked`: a redirect led to an address that is not public, or to the other family, and
+    /// was never connected to; `no_route`: this machine has no route to the address)
     pub kind: String,
     pub message: String,
 }
@@ -85,6 +86,9 @@ impl FetchError {
     fn io(phase: Phase, err: &std::io::Error) -> FetchError {
         let kind = match err.kind() {
             std::io::ErrorKind::ConnectionRefused => "refused",
+            std::io::ErrorKind::NetworkUnreachable
+            | std::io::ErrorKind::HostUnreachable
+            | std::io::ErrorKind::AddrNotAvailable => "no_route",
             std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => "reset",
             std::io::ErrorKind::TimedOut => "timeout",
             _ if phase == Phase::Tls => "tls",
@@ -104,6 +108,14 @@ pub struct ResponseFacts {
     pub location: Option<String>,
 }
 
+/// A TLS connection opened for a redirect hop that left the first origin.
+#[derive(Clone, Debug, Serialize)]
+pub struct HopHandshake {
+    pub url: String,
+    pub ip: IpAddr,
+    pub tls: TlsFacts,
+}
+
 impl ResponseFacts {
     /// The first value of a header, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -120,7 +132,10 @@ pub struct AddressFetch {
     pub ip: IpAddr,
     pub family: Family,
     pub timings: PhaseTimings,
+    /// The first connection's handshake (recorded even when it failed after the certificate).
     pub tls: Option<TlsFacts>,
+    /// Handshakes of redirect hops on other origins, each judged for its own host.
+    pub hop_handshakes: Vec<HopHandshake>,
     /// The first response and every redirect hop after it.
     pub responses: Vec<ResponseFacts>,
     pub final_url: Option<String>,
@@ -130,6 +145,9 @@ pub struct AddressFetch {
     #[serde(skip)]
     pub body: Vec<u8>,
     pub error: Option<FetchError>,
+    /// When the TLS handshake failed: the obsolete TLS 1.2 suite the server accepted from a
+    /// hand-built hello (browsers still reach such a server; rustls does not speak it).
+    pub obsolete_suite: Option<String>,
     /// TCP connections this fetch opened (1 unless a redirect left the origin).
     pub connections: u32,
 }
@@ -141,12 +159,14 @@ impl AddressFetch {
             family: Family::of(&ip),
             timings: PhaseTimings::default(),
             tls: None,
+            hop_handshakes: Vec::new(),
             responses: Vec::new(),
             final_url: None,
             body_bytes: 0,
             body_truncated: false,
             body: Vec::new(),
             error: None,
+            obsolete_suite: None,
             connections: 0,
         }
     }
@@ -159,6 +179,55 @@ impl AddressFetch {
     /// Whether the site answered HTTP at all over this address.
     pub fn answered(&self) -> bool {
         !self.responses.is_empty()
+    }
+
+    /// Every TLS handshake of this fetch with the URL it was made for: the first connection,
+    /// then each redirect hop that left the origin.
+    pub fn handshakes(&self) -> impl Iterator<Item = (&str, IpAddr, &TlsFacts)> {
+        let first_url = self.responses.first().map(|r| r.url.as_str()).unwrap_or_default();
+        self.tls.iter().map(move |tls| (first_url, self.ip, tls)).chain(
+            self.hop_handshakes
+                .iter()
+                .map(|hop| (hop.url.as_str(), hop.ip, &hop.tls)),
+        )
+    }
+
+    /// The URL of every hop a user would follow, including a redirect target that was not
+    /// fetched (blocked, unresolvable or failing): whatever the site sends users to counts.
+    pub fn hop_urls(&self) -> Vec<Url> {
+        let mut urls = Vec::new();
+        for response in &self.responses {
+            let Ok(url) = Url::parse(&response.url) else { continue };
+            if let Some(next) = response.location.as_deref().and_then(|l| url.join(l).ok()) {
+                if is_redirect(response.status) && !urls.contains(&next) {
+                    urls.push(next);
+                }
+            }
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+        urls
+    }
+
+    /// A hop that goes from https:// back to plain http://, if any ("downgrades HTTPS").
+    pub fn downgrade(&self) -> Option<Url> {
+        let mut seen_https = false;
+        for response in &self.responses {
+            let Ok(url) = Url::parse(&response.url) else { continue };
+            seen_https |= url.scheme() == "https";
+            let next = response
+                .location
+                .as_deref()
+                .filter(|_| is_redirect(response.status))
+                .and_then(|location| url.join(location).ok());
+            if let Some(next) = next {
+                if seen_https && next.scheme() == "http" {
+                    return Some(next);
+                }
+            }
+        }
+        None
     }
 }
 
@@ -222,9 +291,21 @@ impl HttpProber<'_> {
     ) -> AddressFetch {
         let mut record = AddressFetch::new(ip);
         record.timings.resolve = Some(resolve_seconds);
-        let mut connection = match self.open(url, ip, deadline, Some(&mut record)).await {
-            Ok(connection) => connection,
+        let started = Instant::now();
+        let mut first_tls = None;
+        let opened = self.open(url, ip, deadline, &mut first_tls).await;
+        record.tls = first_tls;
+        record.connections += u32::from(!matches!(&opened, Err(err) if err.phase == Phase::Connect));
+        let mut connection = match opened {
+            Ok((connection, connect, tls)) => {
+                record.timings.connect = Some(connect.as_secs_f64());
+                record.timings.tls = tls.map(|tls| tls.as_secs_f64());
+                connection
+            }
             Err(err) => {
+                if err.phase != Phase::Connect {
+                    record.timings.connect = Some(started.elapsed().as_secs_f64());
+                }
                 record.error = Some(err);
                 return record;
             }
@@ -278,14 +359,23 @@ impl HttpProber<'_> {
                         return record;
                     }
                 };
-                connection = match self.open(&next, next_ip, deadline, None).await {
-                    Ok(connection) => connection,
+                let mut hop_tls = None;
+                let opened = self.open(&next, next_ip, deadline, &mut hop_tls).await;
+                record.connections += u32::from(!matches!(&opened, Err(err) if err.phase == Phase::Connect));
+                if let Some(tls) = hop_tls {
+                    record.hop_handshakes.push(HopHandshake {
+                        url: next.to_string(),
+                        ip: next_ip,
+                        tls,
+                    });
+                }
+                connection = match opened {
+                    Ok((connection, _, _)) => connection,
                     Err(err) => {
                         record.error = Some(err);
                         return record;
                     }
                 };
-                record.connections += 1;
                 current_ip = next_ip;
             }
             current_url = next;
@@ -294,7 +384,8 @@ impl HttpProber<'_> {
     }
 
     /// The address a redirect hop is fetched over: the same one for the same host, otherwise
-    /// the hop host's first usable address of the pinned family.
+    /// the hop host's first usable address of the pinned family. An IP literal is classified
+    /// exactly like a resolved name; nothing that is not usable is ever connected to.
     async fn address_for(
         &self,
         next: &Url,
@@ -308,37 +399,55 @@ impl HttpProber<'_> {
             return Ok(first_ip);
         }
         if let Ok(literal) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
-            return Ok(literal);
+            return literal_hop_address(literal, family, self.accept_ranges);
         }
         let record_type = match family {
             Family::Ipv4 => hickory_resolver::proto::rr::RecordType::A,
             Family::Ipv6 => hickory_resolver::proto::rr::RecordType::AAAA,
         };
         let outcome = self.dns.lookup(host, record_type, deadline).await;
-        addresses_of(&outcome)
-            .into_iter()
-            .find(|candidate| classify(*candidate, self.accept_ranges).class.is_usable())
-            .ok_or_else(|| {
-                FetchError::new(
-                    Phase::Resolve,
-                    "redirect",
-                    format!(
-                        "redirect host {host} has no usable {} address ({})",
-                        family.as_str(),
-                        outcome.label()
-                    ),
-                )
-            })
+        let found = addresses_of(&outcome);
+        if let Some(usable) = found
+            .iter()
+            .find(|candidate| classify(**candidate, self.accept_ranges).class.is_usable())
+        {
+            return Ok(*usable);
+        }
+        if !found.is_empty() {
+            let listed: Vec<String> = found
+                .iter()
+                .map(|ip| describe_unusable(*ip, self.accept_ranges))
+                .collect();
+            return Err(FetchError::new(
+                Phase::Resolve,
+                "blocked",
+                format!(
+                    "redirect to {host}, which resolves only to non-public addresses ({}); not followed",
+                    listed.join(", ")
+                ),
+            ));
+        }
+        Err(FetchError::new(
+            Phase::Resolve,
+            "redirect",
+            format!(
+                "redirect host {host} has no {} address ({})",
+                family.as_str(),
+                outcome.label()
+            ),
+        ))
     }
 
-    /// Connects (and for https, handshakes). Timings and TLS facts go into `record` if given.
+    /// Connects (and for https, handshakes). The certificate chain goes into `tls` whenever
+    /// the server sent one, even if the handshake then failed. Returns the connection with the
+    /// connect and handshake durations.
     async fn open(
         &self,
         url: &Url,
         ip: IpAddr,
         deadline: Instant,
-        mut record: Option<&mut AddressFetch>,
-    ) -> Result<Connection, FetchError> {
+        tls_facts: &mut Option<TlsFacts>,
+    ) -> Result<(Connection, Duration, Option<Duration>), FetchError> {
         let port = url.port_or_known_default().unwrap_or(443);
         let started = Instant::now();
         let tcp = match tokio::time::timeout_at(deadline, TcpStream::connect(SocketAddr::new(ip, port))).await {
@@ -347,29 +456,31 @@ impl HttpProber<'_> {
             Ok(Ok(tcp)) => tcp,
         };
         let _ = tcp.set_nodelay(true);
-        if let Some(record) = record.as_deref_mut() {
-            record.timings.connect = Some(started.elapsed().as_secs_f64());
-            record.connections += 1;
-        }
+        let connect = started.elapsed();
         let origin = origin_of(url);
         if url.scheme() == "http" {
-            return handshake_http(tcp, origin, deadline).await;
+            return Ok((handshake_http(tcp, origin, deadline).await?, connect, None));
         }
         let host = url.host_str().unwrap_or_default().to_string();
         let server_name = rustls::pki_types::ServerName::try_from(host.clone())
-            .map_err(|err| FetchError::new(Phase::Tls, "tls", err.to_string()))?;
+            .map_err(|err| FetchError::new(Phase::Tls, "tls", format!("not a valid TLS server name: {err}")))?;
         let tls_started = Instant::now();
-        let connector = TlsConnector::from(Arc::clone(&self.tls.client_config));
+        let (config, recorded) = self.tls.recording_config();
+        let connector = TlsConnector::from(config);
         let tls = match tokio::time::timeout_at(deadline, connector.connect(server_name, tcp)).await {
             Err(_) => return Err(FetchError::timeout(Phase::Tls)),
-            Ok(Err(err)) => return Err(FetchError::new(Phase::Tls, "tls", err.to_string())),
+            Ok(Err(err)) => {
+                let chain = recorded.take();
+                if !chain.is_empty() {
+                    *tls_facts = Some(facts_from_chain(&chain, &host, self.tls));
+                }
+                return Err(FetchError::new(Phase::Tls, "tls", describe_handshake_error(&err)));
+            }
             Ok(Ok(tls)) => tls,
         };
-        if let Some(record) = record {
-            record.timings.tls = Some(tls_started.elapsed().as_secs_f64());
-            record.tls = Some(facts_from_connection(tls.get_ref().1, &host, self.tls));
-        }
-        handshake_http(tls, origin, deadline).await
+        let handshake = tls_started.elapsed();
+        *tls_facts = Some(facts_from_connection(tls.get_ref().1, &host, self.tls));
+        Ok((handshake_http(tls, origin, deadline).await?, connect, Some(handshake)))
     }
 
     /// One plain http:// GET on `url` over `ip`; reads only the head.
@@ -381,8 +492,8 @@ impl HttpProber<'_> {
             location: None,
             error: None,
         };
-        let mut connection = match self.open(url, ip, deadline, None).await {
-            Ok(connection) => connection,
+        let mut connection = match self.open(url, ip, deadline, &mut None).await {
+            Ok((connection, _, _)) => connection,
             Err(err) => {
                 facts.error = Some(err);
                 return facts;
@@ -518,6 +629,94 @@ fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-fn is_redirect(status: u16) -> bool {
+/// Whether a redirect to an IP literal may be followed from a fetch pinned to `family`: only a
+/// usable address of the same family. Anything else is refused before any packet is sent.
+pub fn literal_hop_address(literal: IpAddr, family: Family, accept: &[IpNet]) -> Result<IpAddr, FetchError> {
+    if Family::of(&literal) != family {
+        return Err(FetchError::new(
+            Phase::Resolve,
+            "blocked",
+            format!(
+                "redirect to the {} address {literal} from a fetch over {}; not followed",
+                Family::of(&literal).as_str(),
+                family.as_str()
+            ),
+        ));
+    }
+    if classify(literal, accept).class.is_usable() {
+        return Ok(literal);
+    }
+    Err(FetchError::new(
+        Phase::Resolve,
+        "blocked",
+        format!(
+            "redirect to a non-public address, {}; not followed",
+            describe_unusable(literal, accept)
+        ),
+    ))
+}
+
+/// "10.0.0.1 (Private-Use)": an address with the registry block that makes it unusable.
+fn describe_unusable(ip: IpAddr, accept: &[IpNet]) -> String {
+    match classify(ip, accept).class {
+        AddressClass::Special { block } => format!("{ip} ({block})"),
+        _ => ip.to_string(),
+    }
+}
+
+/// Whether a status is a redirect a browser follows.
+pub fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lab_ranges() -> Vec<IpNet> {
+        vec!["127.0.0.1/32".parse().unwrap()]
+    }
+
+    #[test]
+    fn redirects_to_internal_literals_are_refused_before_connecting() {
+        for literal in ["169.254.169.254", "10.0.0.1", "127.0.0.2", "100.64.0.1", "192.0.2.7"] {
+            let err = literal_hop_address(literal.parse().unwrap(), Family::Ipv4, &lab_ranges()).unwrap_err();
+            assert_eq!(err.kind, "blocked", "{literal}");
+            assert!(
+                err.message.contains("non-public address") && err.message.contains(literal),
+                "{}",
+                err.message
+            );
+        }
+        let err = literal_hop_address("fe80::1".parse().unwrap(), Family::Ipv6, &[]).unwrap_err();
+        assert_eq!(err.kind, "blocked");
+        assert!(literal_hop_address("127.0.0.1".parse().unwrap(), Family::Ipv4, &lab_ranges()).is_ok());
+        assert!(literal_hop_address("203.162.4.190".parse().unwrap(), Family::Ipv4, &[]).is_ok());
+    }
+
+    #[test]
+    fn a_fetch_pinned_to_ipv6_never_continues_over_ipv4() {
+        let err = literal_hop_address("203.162.4.190".parse().unwrap(), Family::Ipv6, &[]).unwrap_err();
+        assert_eq!(err.kind, "blocked");
+        assert!(err.message.contains("from a fetch over ipv6"), "{}", err.message);
+    }
+
+    #[test]
+    fn hop_urls_include_a_location_that_was_not_fetched() {
+        let mut fetch = AddressFetch::new("203.162.4.190".parse().unwrap());
+        fetch.responses.push(ResponseFacts {
+            url: "https://a.gov.vn/".into(),
+            ip: fetch.ip,
+            status: 302,
+            headers: Vec::new(),
+            location: Some("https://b.example.com/x".into()),
+        });
+        let hosts: Vec<String> = fetch
+            .hop_urls()
+            .iter()
+            .filter_map(|u| u.host_str().map(String::from))
+            .collect();
+        assert_eq!(hosts, ["b.example.com", "a.gov.vn"]);
+        assert!(fetch.downgrade().is_none());
+    }
 }

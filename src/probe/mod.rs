@@ -21,7 +21,7 @@ use crate::target::Target;
 use addr::{classify, ClassifiedAddress, Family};
 use dns::{addresses_of, DnsProber, DnssecState, HostRecords, ZoneFacts};
 use http::{AddressFetch, HttpProber, PlainHttpFacts};
-use legacy_tls::LegacyTlsOutcome;
+use legacy_tls::AddressLegacyTls;
 use nameserver::NsQueryOutcome;
 use tls::TlsSetup;
 
@@ -74,8 +74,10 @@ pub struct Observations {
     pub addresses: Vec<ClassifiedAddress>,
     /// One entry per usable address, when fetching was asked for.
     pub fetches: Vec<AddressFetch>,
-    pub plain_http: Option<PlainHttpFacts>,
-    pub legacy_tls: Option<LegacyTlsOutcome>,
+    /// One plain http:// request per usable address of the http:// host (when probed).
+    pub plain_http: Vec<PlainHttpFacts>,
+    /// The legacy ClientHello's outcome on every usable address (when probed).
+    pub legacy_tls: Vec<AddressLegacyTls>,
     pub zone: Option<ZoneFacts>,
     /// Queries over IPv6 to every usable AAAA of every name server.
     pub ns_queries: Vec<NsAddressQuery>,
@@ -215,8 +217,8 @@ impl Prober {
         HostRecords,
         Vec<ClassifiedAddress>,
         Vec<AddressFetch>,
-        Option<PlainHttpFacts>,
-        Option<LegacyTlsOutcome>,
+        Vec<PlainHttpFacts>,
+        Vec<AddressLegacyTls>,
     ) {
         let host = target.host();
         let records = self.dns.host_records(host, deadline).await;
@@ -237,34 +239,54 @@ impl Prober {
             if !probes.fetch {
                 return Vec::new();
             }
-            futures::future::join_all(usable.iter().map(|ip| {
-                http.fetch(
-                    &target.url,
-                    *ip,
-                    deadline,
-                    target.settings.max_body_bytes,
-                    resolve_seconds,
-                )
+            futures::future::join_all(usable.iter().map(|ip| async {
+                let mut fetch = http
+                    .fetch(
+                        &target.url,
+                        *ip,
+                        deadline,
+                        target.settings.max_body_bytes,
+                        resolve_seconds,
+                    )
+                    .await;
+                let refused_handshake = fetch.responses.is_empty()
+                    && fetch
+                        .error
+                        .as_ref()
+                        .is_some_and(|e| e.phase == http::Phase::Tls && e.kind == "tls");
+                if refused_handshake {
+                    let address = SocketAddr::new(*ip, target.https_port());
+                    fetch.obsolete_suite = legacy_tls::probe_obsolete_suites(address, host, deadline).await;
+                }
+                fetch
             }))
             .await
         };
         let plain_future = async {
             if !probes.plain_http {
-                return None;
+                return Vec::new();
             }
-            Some(self.plain_http(&http, target, &usable, accept, deadline).await)
+            self.plain_http(&http, target, &usable, accept, deadline).await
         };
         let legacy_future = async {
             if !probes.legacy_tls {
-                return None;
+                return Vec::new();
             }
-            let ip = preferred(&usable)?;
-            Some(legacy_tls::probe_legacy_tls(SocketAddr::new(ip, target.https_port()), host, deadline).await)
+            futures::future::join_all(usable.iter().map(|ip| async {
+                let address = SocketAddr::new(*ip, target.https_port());
+                AddressLegacyTls {
+                    ip: *ip,
+                    outcome: legacy_tls::probe_legacy_tls(address, host, deadline).await,
+                }
+            }))
+            .await
         };
         let (fetches, plain_http, legacy_tls) = tokio::join!(fetches_future, plain_future, legacy_future);
         (records, addresses, fetches, plain_http, legacy_tls)
     }
 
+    /// One plain http:// request on every usable address of the http:// host: a redirect that
+    /// only one address or family does is not a redirect a user can count on.
     async fn plain_http(
         &self,
         http: &HttpProber<'_>,
@@ -272,22 +294,20 @@ impl Prober {
         usable: &[IpAddr],
         accept: &[ipnet::IpNet],
         deadline: Instant,
-    ) -> PlainHttpFacts {
+    ) -> Vec<PlainHttpFacts> {
         let http_host = target.http_url.host_str().unwrap_or_default();
-        let ip = if http_host == target.host() {
-            preferred(usable)
+        let addresses: Vec<IpAddr> = if http_host == target.host() {
+            usable.to_vec()
         } else {
             let records = self.dns.host_records(http_host, deadline).await;
-            let candidates: Vec<IpAddr> = addresses_of(&records.a)
+            addresses_of(&records.a)
                 .into_iter()
                 .chain(addresses_of(&records.aaaa))
                 .filter(|ip| classify(*ip, accept).class.is_usable())
-                .collect();
-            preferred(&candidates)
+                .collect()
         };
-        match ip {
-            Some(ip) => http.plain_http(&target.http_url, ip, deadline).await,
-            None => PlainHttpFacts {
+        if addresses.is_empty() {
+            return vec![PlainHttpFacts {
                 url: target.http_url.to_string(),
                 ip: None,
                 status: None,
@@ -297,8 +317,14 @@ impl Prober {
                     kind: "resolve".into(),
                     message: "no usable address for the http:// host".into(),
                 }),
-            },
+            }];
         }
+        futures::future::join_all(
+            addresses
+                .iter()
+                .map(|ip| http.plain_http(&target.http_url, *ip, deadline)),
+        )
+        .await
     }
 
     async fn query_name_servers(
@@ -324,14 +350,4 @@ impl Prober {
         }
         futures::future::join_all(jobs).await
     }
-}
-
-/// The address for single-shot probes: IPv4 first, because that is what most visitors use
-/// today; IPv6-only sites still get probed over IPv6.
-fn preferred(usable: &[IpAddr]) -> Option<IpAddr> {
-    usable
-        .iter()
-        .find(|ip| ip.is_ipv4())
-        .or_else(|| usable.first())
-        .copied()
 }

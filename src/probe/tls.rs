@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::{Resumption, WebPkiServerVerifier};
@@ -30,6 +30,7 @@ pub enum TlsSetupError {
 /// the recorded chain after the handshake.
 pub struct TlsSetup {
     pub client_config: Arc<ClientConfig>,
+    provider: Arc<CryptoProvider>,
     verifier: Arc<WebPkiServerVerifier>,
     /// Subjects of every trust anchor, to tell "missing intermediate" from "untrusted root".
     anchor_subjects: HashSet<Vec<u8>>,
@@ -56,8 +57,9 @@ impl TlsSetup {
             .map_err(|err| TlsSetupError::Rustls(err.to_string()))?;
         let recording = Arc::new(AcceptAndRecord {
             provider: provider.clone(),
+            seen: Mutex::default(),
         });
-        let mut config = ClientConfig::builder_with_provider(provider)
+        let mut config = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
             .map_err(|err| TlsSetupError::Rustls(err.to_string()))?
             .dangerous()
@@ -68,9 +70,23 @@ impl TlsSetup {
         config.resumption = Resumption::disabled();
         Ok(TlsSetup {
             client_config: Arc::new(config),
+            provider,
             verifier,
             anchor_subjects,
         })
+    }
+
+    /// A client config for one connection whose verifier keeps the chain it was shown, so a
+    /// handshake that fails after the certificate (a 1024-bit key, a SHA-1 signature) still
+    /// leaves the chain to judge and name.
+    pub fn recording_config(&self) -> (Arc<ClientConfig>, Arc<RecordedChain>) {
+        let recorder = Arc::new(AcceptAndRecord {
+            provider: self.provider.clone(),
+            seen: Mutex::default(),
+        });
+        let mut config = (*self.client_config).clone();
+        config.dangerous().set_certificate_verifier(recorder.clone());
+        (Arc::new(config), Arc::new(RecordedChain(recorder)))
     }
 
     /// Verifies a recorded chain against the trust store for `host`, as a browser would.
@@ -145,17 +161,38 @@ fn strip_der_header(der: &[u8]) -> &[u8] {
 #[derive(Debug)]
 struct AcceptAndRecord {
     provider: Arc<CryptoProvider>,
+    seen: Mutex<Vec<CertificateDer<'static>>>,
+}
+
+/// The chain one connection's verifier was shown, readable after a failed handshake.
+pub struct RecordedChain(Arc<AcceptAndRecord>);
+
+impl RecordedChain {
+    /// The certificates the server sent, leaf first; empty if it never got that far.
+    pub fn take(&self) -> Vec<CertificateDer<'static>> {
+        self.0
+            .seen
+            .lock()
+            .map(|mut seen| std::mem::take(&mut *seen))
+            .unwrap_or_default()
+    }
 }
 
 impl ServerCertVerifier for AcceptAndRecord {
     fn verify_server_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
         _ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = std::iter::once(end_entity)
+                .chain(intermediates)
+                .map(|cert| cert.clone().into_owned())
+                .collect();
+        }
         Ok(ServerCertVerified::assertion())
     }
 
@@ -185,30 +222,93 @@ impl ServerCertVerifier for AcceptAndRecord {
 /// Why the presented chain does not verify, with a stable code for checks and labels.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct VerifyFailure {
-    /// expired | not_yet_valid | wrong_host | unknown_issuer | bad_signature | revoked | other
+    /// expired | not_yet_valid | wrong_host | unknown_issuer | bad_signature | weak_key |
+    /// weak_signature | revoked | no_certificate | bad_name | other
     pub code: String,
+    /// One sentence a network engineer reads: never a library's debug dump.
     pub message: String,
 }
 
 impl VerifyFailure {
     fn from_rustls(err: &rustls::Error) -> VerifyFailure {
-        let code = match err {
+        let (code, message) = match err {
             rustls::Error::InvalidCertificate(cert_err) => match cert_err {
-                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "expired",
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "not_yet_valid",
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => "wrong_host",
-                CertificateError::UnknownIssuer => "unknown_issuer",
-                CertificateError::BadSignature => "bad_signature",
-                CertificateError::Revoked => "revoked",
-                _ => "other",
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    ("expired", "the certificate has expired".to_string())
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    ("not_yet_valid", "the certificate is not valid yet".to_string())
+                }
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                    ("wrong_host", "the certificate does not name this host".to_string())
+                }
+                CertificateError::UnknownIssuer => (
+                    "unknown_issuer",
+                    "the chain does not lead to a trusted root".to_string(),
+                ),
+                CertificateError::BadSignature => {
+                    ("bad_signature", "a signature in the chain does not verify".to_string())
+                }
+                CertificateError::UnsupportedSignatureAlgorithmContext { .. } => (
+                    "weak_signature",
+                    "the chain is signed with an algorithm browsers reject (SHA-1 or MD5)".to_string(),
+                ),
+                CertificateError::Revoked => ("revoked", "the certificate has been revoked".to_string()),
+                _ => ("other", "the certificate is not valid".to_string()),
             },
-            _ => "other",
+            _ => ("other", "the certificate is not valid".to_string()),
         };
         VerifyFailure {
             code: code.into(),
-            message: err.to_string(),
+            message,
         }
     }
+}
+
+/// Signature algorithms whose certificates browsers refuse.
+const WEAK_SIGNATURE_OIDS: [(&str, &str); 5] = [
+    ("1.2.840.113549.1.1.2", "MD2"),
+    ("1.2.840.113549.1.1.4", "MD5"),
+    ("1.2.840.113549.1.1.5", "SHA-1"),
+    ("1.2.840.10045.4.1", "SHA-1"),
+    ("1.2.840.10040.4.3", "SHA-1"),
+];
+
+/// RSA keys shorter than this are refused by browsers and by the CA/Browser Forum rules.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The weakness of a chain a browser would refuse it for, checked before the trust path so the
+/// reason names the real problem (ring reports a short RSA key as a bad signature).
+fn weakness(chain: &[CertFacts]) -> Option<VerifyFailure> {
+    let self_signed_root = |index: usize, cert: &CertFacts| index > 0 && cert.self_signed;
+    for (index, cert) in chain.iter().enumerate() {
+        if self_signed_root(index, cert) {
+            continue;
+        }
+        if let Some(bits) = cert.rsa_bits.filter(|bits| *bits < MIN_RSA_BITS) {
+            let which = if index == 0 {
+                "the certificate"
+            } else {
+                "an intermediate"
+            };
+            return Some(VerifyFailure {
+                code: "weak_key".into(),
+                message: format!("{which} has a {bits}-bit RSA key (at least {MIN_RSA_BITS} needed)"),
+            });
+        }
+        if let Some(weak) = cert.weak_signature.as_deref() {
+            let which = if index == 0 {
+                "the certificate"
+            } else {
+                "an intermediate"
+            };
+            return Some(VerifyFailure {
+                code: "weak_signature".into(),
+                message: format!("{which} is signed with {weak}, which browsers reject"),
+            });
+        }
+    }
+    None
 }
 
 /// Facts about one certificate, from x509-parser; kept whether or not the chain verifies.
@@ -223,8 +323,14 @@ pub struct CertFacts {
     pub sha256: String,
     pub self_signed: bool,
     pub key: String,
+    /// Key size when the key is RSA, to name keys that are too short.
+    pub rsa_bits: Option<usize>,
+    /// The digest of a signature browsers reject (SHA-1, MD5), when the certificate has one.
+    pub weak_signature: Option<String>,
     /// Whether this certificate's issuer is a trust anchor (the chain can end here).
     pub issuer_is_trust_anchor: bool,
+    /// Whether this certificate is itself one of the trust anchors.
+    pub is_trust_anchor: bool,
 }
 
 /// Parses one DER certificate. A certificate x509-parser cannot read yields `None`; the
@@ -245,13 +351,23 @@ pub fn cert_facts(der: &[u8], setup: &TlsSetup) -> Option<CertFacts> {
             .collect(),
         _ => Vec::new(),
     };
+    let mut rsa_bits = None;
     let key = match cert.public_key().parsed() {
-        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => format!("RSA {}", rsa.key_size()),
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+            rsa_bits = Some(rsa.key_size());
+            format!("RSA {}", rsa.key_size())
+        }
         Ok(x509_parser::public_key::PublicKey::EC(ec)) => format!("EC {}", ec.key_size()),
         Ok(_) => "other".into(),
         Err(_) => "unparsed".into(),
     };
+    let algorithm = cert.signature_algorithm.algorithm.to_id_string();
+    let weak_signature = WEAK_SIGNATURE_OIDS
+        .iter()
+        .find(|(oid, _)| *oid == algorithm)
+        .map(|(_, name)| name.to_string());
     let issuer_raw = cert.issuer().as_raw();
+    let subject_raw = cert.subject().as_raw();
     Some(CertFacts {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
@@ -260,9 +376,12 @@ pub fn cert_facts(der: &[u8], setup: &TlsSetup) -> Option<CertFacts> {
         not_after: cert.validity().not_after.timestamp(),
         dns_names,
         sha256: sha256_hex(der),
-        self_signed: cert.subject().as_raw() == issuer_raw,
+        self_signed: subject_raw == issuer_raw,
         key,
+        rsa_bits,
+        weak_signature,
         issuer_is_trust_anchor: setup.issuer_is_trust_anchor(issuer_raw),
+        is_trust_anchor: setup.issuer_is_trust_anchor(subject_raw),
     })
 }
 
@@ -278,12 +397,17 @@ fn hex(bytes: &[u8]) -> String {
 /// Everything learnt from one handshake.
 #[derive(Clone, Debug, Serialize)]
 pub struct TlsFacts {
+    /// The host name the certificate was judged for (the hop's host on a redirect).
+    pub host: String,
     pub version: String,
     pub cipher: String,
     pub alpn: Option<String>,
     pub chain: Vec<CertFacts>,
     /// `None` when the chain verifies for the host.
     pub verify_failure: Option<VerifyFailure>,
+    /// False when the chain was recorded but the handshake did not finish (version and cipher
+    /// are then unknown).
+    pub handshake_completed: bool,
 }
 
 /// Reads the facts out of a finished client connection.
@@ -303,8 +427,18 @@ pub fn facts_from_connection(conn: &rustls::ClientConnection, host: &str, setup:
         .map(|suite| format!("{:?}", suite.suite()))
         .unwrap_or_else(|| "unknown".into());
     let alpn = conn.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
-    let verify_failure = setup.verify(&chain, host);
-    let chain = chain
+    let mut facts = facts_from_chain(&chain, host, setup);
+    facts.version = version;
+    facts.cipher = cipher;
+    facts.alpn = alpn;
+    facts.handshake_completed = true;
+    facts
+}
+
+/// Judges a recorded chain for `host`. Version and cipher are left unknown: the caller fills
+/// them in when the handshake finished.
+pub fn facts_from_chain(chain: &[CertificateDer<'static>], host: &str, setup: &TlsSetup) -> TlsFacts {
+    let parsed: Vec<CertFacts> = chain
         .iter()
         .map(|der| {
             cert_facts(der.as_ref(), setup).unwrap_or_else(|| CertFacts {
@@ -317,15 +451,71 @@ pub fn facts_from_connection(conn: &rustls::ClientConnection, host: &str, setup:
                 sha256: sha256_hex(der.as_ref()),
                 self_signed: false,
                 key: "unparsed".into(),
+                rsa_bits: None,
+                weak_signature: None,
                 issuer_is_trust_anchor: false,
+                is_trust_anchor: false,
             })
         })
         .collect();
+    let verify_failure = weakness(&parsed).or_else(|| setup.verify(chain, host));
     TlsFacts {
-        version,
-        cipher,
-        alpn,
-        chain,
+        host: host.to_string(),
+        version: "unknown".into(),
+        cipher: "unknown".into(),
+        alpn: None,
+        chain: parsed,
         verify_failure,
+        handshake_completed: false,
     }
+}
+
+/// A TLS handshake error as a sentence, without rustls' debug wording.
+pub fn describe_handshake_error(err: &std::io::Error) -> String {
+    let inner = err.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>());
+    match inner {
+        Some(rustls::Error::AlertReceived(alert)) => match alert {
+            rustls::AlertDescription::HandshakeFailure | rustls::AlertDescription::InsufficientSecurity => {
+                "the server refused every TLS 1.2/1.3 cipher suite offered (handshake_failure alert)".into()
+            }
+            rustls::AlertDescription::ProtocolVersion => {
+                "the server does not speak TLS 1.2 or 1.3 (protocol_version alert)".into()
+            }
+            rustls::AlertDescription::UnrecognisedName => {
+                "the server does not serve this host name (unrecognized_name alert)".into()
+            }
+            other => format!("the server aborted the handshake ({} alert)", alert_label(other)),
+        },
+        Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::HandshakePayloadTooLarge)) => {
+            "the server's certificate message is larger than 64 KiB, more than this auditor reads".into()
+        }
+        Some(rustls::Error::InvalidMessage(_)) | Some(rustls::Error::InappropriateHandshakeMessage { .. }) => {
+            "the server sent a malformed TLS message".into()
+        }
+        Some(rustls::Error::PeerIncompatible(_)) => {
+            "the server offers nothing this auditor's TLS 1.2/1.3 client accepts".into()
+        }
+        Some(rustls::Error::InvalidCertificate(cert_err)) => {
+            VerifyFailure::from_rustls(&rustls::Error::InvalidCertificate(cert_err.clone())).message
+        }
+        Some(rustls::Error::PeerMisbehaved(_)) => "the server broke the TLS protocol".into(),
+        Some(_) => "the TLS handshake failed".into(),
+        None => match err.kind() {
+            std::io::ErrorKind::UnexpectedEof => "the server closed the connection during the TLS handshake".into(),
+            std::io::ErrorKind::ConnectionReset => "the server reset the connection during the TLS handshake".into(),
+            _ => format!("the TLS handshake failed: {err}"),
+        },
+    }
+}
+
+fn alert_label(alert: &rustls::AlertDescription) -> String {
+    let debug = format!("{alert:?}");
+    let mut label = String::new();
+    for (index, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() && index > 0 {
+            label.push('_');
+        }
+        label.push(c.to_ascii_lowercase());
+    }
+    label
 }

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use dns::{DnsServer, ZoneData};
-use pki::{LabPki, ServedCert, Validity};
-use web::{bind_pair, serve, Behaviour, Counters, LegacyTlsServer, Page};
+use pki::{LabPki, OpensslPki, ServedCert, Validity};
+use web::{bind_pair, serve, write_served, Behaviour, Counters, LegacyTlsServer, OpensslServer, Page};
 
 pub const ZONE: &str = "lab.gov.vn";
 pub const CDN_ZONE: &str = "cdn-example.com";
@@ -23,6 +23,16 @@ pub const NO_AAAA_ZONE: &str = "noaaaa.vn";
 /// The per-target timeout the lab runs with: long enough for loopback, short enough that the
 /// hanging cases finish quickly.
 pub const LAB_TIMEOUT: &str = "3s";
+/// A second IPv6 address on the loopback interface, for sites with two AAAA records.
+pub const SECOND_V6: &str = "fd00:76e::2";
+/// A loopback address outside the lab's accepted ranges: a redirect to it must never connect.
+pub const INTERNAL_V4: &str = "127.0.0.2";
+/// A documentation prefix the lab accepts but routes nowhere (`unreachable`): what a monitor
+/// without IPv6 connectivity sees.
+pub const UNROUTED_V6_NET: &str = "2001:db8:76e::/48";
+pub const UNROUTED_V6: &str = "2001:db8:76e::1";
+/// The ranges the lab accepts as usable.
+pub const ACCEPT_RANGES: [&str; 4] = ["127.0.0.1/32", "::1/128", "fd00:76e::/64", UNROUTED_V6_NET];
 
 pub fn page(title: &str) -> String {
     let paragraphs: String = (0..40)
@@ -73,6 +83,12 @@ pub const V6_ONLY: Addresses = Addresses {
     aaaa: Some("::1"),
 };
 
+/// What the every-address cases hand back to the lab.
+struct EveryAddressCases {
+    internal: Arc<Counters>,
+    openssl_ca_pem: String,
+}
+
 pub struct Lab {
     pub dir: tempfile::TempDir,
     pub dns: DnsServer,
@@ -83,6 +99,9 @@ pub struct Lab {
     pub urls: Vec<String>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     _legacy: LegacyTlsServer,
+    _openssl: Vec<OpensslServer>,
+    /// Counts connections to [`INTERNAL_V4`]: redirects there must never reach it.
+    pub internal: Arc<Counters>,
 }
 
 impl Drop for Lab {
@@ -99,6 +118,20 @@ struct Builder {
     sites: HashMap<String, Site>,
     order: Vec<String>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    openssl: Vec<OpensslServer>,
+}
+
+/// Runs `ip` with `args`; "File exists" counts as done, so labs can start in parallel.
+fn ip_command(args: &[&str]) {
+    let output = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .expect("iproute2 is installed by the test command");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() || stderr.contains("File exists") || stderr.contains("already assigned"),
+        "ip {args:?} failed (the lab needs root for a second loopback address and an unreachable route): {stderr}"
+    );
 }
 
 impl Builder {
@@ -116,6 +149,21 @@ impl Builder {
         plain: Option<Page>,
     ) -> (u16, u16) {
         let (https4, https6, https_port) = bind_pair().await;
+        self.site_on(host, addresses, (https4, https6, https_port), v4, v6, plain)
+            .await
+    }
+
+    /// [`Builder::site`] on listeners already bound.
+    async fn site_on(
+        &mut self,
+        host: &str,
+        addresses: Addresses,
+        listeners: (tokio::net::TcpListener, tokio::net::TcpListener, u16),
+        v4: Option<Behaviour>,
+        v6: Option<Behaviour>,
+        plain: Option<Page>,
+    ) -> (u16, u16) {
+        let (https4, https6, https_port) = listeners;
         let counters4 = Arc::new(Counters::default());
         let counters6 = Arc::new(Counters::default());
         if let Some(behaviour) = v4 {
@@ -125,7 +173,7 @@ impl Builder {
             self.tasks.push(serve(https6, behaviour, counters6.clone()));
         }
         let plain = plain.unwrap_or_else(|| Page::redirect(&format!("https://{host}:{https_port}/")));
-        let http_port = self.plain_http(plain).await;
+        let http_port = self.plain_http(plain.clone(), plain).await;
         if let Some(a) = addresses.a {
             self.zones.a(host, a);
         }
@@ -146,17 +194,72 @@ impl Builder {
         (https_port, http_port)
     }
 
-    /// Serves `page` over plain HTTP on 127.0.0.1 and ::1; returns the shared port.
-    async fn plain_http(&mut self, page: Page) -> u16 {
+    /// Serves plain HTTP on 127.0.0.1 and ::1 (one page per family); returns the shared port.
+    async fn plain_http(&mut self, page4: Page, page6: Page) -> u16 {
         let (http4, http6, http_port) = bind_pair().await;
         self.tasks.push(serve(
             http4,
-            Behaviour::Http { page: page.clone() },
+            Behaviour::Http { page: page4 },
             Arc::new(Counters::default()),
         ));
-        self.tasks
-            .push(serve(http6, Behaviour::Http { page }, Arc::new(Counters::default())));
+        self.tasks.push(serve(
+            http6,
+            Behaviour::Http { page: page6 },
+            Arc::new(Counters::default()),
+        ));
         http_port
+    }
+
+    /// Records a site whose listeners the caller started itself.
+    fn record_site(&mut self, host: &str, https_port: u16, http_port: u16) {
+        self.sites.insert(
+            host.to_string(),
+            Site {
+                host: host.to_string(),
+                https_port,
+                http_port,
+                v4: Arc::default(),
+                v6: Arc::default(),
+            },
+        );
+        self.order.push(host.to_string());
+    }
+
+    /// A good page over https on `host`, for redirect cases.
+    fn good_page(&self, host: &str) -> Behaviour {
+        Behaviour::Https {
+            cert: self.cert(host),
+            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
+        }
+    }
+
+    /// A site whose every address redirects (https) to `location`.
+    async fn redirecting(&mut self, host: &str, addresses: Addresses, location: &str) {
+        let behaviour = Behaviour::Https {
+            cert: self.cert(host),
+            page: Page::redirect(location),
+        };
+        self.site(host, addresses, Some(behaviour.clone()), Some(behaviour), None)
+            .await;
+    }
+
+    /// An openssl-served site on both families (same port), with the default plain redirect.
+    async fn openssl_site(&mut self, host: &str, files: &web::ServedFiles, args: &[&str], addresses: Addresses) {
+        let v4 = OpensslServer::start("127.0.0.1", 0, files, args).await;
+        let port = v4.port;
+        self.openssl.push(v4);
+        if addresses.aaaa.is_some() {
+            self.openssl.push(OpensslServer::start("::1", port, files, args).await);
+        }
+        let redirect = Page::redirect(&format!("https://{host}:{port}/"));
+        let http_port = self.plain_http(redirect.clone(), redirect).await;
+        if let Some(a) = addresses.a {
+            self.zones.a(host, a);
+        }
+        if let Some(aaaa) = addresses.aaaa {
+            self.zones.a(host, aaaa);
+        }
+        self.record_site(host, port, http_port);
     }
 
     /// A dual-stack site with a good certificate, HSTS and a redirect: the healthy default.
@@ -201,6 +304,7 @@ impl Lab {
             sites: HashMap::new(),
             order: Vec::new(),
             tasks: Vec::new(),
+            openssl: Vec::new(),
         };
 
         b.zones.zone(ZONE, &["ns1.lab.gov.vn", "ns2.lab.gov.vn"]);
@@ -330,9 +434,8 @@ impl Lab {
         let legacy_cert = b.cert(&host("tls10"));
         let legacy = LegacyTlsServer::start(&legacy_cert, dir.path()).await;
         b.zones.a(&host("tls10"), "127.0.0.1");
-        let http_port = b
-            .plain_http(Page::redirect(&format!("https://{}:{}/", host("tls10"), legacy.port)))
-            .await;
+        let legacy_redirect = Page::redirect(&format!("https://{}:{}/", host("tls10"), legacy.port));
+        let http_port = b.plain_http(legacy_redirect.clone(), legacy_redirect).await;
         b.sites.insert(
             host("tls10"),
             Site {
@@ -344,6 +447,9 @@ impl Lab {
             },
         );
         b.order.push(host("tls10"));
+
+        // Every address, every hop, every family (issue 9).
+        let every = Self::every_address_cases(&mut b, dir.path()).await;
 
         // DNS-only cases: no servers behind them.
         b.zones.servfail(&host("servfail"));
@@ -364,12 +470,13 @@ impl Lab {
 
         let dns = DnsServer::start(b.zones).await;
         let root_path = dir.path().join("lab-root.pem");
-        std::fs::write(&root_path, &b.pki.root_pem).expect("write root");
+        std::fs::write(&root_path, format!("{}{}", b.pki.root_pem, every.openssl_ca_pem)).expect("write root");
 
         let mut yaml = format!(
-            "# Generated by the lab harness.\ndefaults:\n  timeout: {LAB_TIMEOUT}\n  concurrency: 64\nresolver:\n  servers: [\"127.0.0.1:{port}\"]\n  ns_port: {port}\ntrust:\n  extra_roots: [\"{root}\"]\n  accept_ranges: [\"127.0.0.0/8\", \"::1/128\"]\ntargets:\n",
+            "# Generated by the lab harness.\ndefaults:\n  timeout: {LAB_TIMEOUT}\n  concurrency: 64\nresolver:\n  servers: [\"127.0.0.1:{port}\"]\n  ns_port: {port}\ntrust:\n  extra_roots: [\"{root}\"]\n  accept_ranges: [{ranges}]\ntargets:\n",
             port = dns.port,
-            root = root_path.display()
+            root = root_path.display(),
+            ranges = ACCEPT_RANGES.map(|r| format!("\"{r}\"")).join(", ")
         );
         let mut urls = Vec::new();
         for name in &b.order {
@@ -389,6 +496,210 @@ impl Lab {
             urls,
             tasks: b.tasks,
             _legacy: legacy,
+            _openssl: b.openssl,
+            internal: every.internal,
+        }
+    }
+
+    /// The sites behind the rule "a pass holds on every address, every hop, every family":
+    /// each breaks on one address, one family or one redirect hop only.
+    async fn every_address_cases(b: &mut Builder, dir: &std::path::Path) -> EveryAddressCases {
+        ip_command(&["-6", "addr", "add", &format!("{SECOND_V6}/128"), "dev", "lo", "nodad"]);
+        ip_command(&["-6", "route", "add", "unreachable", UNROUTED_V6_NET]);
+
+        // 200 over IPv4, 503 over IPv6; and 503 on both families.
+        let cert = b.cert(&host("v6status"));
+        let ok = Behaviour::Https {
+            cert: cert.clone(),
+            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
+        };
+        let unavailable = Behaviour::Https {
+            cert,
+            page: Page::status(503, "<html><title>503</title>Service Unavailable</html>"),
+        };
+        b.site(&host("v6status"), DUAL, Some(ok), Some(unavailable.clone()), None)
+            .await;
+        let both = Behaviour::Https {
+            cert: b.cert(&host("bothdown")),
+            page: Page::status(503, "<html><title>503</title>Service Unavailable</html>"),
+        };
+        b.site(&host("bothdown"), DUAL, Some(both.clone()), Some(both), None)
+            .await;
+
+        // https://hopexpired redirects to another host whose certificate has expired.
+        let expired_port = b.sites[&host("expired")].https_port;
+        b.redirecting(
+            &host("hopexpired"),
+            DUAL,
+            &format!("https://{}:{expired_port}/", host("expired")),
+        )
+        .await;
+
+        // https:// answers 301 to http:// (a downgrade) that then serves the page.
+        let (https4, https6, https_port) = bind_pair().await;
+        let (http4, http6, http_port) = bind_pair().await;
+        let downgrade = Behaviour::Https {
+            cert: b.cert(&host("downgrade")),
+            page: Page::redirect(&format!("http://{}:{http_port}/home", host("downgrade"))),
+        };
+        for (listener, behaviour) in [
+            (https4, downgrade.clone()),
+            (https6, downgrade),
+            (
+                http4,
+                Behaviour::Http {
+                    page: Page::ok(&page("Cổng"), None),
+                },
+            ),
+            (
+                http6,
+                Behaviour::Http {
+                    page: Page::ok(&page("Cổng"), None),
+                },
+            ),
+        ] {
+            b.tasks.push(serve(listener, behaviour, Arc::new(Counters::default())));
+        }
+        b.zones.a(&host("downgrade"), "127.0.0.1");
+        b.zones.a(&host("downgrade"), "::1");
+        b.record_site(&host("downgrade"), https_port, http_port);
+
+        // Redirects into internal addresses: an IP literal, and a name that resolves to one.
+        // A listener on 127.0.0.2 counts connections: there must be none.
+        let internal = Arc::new(Counters::default());
+        let internal_listener = tokio::net::TcpListener::bind((INTERNAL_V4, 0))
+            .await
+            .expect("bind 127.0.0.2");
+        let internal_port = internal_listener.local_addr().expect("bound").port();
+        b.tasks.push(serve(
+            internal_listener,
+            Behaviour::Http {
+                page: Page::ok("<html>internal</html>", None),
+            },
+            internal.clone(),
+        ));
+        b.redirecting(
+            &host("internal"),
+            DUAL,
+            &format!("http://{INTERNAL_V4}:{internal_port}/latest/meta-data/"),
+        )
+        .await;
+        b.zones.a(&host("intranet"), INTERNAL_V4);
+        b.zones.a(&host("intranet"), &format!("::ffff:{INTERNAL_V4}"));
+        b.redirecting(
+            &host("internalname"),
+            DUAL,
+            &format!("http://{}:{internal_port}/", host("intranet")),
+        )
+        .await;
+
+        // Redirect to a host off .vn that does not exist.
+        b.redirecting(&host("offvndown"), DUAL, "https://gone.cdn-example.com/")
+            .await;
+
+        // Port 80 redirects over IPv4 but serves the page in plain HTTP over IPv6.
+        let (https4, https6, https_port) = bind_pair().await;
+        let redirect = Page::redirect(&format!("https://{}:{https_port}/", host("plainv6")));
+        let http_port = b.plain_http(redirect, Page::ok(&page("Cổng"), None)).await;
+        let good = b.good_page(&host("plainv6"));
+        b.tasks.push(serve(https4, good.clone(), Arc::new(Counters::default())));
+        b.tasks.push(serve(https6, good, Arc::new(Counters::default())));
+        b.zones.a(&host("plainv6"), "127.0.0.1");
+        b.zones.a(&host("plainv6"), "::1");
+        b.record_site(&host("plainv6"), https_port, http_port);
+
+        // Two AAAA records; the second serves another page.
+        let (https4, https6, https_port) = bind_pair().await;
+        let second = tokio::net::TcpListener::bind((SECOND_V6, https_port))
+            .await
+            .expect("bind the second loopback IPv6 address");
+        let good = b.good_page(&host("twov6"));
+        let other = Behaviour::Https {
+            cert: b.cert(&host("twov6")),
+            page: Page::ok(
+                "<html><head><title>Default Web Site Page</title></head><body>It works</body></html>",
+                Some(HSTS_YEAR),
+            ),
+        };
+        b.tasks.push(serve(second, other, Arc::new(Counters::default())));
+        b.site_on(
+            &host("twov6"),
+            DUAL,
+            (https4, https6, https_port),
+            Some(good.clone()),
+            Some(good),
+            None,
+        )
+        .await;
+        b.zones.a(&host("twov6"), SECOND_V6);
+
+        // TLS 1.0 accepted on the IPv6 address only.
+        let (https4, https6, https_port) = bind_pair().await;
+        drop(https6);
+        let cert = b.cert(&host("tls10v6"));
+        b.tasks.push(serve(
+            https4,
+            Behaviour::Https {
+                cert: cert.clone(),
+                page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)),
+            },
+            Arc::new(Counters::default()),
+        ));
+        let files = write_served(&cert, dir, "tls10v6");
+        b.openssl
+            .push(OpensslServer::start("::1", https_port, &files, &["-cipher", "DEFAULT:@SECLEVEL=0"]).await);
+        let redirect = Page::redirect(&format!("https://{}:{https_port}/", host("tls10v6")));
+        let http_port = b.plain_http(redirect.clone(), redirect).await;
+        b.zones.a(&host("tls10v6"), "127.0.0.1");
+        b.zones.a(&host("tls10v6"), "::1");
+        b.record_site(&host("tls10v6"), https_port, http_port);
+
+        // badssl-style servers rustls cannot talk to, or certificates it must refuse.
+        let cert = b.cert(&host("cbconly"));
+        let files = write_served(&cert, dir, "cbconly");
+        b.openssl_site(
+            &host("cbconly"),
+            &files,
+            &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"],
+            DUAL,
+        )
+        .await;
+        let legacy_pki = OpensslPki::new(dir);
+        let (cert, key) = legacy_pki.leaf(&host("nullonly"), 2048, "sha256");
+        let files = web::ServedFiles { cert, chain: None, key };
+        b.openssl_site(
+            &host("nullonly"),
+            &files,
+            &["-tls1_2", "-cipher", "NULL-SHA256:@SECLEVEL=0"],
+            V4_ONLY,
+        )
+        .await;
+        let (cert, key) = legacy_pki.leaf(&host("rsa1024"), 1024, "sha256");
+        let files = web::ServedFiles { cert, chain: None, key };
+        b.openssl_site(&host("rsa1024"), &files, &["-cipher", "DEFAULT:@SECLEVEL=0"], V4_ONLY)
+            .await;
+        let (cert, key) = legacy_pki.leaf(&host("sha1"), 2048, "sha1");
+        let files = web::ServedFiles { cert, chain: None, key };
+        b.openssl_site(&host("sha1"), &files, &["-cipher", "DEFAULT:@SECLEVEL=0"], V4_ONLY)
+            .await;
+        // 10,000 names: a ~200 KB certificate message (rustls' server refuses to load it).
+        let huge = b.pki.huge_leaf(&host("hugecert"), 10_000);
+        let files = write_served(&huge, dir, "hugecert");
+        b.openssl_site(&host("hugecert"), &files, &[], V4_ONLY).await;
+
+        // A monitor with no route to the site's IPv6 address.
+        b.healthy(
+            &host("noroute"),
+            Addresses {
+                a: Some("127.0.0.1"),
+                aaaa: Some(UNROUTED_V6),
+            },
+        )
+        .await;
+
+        EveryAddressCases {
+            internal,
+            openssl_ca_pem: legacy_pki.ca_pem,
         }
     }
 
@@ -414,18 +725,18 @@ impl Lab {
 
     /// Command-line flags that point vnready at the lab: resolver, accepted ranges, root, timeout.
     pub fn flags(&self) -> Vec<String> {
-        vec![
-            "--resolver".into(),
-            self.dns.addr().to_string(),
-            "--accept-range".into(),
-            "127.0.0.0/8".into(),
-            "--accept-range".into(),
-            "::1/128".into(),
+        let mut flags = vec!["--resolver".into(), self.dns.addr().to_string()];
+        for range in ACCEPT_RANGES {
+            flags.push("--accept-range".into());
+            flags.push(range.into());
+        }
+        flags.extend([
             "--extra-root".into(),
             self.root_path.display().to_string(),
             "--timeout".into(),
             LAB_TIMEOUT.into(),
-        ]
+        ]);
+        flags
     }
 
     /// The lab URL of one site, as a user would write it.

@@ -134,3 +134,111 @@ impl LabPki {
         }
     }
 }
+
+/// Certificates rcgen and rustls cannot make or serve (RSA-1024 keys, SHA-1 signatures, RSA
+/// keys for static-RSA and NULL suites), made with the openssl command under its own CA.
+pub struct OpensslPki {
+    dir: std::path::PathBuf,
+    pub ca_pem: String,
+}
+
+fn openssl(args: &[&str], dir: &std::path::Path) {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed by the test command");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl OpensslPki {
+    pub fn new(dir: &std::path::Path) -> OpensslPki {
+        let dir = dir.join("openssl-pki");
+        std::fs::create_dir_all(&dir).expect("pki dir");
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-subj",
+                "/CN=vnready Lab Legacy CA",
+                "-days",
+                "3650",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            &dir,
+        );
+        let ca_pem = std::fs::read_to_string(dir.join("ca.crt")).expect("ca");
+        OpensslPki { dir, ca_pem }
+    }
+
+    /// A leaf for `host` with an RSA key of `bits`, signed by the CA with `digest` (sha256, sha1).
+    /// Returns the certificate and key paths.
+    pub fn leaf(&self, host: &str, bits: u32, digest: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let key = format!("{host}.key");
+        let csr = format!("{host}.csr");
+        let cert = format!("{host}.crt");
+        let ext = format!("{host}.ext");
+        std::fs::write(self.dir.join(&ext), format!("subjectAltName=DNS:{host}\n")).expect("ext");
+        openssl(
+            &[
+                "req",
+                "-newkey",
+                &format!("rsa:{bits}"),
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                &format!("/CN={host}"),
+            ],
+            &self.dir,
+        );
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &cert,
+                "-days",
+                "3650",
+                &format!("-{digest}"),
+                "-extfile",
+                &ext,
+            ],
+            &self.dir,
+        );
+        (self.dir.join(cert), self.dir.join(key))
+    }
+}
+
+impl LabPki {
+    /// A leaf naming `count` hosts: a certificate message far over rustls' 64 KiB limit.
+    pub fn huge_leaf(&self, host: &str, count: usize) -> ServedCert {
+        let mut names: Vec<String> = vec![host.to_string()];
+        names.extend((0..count).map(|i| format!("name-{i:05}.{host}")));
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.leaf(&refs, Validity::Current, true)
+    }
+}

@@ -40,6 +40,14 @@ impl Page {
         }
     }
 
+    pub fn status(status: u16, body: &str) -> Page {
+        Page {
+            status,
+            headers: vec![("content-type".to_string(), "text/html; charset=utf-8".to_string())],
+            body: body.into(),
+        }
+    }
+
     pub fn redirect(location: &str) -> Page {
         Page {
             status: 301,
@@ -208,43 +216,96 @@ async fn flood<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, endless_body: b
 /// `openssl s_server` with TLS 1.0 still enabled, as old government servers have. Returns the
 /// child (killed on drop) once it prints ACCEPT.
 pub struct LegacyTlsServer {
+    server: OpensslServer,
+    pub port: u16,
+}
+
+impl LegacyTlsServer {
+    pub async fn start(cert: &ServedCert, dir: &std::path::Path) -> LegacyTlsServer {
+        let files = write_served(cert, dir, "legacy");
+        let server = OpensslServer::start("127.0.0.1", 0, &files, &["-cipher", "DEFAULT:@SECLEVEL=0"]).await;
+        LegacyTlsServer {
+            port: server.port,
+            server,
+        }
+    }
+
+    pub fn keep(&self) -> &OpensslServer {
+        &self.server
+    }
+}
+
+/// A served chain written out for openssl: leaf, intermediates and key.
+pub struct ServedFiles {
+    pub cert: std::path::PathBuf,
+    pub chain: Option<std::path::PathBuf>,
+    pub key: std::path::PathBuf,
+}
+
+/// Writes `cert` as `NAME-leaf.pem`, `NAME-intermediates.pem` and `NAME-key.pem` under `dir`.
+pub fn write_served(cert: &ServedCert, dir: &std::path::Path, name: &str) -> ServedFiles {
+    let end = "-----END CERTIFICATE-----\n";
+    let split = cert
+        .chain_pem
+        .find(end)
+        .map(|index| index + end.len())
+        .unwrap_or(cert.chain_pem.len());
+    let leaf = dir.join(format!("{name}-leaf.pem"));
+    let intermediates = dir.join(format!("{name}-intermediates.pem"));
+    let key = dir.join(format!("{name}-key.pem"));
+    std::fs::write(&leaf, &cert.chain_pem[..split]).expect("write cert");
+    std::fs::write(&intermediates, &cert.chain_pem[split..]).expect("write intermediates");
+    std::fs::write(&key, &cert.key_pem).expect("write key");
+    ServedFiles {
+        cert: leaf,
+        chain: (split < cert.chain_pem.len()).then_some(intermediates),
+        key,
+    }
+}
+
+/// `openssl s_server -www` on one address: the TLS dialects rustls will not serve (TLS 1.0,
+/// CBC-only, NULL) and keys it will not load (RSA-1024). Killed on drop.
+pub struct OpensslServer {
     child: tokio::process::Child,
     pub port: u16,
 }
 
-impl Drop for LegacyTlsServer {
+impl Drop for OpensslServer {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
     }
 }
 
-impl LegacyTlsServer {
-    pub async fn start(cert: &ServedCert, dir: &std::path::Path) -> LegacyTlsServer {
-        let cert_path = dir.join("legacy-chain.pem");
-        let key_path = dir.join("legacy-key.pem");
-        let end = "-----END CERTIFICATE-----\n";
-        let split = cert
-            .chain_pem
-            .find(end)
-            .map(|index| index + end.len())
-            .unwrap_or(cert.chain_pem.len());
-        let intermediates_path = dir.join("legacy-intermediates.pem");
-        std::fs::write(&cert_path, &cert.chain_pem[..split]).expect("write cert");
-        std::fs::write(&intermediates_path, &cert.chain_pem[split..]).expect("write intermediates");
-        std::fs::write(&key_path, &cert.key_pem).expect("write key");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let mut child = tokio::process::Command::new("openssl")
-            .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
-            .arg(&cert_path)
-            .arg("-cert_chain")
-            .arg(&intermediates_path)
+impl OpensslServer {
+    /// Starts on `ip` (127.0.0.1 or ::1) and `port` (0 picks a free one); returns once it
+    /// prints ACCEPT.
+    pub async fn start(ip: &str, port: u16, files: &ServedFiles, args: &[&str]) -> OpensslServer {
+        let port = if port == 0 {
+            std::net::TcpListener::bind((ip, 0))
+                .expect("free port")
+                .local_addr()
+                .expect("addr")
+                .port()
+        } else {
+            port
+        };
+        let accept = if ip.contains(':') {
+            format!("[{ip}]:{port}")
+        } else {
+            format!("{ip}:{port}")
+        };
+        let mut command = tokio::process::Command::new("openssl");
+        command
+            .args(["s_server", "-accept", &accept, "-cert"])
+            .arg(&files.cert)
             .arg("-key")
-            .arg(&key_path)
-            .args(["-www", "-cipher", "DEFAULT:@SECLEVEL=0"])
+            .arg(&files.key);
+        if let Some(chain) = &files.chain {
+            command.arg("-cert_chain").arg(chain);
+        }
+        let mut child = command
+            .arg("-www")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -253,12 +314,21 @@ impl LegacyTlsServer {
             .expect("openssl is installed by the test command");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut accepted = false;
         while let Ok(Some(line)) = lines.next_line().await {
             if line.contains("ACCEPT") {
+                accepted = true;
                 break;
             }
         }
-        LegacyTlsServer { child, port }
+        assert!(accepted, "openssl s_server on {accept} did not start");
+        // Keep reading both streams so a chatty server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        if let Some(stderr) = child.stderr.take() {
+            let mut errors = BufReader::new(stderr).lines();
+            tokio::spawn(async move { while let Ok(Some(_)) = errors.next_line().await {} });
+        }
+        OpensslServer { child, port }
     }
 }
 
