@@ -140,7 +140,9 @@ def dashboard(uid, title, panels, variables, description):
     }
 
 
-V6_SUCCESS = 'vnready_probe_success{ip_family="ipv6"}'
+# A site failing on both families (ipv6.reachable = error, 3) is not counted as IPv6-broken.
+V6_SUCCESS = ('(vnready_probe_success{ip_family="ipv6"} unless on (target) '
+              'vnready_check_status{check="ipv6.reachable"} == 3)')
 V6_HAS_AAAA = 'clamp_max(vnready_dns_addresses{ip_family="ipv6"}, 1)'
 NS_PASSED = 'vnready_check_passed{check="ipv6.ns"}'
 
