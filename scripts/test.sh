@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine of this kind (Debian, root, no internet besides the
-# package registries). Installs what the tests need (openssl, iproute2, python3, chromium, and the
-# real stack for the end-to-end test: nsd, nginx-light, prometheus, prometheus-alertmanager), then
+# package registries). Installs what the tests need (openssl, iproute2, python3, chromium, ldnsutils
+# for signing DNSSEC lab zones, and the real stack for the end-to-end test: nsd, nginx-light,
+# prometheus, prometheus-alertmanager), then
 # runs format, lint, unit, lab, daemon, report, status-page and end-to-end tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v nsd >/dev/null 2>&1 || need_packages+=(nsd)
 command -v nginx >/dev/null 2>&1 || need_packages+=(nginx-light)
 command -v amtool >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
+command -v ldns-signzone >/dev/null 2>&1 || need_packages+=(ldnsutils)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"

@@ -134,6 +134,10 @@ pub struct ProbeFlags {
     /// Extra trusted root CA in PEM, e.g. Vietnam's national root (repeatable; adds to the file's roots).
     #[arg(long = "extra-root", value_name = "PEM")]
     pub extra_roots: Vec<PathBuf>,
+    /// DNSSEC trust anchor: a file of DNSKEY records trusted besides the root's (a lab zone, an
+    /// internal root); replaces the file's `resolver.trust_anchor`.
+    #[arg(long = "trust-anchor", value_name = "FILE")]
+    pub trust_anchor: Option<PathBuf>,
     /// Time allowed per target; bounds every phase (DNS, connect, TLS, HTTP). E.g. 10s.
     #[arg(long = "timeout", value_name = "DURATION")]
     pub timeout: Option<HumanDuration>,
@@ -164,6 +168,7 @@ impl ProbeFlags {
             resolvers: self.resolvers.iter().map(|r| r.0).collect(),
             accept_ranges: self.accept_ranges.clone(),
             extra_roots: self.extra_roots.clone(),
+            trust_anchor: self.trust_anchor.clone(),
             timeout: self.timeout.map(|t| t.0),
             concurrency: self.concurrency.map(|c| c as usize),
         }

@@ -120,6 +120,7 @@ struct RawResolver {
     #[serde(default)]
     servers: Vec<ResolverAddr>,
     ns_port: Option<u16>,
+    trust_anchor: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -208,6 +209,8 @@ pub struct ResolverSettings {
     /// Empty means the system's resolv.conf.
     pub servers: Vec<SocketAddr>,
     pub ns_port: u16,
+    /// DNSKEY records trusted for DNSSEC besides the root's (a lab, an internal root).
+    pub trust_anchor: Option<PathBuf>,
 }
 
 impl Default for ResolverSettings {
@@ -215,6 +218,7 @@ impl Default for ResolverSettings {
         ResolverSettings {
             servers: Vec::new(),
             ns_port: DEFAULT_NS_PORT,
+            trust_anchor: None,
         }
     }
 }
@@ -251,6 +255,7 @@ pub struct Overrides {
     pub resolvers: Vec<SocketAddr>,
     pub accept_ranges: Vec<IpNet>,
     pub extra_roots: Vec<PathBuf>,
+    pub trust_anchor: Option<PathBuf>,
     pub timeout: Option<std::time::Duration>,
     pub concurrency: Option<usize>,
 }
@@ -263,6 +268,9 @@ impl Overrides {
         }
         config.trust.accept_ranges.extend(self.accept_ranges.iter().copied());
         config.trust.extra_roots.extend(self.extra_roots.iter().cloned());
+        if let Some(anchor) = &self.trust_anchor {
+            config.resolver.trust_anchor = Some(anchor.clone());
+        }
         if let Some(concurrency) = self.concurrency {
             config.concurrency = concurrency;
         }
@@ -590,6 +598,10 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
         resolver: ResolverSettings {
             servers: raw.resolver.servers.into_iter().map(|r| r.0).collect(),
             ns_port: raw.resolver.ns_port.unwrap_or(DEFAULT_NS_PORT),
+            trust_anchor: raw
+                .resolver
+                .trust_anchor
+                .map(|path| if path.is_absolute() { path } else { base_dir.join(path) }),
         },
         trust: TrustSettings {
             extra_roots,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::dnssec::Proof;
+use hickory_resolver::proto::dnssec::{Proof, TrustAnchors};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
@@ -124,9 +124,13 @@ impl DnsProber {
     /// Builds resolvers for the configured servers, or the system's resolv.conf when none are
     /// given. `attempt_timeout` bounds each query; callers still bound the whole probe.
     pub fn new(settings: &ResolverSettings, attempt_timeout: Duration) -> Result<DnsProber, ResolverSetupError> {
+        let anchors = match &settings.trust_anchor {
+            Some(path) => Some(std::sync::Arc::new(load_trust_anchors(path)?)),
+            None => None,
+        };
         Ok(DnsProber {
-            plain: build_resolver(&settings.servers, attempt_timeout, false)?,
-            validating: build_resolver(&settings.servers, attempt_timeout, true)?,
+            plain: build_resolver(&settings.servers, attempt_timeout, false, None)?,
+            validating: build_resolver(&settings.servers, attempt_timeout, true, anchors)?,
         })
     }
 
@@ -321,10 +325,48 @@ fn proof_state(proof: Proof) -> DnssecState {
     }
 }
 
+/// The root's keys plus the DNSKEY records of `path` (a zone file fragment: `zone. IN DNSKEY
+/// 257 3 13 …`), so a lab or an internal root can validate while public zones still chain to
+/// the root. DS records are refused with a message: the validator needs the key itself.
+pub fn load_trust_anchors(path: &std::path::Path) -> Result<TrustAnchors, ResolverSetupError> {
+    use hickory_resolver::proto::serialize::txt::trust_anchor::{Entry, Parser};
+    let fail = |reason: String| ResolverSetupError(format!("trust anchor {}: {reason}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|err| fail(err.to_string()))?;
+    if text
+        .lines()
+        .map(|line| line.split(';').next().unwrap_or_default())
+        .any(|line| line.split_whitespace().any(|word| word.eq_ignore_ascii_case("DS")))
+    {
+        return Err(fail(
+            "DS records are not supported: give the zone's DNSKEY record (the KSK, flags 257)".into(),
+        ));
+    }
+    let entries = Parser::new(text.as_str()).parse().map_err(|err| {
+        fail(format!(
+            "expected DNSKEY records like \"example.vn. IN DNSKEY 257 3 13 …\": {err}"
+        ))
+    })?;
+    let mut anchors = TrustAnchors::default();
+    let mut added = 0;
+    for entry in entries {
+        let Entry::DNSKEY(record) = entry else {
+            continue;
+        };
+        let key = record.data().public_key();
+        anchors.insert_with_name(key, record.name().into());
+        added += 1;
+    }
+    if added == 0 {
+        return Err(fail("no DNSKEY record found".into()));
+    }
+    Ok(anchors)
+}
+
 fn build_resolver(
     servers: &[SocketAddr],
     attempt_timeout: Duration,
     validate: bool,
+    anchors: Option<std::sync::Arc<TrustAnchors>>,
 ) -> Result<TokioResolver, ResolverSetupError> {
     let mut builder = if servers.is_empty() {
         Resolver::builder_tokio().map_err(|err| ResolverSetupError(err.to_string()))?
@@ -354,6 +396,9 @@ fn build_resolver(
     options.negative_max_ttl = Some(Duration::from_secs(30));
     options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
     options.ndots = 0;
+    if let Some(anchors) = anchors {
+        builder = builder.with_trust_anchor(anchors);
+    }
     builder.build().map_err(|err| ResolverSetupError(err.to_string()))
 }
 

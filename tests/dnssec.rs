@@ -1,0 +1,284 @@
+//! DNSSEC end to end: zones signed at test time with Debian's ldns tools, served by NSD on
+//! loopback, validated by the real `vnready check` from a configured trust anchor. A `dns.dnssec`
+//! that always failed, or always passed, could not pass this test.
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use harness::{show, vnready};
+use serde_json::Value;
+
+const PARENT: &str = "dnssec-lab.vn";
+
+fn tool(name: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{name} is required by the DNSSEC test; scripts/test.sh installs it from Debian (nsd, ldnsutils)"
+    );
+}
+
+fn run(dir: &Path, program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|err| panic!("{program}: {err}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A zone file with SOA, NS (served by ns1 in the parent) and `www`, plus `extra` lines.
+fn write_zone(dir: &Path, zone: &str, extra: &str) {
+    let text = format!(
+        "$ORIGIN {zone}.\n$TTL 300\n@ IN SOA ns1.{PARENT}. hostmaster.{zone}. 1 3600 600 86400 300\n@ IN NS ns1.{PARENT}.\nwww IN A 127.0.0.1\n{extra}\n"
+    );
+    std::fs::write(dir.join(format!("{zone}.zone")), text).expect("write zone");
+}
+
+/// Makes a KSK and a ZSK for `zone`; returns their file stems.
+fn keys(dir: &Path, zone: &str) -> (String, String) {
+    let ksk = run(dir, "ldns-keygen", &["-a", "ECDSAP256SHA256", "-k", zone]);
+    let zsk = run(dir, "ldns-keygen", &["-a", "ECDSAP256SHA256", zone]);
+    (ksk, zsk)
+}
+
+/// NSD serving the lab zones on 127.0.0.1; killed on drop.
+struct Nsd {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Nsd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    for _ in 0..50 {
+        let Ok(udp) = std::net::UdpSocket::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let port = udp.local_addr().expect("bound").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no port free for both UDP and TCP");
+}
+
+fn start_nsd(dir: &Path, zones: &[(&str, &str)]) -> Nsd {
+    let port = free_port();
+    let d = dir.display();
+    let mut conf = format!(
+        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  verbosity: 1\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n"
+    );
+    for (zone, file) in zones {
+        conf.push_str(&format!("zone:\n  name: {zone}\n  zonefile: {file}\n"));
+    }
+    let conf_path = dir.join("nsd.conf");
+    std::fs::write(&conf_path, conf).expect("nsd.conf");
+    let child = Command::new("nsd")
+        .args(["-d", "-c"])
+        .arg(&conf_path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nsd");
+    let mut nsd = Nsd { child, port };
+    // The log file is new: "nsd started" can only be this process's line.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default();
+        if log.contains("nsd started") {
+            return nsd;
+        }
+        if let Ok(Some(status)) = nsd.child.try_wait() {
+            panic!("nsd exited ({status}): {log}");
+        }
+        assert!(std::time::Instant::now() < deadline, "nsd did not start: {log}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A signed parent (the trust anchor) delegating to a signed child, an unsigned child, and a
+/// child whose signatures expired in 2020.
+struct SignedLab {
+    _dir: tempfile::TempDir,
+    nsd: Nsd,
+    anchor: PathBuf,
+    ds_anchor: PathBuf,
+}
+
+fn signed_lab() -> SignedLab {
+    for name in ["nsd", "ldns-keygen", "ldns-signzone"] {
+        tool(name);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let secure = format!("secure.{PARENT}");
+    let insecure = format!("insecure.{PARENT}");
+    let bogus = format!("bogus.{PARENT}");
+    for zone in [&secure, &insecure, &bogus] {
+        write_zone(d, zone, "");
+    }
+    let (secure_ksk, secure_zsk) = keys(d, &secure);
+    let (bogus_ksk, bogus_zsk) = keys(d, &bogus);
+    let (parent_ksk, parent_zsk) = keys(d, PARENT);
+    let ds = |stem: &str| std::fs::read_to_string(d.join(format!("{stem}.ds"))).expect("ds file");
+    let delegations = format!(
+        "ns1 IN A 127.0.0.1\nsecure IN NS ns1.{PARENT}.\n{}\ninsecure IN NS ns1.{PARENT}.\nbogus IN NS ns1.{PARENT}.\n{}",
+        ds(&secure_ksk),
+        ds(&bogus_ksk)
+    );
+    write_zone(d, PARENT, &delegations);
+    let zone_file = |zone: &str| format!("{zone}.zone");
+    run(d, "ldns-signzone", &[&zone_file(&secure), &secure_ksk, &secure_zsk]);
+    run(
+        d,
+        "ldns-signzone",
+        &[
+            "-i",
+            "20190101000000",
+            "-e",
+            "20200101000000",
+            &zone_file(&bogus),
+            &bogus_ksk,
+            &bogus_zsk,
+        ],
+    );
+    run(d, "ldns-signzone", &[&zone_file(PARENT), &parent_ksk, &parent_zsk]);
+    // The anchor: every DNSKEY of the parent, as `dig DNSKEY` would list them.
+    let anchor = d.join("anchor.keys");
+    let key = |stem: &str| std::fs::read_to_string(d.join(format!("{stem}.key"))).expect("key file");
+    std::fs::write(&anchor, format!("{}{}", key(&parent_ksk), key(&parent_zsk))).expect("anchor");
+    let ds_anchor = d.join("anchor.ds");
+    std::fs::write(&ds_anchor, ds(&parent_ksk)).expect("ds anchor");
+    let signed = |zone: &str| format!("{zone}.zone.signed");
+    let nsd = start_nsd(
+        d,
+        &[
+            (PARENT, &signed(PARENT)),
+            (&secure, &signed(&secure)),
+            (&bogus, &signed(&bogus)),
+            (&insecure, &zone_file(&insecure)),
+        ],
+    );
+    SignedLab {
+        _dir: dir,
+        nsd,
+        anchor,
+        ds_anchor,
+    }
+}
+
+fn dnssec_result(document: &Value, host: &str) -> (String, String) {
+    let target = document["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .find(|t| t["host"] == host)
+        .unwrap_or_else(|| panic!("{host} in {document}"));
+    let check = target["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == "dns.dnssec")
+        .expect("dns.dnssec ran");
+    (
+        check["status"].as_str().unwrap_or_default().to_string(),
+        check["reason"]["en"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_unsigned_and_expired_zones_validate_as_secure_insecure_and_bogus() {
+    let lab = signed_lab();
+    let resolver = format!("127.0.0.1:{}", lab.nsd.port);
+    let anchor = lab.anchor.display().to_string();
+    let hosts = [
+        format!("www.secure.{PARENT}"),
+        format!("www.insecure.{PARENT}"),
+        format!("www.bogus.{PARENT}"),
+    ];
+    let mut args = vec![
+        "check",
+        "--resolver",
+        &resolver,
+        "--trust-anchor",
+        &anchor,
+        "--only",
+        "dns.dnssec",
+        "--format",
+        "json",
+        "--timeout",
+        "10s",
+    ];
+    args.extend(hosts.iter().map(String::as_str));
+    let output = vnready(&args).await;
+    assert_eq!(output.status.code(), Some(1), "two zones fail\n{}", show(&output));
+    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let expected = [
+        (&hosts[0], "pass", "validates"),
+        (&hosts[1], "fail", "not signed (insecure)"),
+        (&hosts[2], "fail", "bogus"),
+    ];
+    for (host, status, words) in expected {
+        let (got, reason) = dnssec_result(&document, host);
+        assert_eq!(got, status, "{host}: {reason}\n{}", show(&output));
+        assert!(reason.contains(words), "{host}: {reason}");
+    }
+
+    // Without the anchor, the same signed zone cannot chain to the real root: never a pass.
+    let output = vnready(&[
+        "check",
+        "--resolver",
+        &resolver,
+        "--only",
+        "dns.dnssec",
+        "--format",
+        "json",
+        "--timeout",
+        "10s",
+        &hosts[0],
+    ])
+    .await;
+    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let (status, reason) = dnssec_result(&document, &hosts[0]);
+    assert_ne!(status, "pass", "validated without the anchor: {reason}");
+}
+
+#[tokio::test]
+async fn a_trust_anchor_file_must_hold_dnskey_records() {
+    let lab = signed_lab();
+    let ds = lab.ds_anchor.display().to_string();
+    let output = vnready(&[
+        "check",
+        "--resolver",
+        "127.0.0.1:1",
+        "--trust-anchor",
+        &ds,
+        "--only",
+        "dns.dnssec",
+        "a.gov.vn",
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", show(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DS records are not supported") && stderr.contains(&ds),
+        "{stderr}"
+    );
+}
