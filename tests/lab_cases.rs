@@ -332,3 +332,54 @@ async fn invalid_certificates_keep_their_facts() {
     assert_eq!(tls.chain.len(), 2);
     assert!(tls.version.starts_with("TLS 1."));
 }
+
+/// Zone-level work (NS set, SOA, name-server addresses and IPv6 queries, DNSSEC) is done once
+/// per zone and shared: after one site of the zone, every further site of it costs at most
+/// eight queries at the zone's name server (its own A, AAAA and NS walk, plus redirect hosts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_work_is_done_once_per_zone() {
+    let lab = Lab::start().await;
+    let config = Config::load(&lab.config_path).expect("lab config");
+    let prober = Prober::new(&config).expect("prober");
+    let plan = AuditPlan {
+        checks: CheckId::all(),
+        required: Some(CheckId::all()),
+        concurrency: 8,
+    };
+    let in_zone = |labels: &[&str]| -> Vec<vnready::target::Target> {
+        let hosts: Vec<String> = labels.iter().map(|label| host(label)).collect();
+        config
+            .targets
+            .iter()
+            .filter(|t| hosts.iter().any(|h| h == t.host()))
+            .cloned()
+            .collect()
+    };
+    let first = in_zone(&["good"]);
+    let before = lab.dns.queries();
+    audit_all(&prober, &first, &plan, &|_| {}).await;
+    let first_site = lab.dns.queries() - before;
+    let others = in_zone(&[
+        "v4only",
+        "v6only",
+        "v6diff",
+        "noredirect",
+        "shorthsts",
+        "expired",
+        "notyet",
+        "wronghost",
+        "selfsigned",
+        "nointermediate",
+        "v6status",
+        "plainv6",
+        "twov6",
+        "bothdown",
+    ]);
+    assert_eq!(others.len(), 14);
+    let before = lab.dns.queries();
+    audit_all(&prober, &others, &plan, &|_| {}).await;
+    let per_site = (lab.dns.queries() - before) as f64 / others.len() as f64;
+    eprintln!("first site of the zone: {first_site} queries; each further site: {per_site:.1} queries");
+    assert!(per_site <= 8.0, "{per_site} queries per further site");
+    assert!(first_site as f64 > per_site, "the first site pays for the zone");
+}

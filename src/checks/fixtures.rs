@@ -36,6 +36,7 @@ fn cert(subject: &str, issuer: &str, issuer_is_trust_anchor: bool) -> CertFacts 
         weak_signature: None,
         issuer_is_trust_anchor,
         is_trust_anchor: false,
+        crl_urls: Vec::new(),
     }
 }
 
@@ -62,6 +63,8 @@ fn fetch(ip: &str) -> AddressFetch {
             ],
             verify_failure: None,
             handshake_completed: true,
+            revocation: None,
+            chain_der: Vec::new(),
         }),
         hop_handshakes: Vec::new(),
         responses: vec![ResponseFacts {

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{CheckId, CheckResult, Reason, Status};
 use crate::probe::legacy_tls::LegacyTlsOutcome;
+use crate::probe::revocation::Revocation;
 use crate::probe::tls::{CertFacts, TlsFacts};
 use crate::probe::Observations;
 use crate::target::TargetSettings;
@@ -154,9 +155,9 @@ pub fn valid(obs: &Observations) -> CheckResult {
         return no_handshake(id, obs);
     }
     let observed = json!({
-        "handshakes": seen.iter().map(|h| json!({ "ip": h.ip, "hop": h.hop, "host": h.tls.host, "subject": h.tls.chain.first().map(|c| &c.subject), "issuer": h.tls.chain.first().map(|c| &c.issuer), "dns_names": h.tls.chain.first().map(|c| &c.dns_names), "verify_failure": h.tls.verify_failure })).collect::<Vec<_>>()
+        "handshakes": seen.iter().map(|h| json!({ "ip": h.ip, "hop": h.hop, "host": h.tls.host, "subject": h.tls.chain.first().map(|c| &c.subject), "issuer": h.tls.chain.first().map(|c| &c.issuer), "dns_names": h.tls.chain.first().map(|c| &c.dns_names), "verify_failure": h.tls.verify_failure, "revocation": h.tls.revocation })).collect::<Vec<_>>()
     });
-    let failures: Vec<(String, String)> = seen
+    let mut failures: Vec<(String, String)> = seen
         .iter()
         .filter_map(|h| {
             let failure = h.tls.verify_failure.as_ref()?;
@@ -172,6 +173,22 @@ pub fn valid(obs: &Observations) -> CheckResult {
             Some((format!("{}: {en}", h.place()), format!("{}: {vi}", h.place())))
         })
         .collect();
+    let mut unchecked = Vec::new();
+    let mut checked_revocation = false;
+    for h in &seen {
+        match &h.tls.revocation {
+            Some(Revocation::Revoked { url, since }) => {
+                let date = crate::calendar::date_of(*since);
+                failures.push((
+                    format!("{}: the certificate was revoked on {date} (CRL {url})", h.place()),
+                    format!("{}: Chứng thư số đã bị thu hồi ngày {date}", h.place()),
+                ));
+            }
+            Some(Revocation::Unknown { reason, .. }) => unchecked.push(format!("{}: {reason}", h.place())),
+            Some(Revocation::Good { .. }) => checked_revocation = true,
+            None => {}
+        }
+    }
     if !failures.is_empty() {
         let en: Vec<&str> = failures.iter().map(|(en, _)| en.as_str()).collect();
         let vi: Vec<&str> = failures.iter().map(|(_, vi)| vi.as_str()).collect();
@@ -180,11 +197,27 @@ pub fn valid(obs: &Observations) -> CheckResult {
     if let Some(result) = partial(id, &untested_addresses(obs), observed.clone()) {
         return result;
     }
+    if !unchecked.is_empty() {
+        let list = unchecked.join("; ");
+        return CheckResult::new(
+            id,
+            Status::Warn,
+            Reason::new(
+                format!("chain verifies, but revocation could not be checked: {list}"),
+                format!("chứng thư số hợp lệ nhưng chưa kiểm tra được việc thu hồi: {list}"),
+            ),
+            observed,
+        );
+    }
+    let revocation = if checked_revocation { "; not revoked (CRL)" } else { "" };
     CheckResult::new(
         id,
         Status::Pass,
         Reason::new(
-            format!("certificate chain verifies on all {} handshake(s)", seen.len()),
+            format!(
+                "certificate chain verifies on all {} handshake(s){revocation}",
+                seen.len()
+            ),
             "chứng thư số hợp lệ cho tên miền trên mọi địa chỉ",
         ),
         observed,

@@ -88,6 +88,18 @@ pub struct ZoneFacts {
     pub name_servers: Vec<NameServerAddresses>,
 }
 
+impl ZoneFacts {
+    /// What is known when no apex was found: the name and the NS answer that stopped the walk.
+    pub fn without_apex(host: &str, ns: LookupOutcome) -> ZoneFacts {
+        ZoneFacts {
+            apex: host.trim_end_matches('.').to_string(),
+            soa: LookupOutcome::NoData,
+            ns,
+            name_servers: Vec::new(),
+        }
+    }
+}
+
 /// A name server's own addresses.
 #[derive(Clone, Debug, Serialize)]
 pub struct NameServerAddresses {
@@ -192,39 +204,28 @@ impl DnsProber {
         }
     }
 
-    /// Finds the zone apex by walking up from `host` to the first name that owns an NS set,
-    /// then fetches the SOA and every name server's addresses.
-    pub async fn zone_facts(&self, host: &str, deadline: Instant) -> ZoneFacts {
+    /// Finds the zone apex by walking up from `host` to the first name that owns an NS set.
+    /// Returns the apex (if found) and the last NS answer (the apex's NS set, or the failure).
+    pub async fn find_apex(&self, host: &str, deadline: Instant) -> (Option<String>, LookupOutcome) {
         let mut candidate = host.trim_end_matches('.').to_string();
-        let mut last_ns = LookupOutcome::NoData;
-        let apex = loop {
+        loop {
             let ns = self.lookup_owned(&candidate, RecordType::NS, deadline).await;
             match &ns {
-                LookupOutcome::Records { .. } => {
-                    last_ns = ns;
-                    break Some(candidate.clone());
-                }
+                LookupOutcome::Records { .. } => return (Some(candidate), ns),
                 LookupOutcome::NoData | LookupOutcome::NxDomain => {}
-                _ => {
-                    last_ns = ns;
-                    break None;
-                }
+                _ => return (None, ns),
             }
             match candidate.split_once('.') {
                 Some((_, parent)) if parent.contains('.') => candidate = parent.to_string(),
-                _ => break None,
+                _ => return (None, LookupOutcome::NoData),
             }
-        };
-        let Some(apex) = apex else {
-            return ZoneFacts {
-                apex: candidate,
-                soa: LookupOutcome::NoData,
-                ns: last_ns,
-                name_servers: Vec::new(),
-            };
-        };
+        }
+    }
+
+    /// The SOA and every name server's addresses of the zone at `apex` with NS set `ns`.
+    pub async fn zone_details(&self, apex: String, ns: LookupOutcome, deadline: Instant) -> ZoneFacts {
         let soa_future = self.lookup_owned(&apex, RecordType::SOA, deadline);
-        let servers_future = futures::future::join_all(last_ns.values().iter().map(|name| async move {
+        let servers_future = futures::future::join_all(ns.values().iter().map(|name| async move {
             let (a, aaaa) = tokio::join!(
                 self.lookup(name, RecordType::A, deadline),
                 self.lookup(name, RecordType::AAAA, deadline)
@@ -239,8 +240,16 @@ impl DnsProber {
         ZoneFacts {
             apex,
             soa,
-            ns: last_ns,
+            ns,
             name_servers,
+        }
+    }
+
+    /// Finds the zone apex and fetches the SOA and every name server's addresses.
+    pub async fn zone_facts(&self, host: &str, deadline: Instant) -> ZoneFacts {
+        match self.find_apex(host, deadline).await {
+            (Some(apex), ns) => self.zone_details(apex, ns, deadline).await,
+            (None, ns) => ZoneFacts::without_apex(host, ns),
         }
     }
 

@@ -8,6 +8,8 @@ pub mod dns;
 pub mod http;
 pub mod legacy_tls;
 pub mod nameserver;
+pub mod revocation;
+pub mod shared;
 pub mod tls;
 
 use std::net::{IpAddr, SocketAddr};
@@ -124,6 +126,16 @@ pub struct Prober {
     tls: TlsSetup,
     ns_port: u16,
     accept_ranges: Vec<ipnet::IpNet>,
+    crls: revocation::CrlCache,
+    zones: shared::SharedCache<ZoneLevel>,
+}
+
+/// What is true of a whole zone, computed once per zone per round and shared by its sites.
+#[derive(Clone)]
+struct ZoneLevel {
+    zone: ZoneFacts,
+    ns_queries: Vec<NsAddressQuery>,
+    dnssec: Option<DnssecState>,
 }
 
 /// Each DNS attempt is capped so a dead resolver still leaves room for a retry.
@@ -148,6 +160,8 @@ impl Prober {
             tls: TlsSetup::new(extra_roots)?,
             ns_port: resolver.ns_port,
             accept_ranges,
+            crls: revocation::CrlCache::default(),
+            zones: shared::SharedCache::default(),
         })
     }
 
@@ -167,24 +181,31 @@ impl Prober {
             if !(probes.zone || probes.dnssec) {
                 return (None, Vec::new(), None);
             }
-            let zone = self.dns.zone_facts(&host, deadline).await;
-            let (queries, dnssec) = tokio::join!(
-                async {
-                    if probes.zone {
-                        self.query_name_servers(&zone, &accept, deadline).await
-                    } else {
-                        Vec::new()
-                    }
-                },
-                async {
-                    if probes.dnssec {
-                        Some(self.dns.dnssec_state(&zone.apex, deadline).await)
-                    } else {
-                        None
-                    }
-                }
-            );
-            (Some(zone).filter(|_| probes.zone), queries, dnssec)
+            let (apex, ns) = self.dns.find_apex(&host, deadline).await;
+            let Some(apex) = apex else {
+                let zone = dns::ZoneFacts::without_apex(&host, ns);
+                let dnssec = probes.dnssec.then(|| DnssecState::Indeterminate {
+                    message: "the zone's name servers could not be found".into(),
+                });
+                return (Some(zone).filter(|_| probes.zone), Vec::new(), dnssec);
+            };
+            // Zone-level facts are shared by every site of the zone for one round (the target's
+            // interval): the zone's servers are asked once, not once per site.
+            let key = format!("{apex}|{}|{}|{accept:?}", probes.zone, probes.dnssec);
+            let compute = || async {
+                let level = self.zone_level(apex.clone(), ns, probes, &accept, deadline).await;
+                (level, target.settings.interval)
+            };
+            match self.zones.get_or_compute(&key, deadline, compute).await {
+                Some(level) => (Some(level.zone).filter(|_| probes.zone), level.ns_queries, level.dnssec),
+                None => (
+                    None,
+                    Vec::new(),
+                    probes.dnssec.then(|| DnssecState::Indeterminate {
+                        message: "timeout waiting for the zone's shared facts".into(),
+                    }),
+                ),
+            }
         };
         let site_future = self.observe_site(target, probes, &accept, deadline);
         let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls)) =
@@ -258,6 +279,13 @@ impl Prober {
                     let address = SocketAddr::new(*ip, target.https_port());
                     fetch.obsolete_suite = legacy_tls::probe_obsolete_suites(address, host, deadline).await;
                 }
+                let handshakes = fetch
+                    .tls
+                    .iter_mut()
+                    .chain(fetch.hop_handshakes.iter_mut().map(|hop| &mut hop.tls));
+                for tls in handshakes {
+                    self.check_revocation(&http, tls, deadline).await;
+                }
                 fetch
             }))
             .await
@@ -283,6 +311,17 @@ impl Prober {
         };
         let (fetches, plain_http, legacy_tls) = tokio::join!(fetches_future, plain_future, legacy_future);
         (records, addresses, fetches, plain_http, legacy_tls)
+    }
+
+    /// Looks the leaf up in its CA's CRL, then drops the DER chain it no longer needs.
+    async fn check_revocation(&self, http: &HttpProber<'_>, tls: &mut tls::TlsFacts, deadline: Instant) {
+        let chain = std::mem::take(&mut tls.chain_der);
+        let Some(url) = tls.chain.first().and_then(|leaf| leaf.crl_urls.first()) else {
+            return;
+        };
+        let Some(leaf) = chain.first() else { return };
+        let issuer = chain.get(1).map(Vec::as_slice);
+        tls.revocation = Some(self.crls.check(http, url, leaf, issuer, deadline).await);
     }
 
     /// One plain http:// request on every usable address of the http:// host: a redirect that
@@ -325,6 +364,39 @@ impl Prober {
                 .map(|ip| http.plain_http(&target.http_url, *ip, deadline)),
         )
         .await
+    }
+
+    /// SOA, name-server addresses, SOA queries to every name server over IPv6, and DNSSEC.
+    async fn zone_level(
+        &self,
+        apex: String,
+        ns: dns::LookupOutcome,
+        probes: ProbeSet,
+        accept: &[ipnet::IpNet],
+        deadline: Instant,
+    ) -> ZoneLevel {
+        let zone = self.dns.zone_details(apex, ns, deadline).await;
+        let (ns_queries, dnssec) = tokio::join!(
+            async {
+                if probes.zone {
+                    self.query_name_servers(&zone, accept, deadline).await
+                } else {
+                    Vec::new()
+                }
+            },
+            async {
+                if probes.dnssec {
+                    Some(self.dns.dnssec_state(&zone.apex, deadline).await)
+                } else {
+                    None
+                }
+            }
+        );
+        ZoneLevel {
+            zone,
+            ns_queries,
+            dnssec,
+        }
     }
 
     async fn query_name_servers(

@@ -331,6 +331,8 @@ pub struct CertFacts {
     pub issuer_is_trust_anchor: bool,
     /// Whether this certificate is itself one of the trust anchors.
     pub is_trust_anchor: bool,
+    /// http:// CRL distribution points, where revocation is published.
+    pub crl_urls: Vec<String>,
 }
 
 /// Parses one DER certificate. A certificate x509-parser cannot read yields `None`; the
@@ -382,6 +384,7 @@ pub fn cert_facts(der: &[u8], setup: &TlsSetup) -> Option<CertFacts> {
         weak_signature,
         issuer_is_trust_anchor: setup.issuer_is_trust_anchor(issuer_raw),
         is_trust_anchor: setup.issuer_is_trust_anchor(subject_raw),
+        crl_urls: super::revocation::crl_urls(&cert),
     })
 }
 
@@ -408,6 +411,11 @@ pub struct TlsFacts {
     /// False when the chain was recorded but the handshake did not finish (version and cipher
     /// are then unknown).
     pub handshake_completed: bool,
+    /// What the CA's CRL says about the leaf, when it publishes one.
+    pub revocation: Option<super::revocation::Revocation>,
+    /// The chain as sent, kept only until revocation has been checked.
+    #[serde(skip)]
+    pub chain_der: Vec<Vec<u8>>,
 }
 
 /// Reads the facts out of a finished client connection.
@@ -455,6 +463,7 @@ pub fn facts_from_chain(chain: &[CertificateDer<'static>], host: &str, setup: &T
                 weak_signature: None,
                 issuer_is_trust_anchor: false,
                 is_trust_anchor: false,
+                crl_urls: Vec::new(),
             })
         })
         .collect();
@@ -467,6 +476,8 @@ pub fn facts_from_chain(chain: &[CertificateDer<'static>], host: &str, setup: &T
         chain: parsed,
         verify_failure,
         handshake_completed: false,
+        revocation: None,
+        chain_der: chain.iter().map(|der| der.as_ref().to_vec()).collect(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
@@ -19,6 +20,8 @@ pub struct ZoneData {
     records: HashMap<(Name, RecordType), Vec<Record>>,
     servfail: HashSet<Name>,
     silent: HashSet<Name>,
+    /// Every query received, over UDP and TCP, for cost assertions.
+    queries: AtomicUsize,
 }
 
 fn name(text: &str) -> Name {
@@ -90,6 +93,7 @@ impl ZoneData {
 
     /// Builds the answer, or `None` to stay silent.
     fn answer(&self, request: &Message) -> Option<Message> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
         let query = request.queries.first()?;
         let qname = query.name().to_lowercase();
         let qtype = query.query_type();
@@ -140,6 +144,7 @@ impl ZoneData {
 pub struct DnsServer {
     pub port: u16,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    zones: Arc<ZoneData>,
 }
 
 impl Drop for DnsServer {
@@ -171,9 +176,14 @@ impl DnsServer {
                 tokio::spawn(serve_tcp(tcp4, zones.clone())),
                 tokio::spawn(serve_tcp(tcp6, zones.clone())),
             ];
-            return DnsServer { port, tasks };
+            return DnsServer { port, tasks, zones };
         }
         panic!("could not find a free port for the lab DNS server on 127.0.0.1 and ::1");
+    }
+
+    /// Queries answered (or deliberately ignored) so far.
+    pub fn queries(&self) -> usize {
+        self.zones.queries.load(Ordering::SeqCst)
     }
 
     pub fn addr(&self) -> SocketAddr {

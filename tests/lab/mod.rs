@@ -687,6 +687,33 @@ impl Lab {
         let files = write_served(&huge, dir, "hugecert");
         b.openssl_site(&host("hugecert"), &files, &[], V4_ONLY).await;
 
+        // Revocation through the issuing CA's CRL (served at crl.lab.gov.vn): one leaf listed as
+        // revoked, one not, one whose CRL server is down.
+        const REVOKED_SERIAL: u64 = 0x7e57_0001;
+        let crl_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind crl");
+        let crl_port = crl_listener.local_addr().expect("bound").port();
+        b.tasks.push(serve(
+            crl_listener,
+            Behaviour::Http {
+                page: Page::bytes(b.pki.crl(&[REVOKED_SERIAL]), "application/pkix-crl"),
+            },
+            Arc::new(Counters::default()),
+        ));
+        b.zones.a(&host("crl"), "127.0.0.1");
+        let crl_url = format!("http://{}:{crl_port}/issuing.crl", host("crl"));
+        let revoked = b.pki.leaf_with_crl(&host("revoked"), &crl_url, REVOKED_SERIAL);
+        b.with_cert(&host("revoked"), revoked).await;
+        let not_revoked = b.pki.leaf_with_crl(&host("crlgood"), &crl_url, 0x7e57_0002);
+        b.with_cert(&host("crlgood"), not_revoked).await;
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("bound")
+            .port();
+        let down_url = format!("http://{}:{closed_port}/issuing.crl", host("crl"));
+        let unreachable = b.pki.leaf_with_crl(&host("crldown"), &down_url, 0x7e57_0003);
+        b.with_cert(&host("crldown"), unreachable).await;
+
         // A monitor with no route to the site's IPv6 address.
         b.healthy(
             &host("noroute"),

@@ -234,6 +234,44 @@ impl OpensslPki {
 }
 
 impl LabPki {
+    /// A leaf whose CRL distribution point is `crl_url`, with a fixed serial to revoke.
+    pub fn leaf_with_crl(&self, host: &str, crl_url: &str, serial: u64) -> ServedCert {
+        let key = KeyPair::generate().expect("key");
+        let mut params = Self::leaf_params(&[host], Validity::Current);
+        params.serial_number = Some(rcgen::SerialNumber::from(serial));
+        params.crl_distribution_points = vec![rcgen::CrlDistributionPoint {
+            uris: vec![crl_url.to_string()],
+        }];
+        let cert = params.signed_by(&key, &self.intermediate).expect("leaf");
+        ServedCert {
+            chain: vec![cert.der().clone(), self.intermediate.der().clone()],
+            key_der: key.serialize_der(),
+            chain_pem: format!("{}{}", cert.pem(), self.intermediate.pem()),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    /// The issuing CA's CRL (DER), listing `revoked` serials as revoked on 2026-01-15.
+    pub fn crl(&self, revoked: &[u64]) -> Vec<u8> {
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2026, 1, 1),
+            next_update: rcgen::date_time_ymd(2090, 1, 1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|serial| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(*serial),
+                    revocation_time: rcgen::date_time_ymd(2026, 1, 15),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        params.signed_by(&self.intermediate).expect("crl").der().to_vec()
+    }
+
     /// A leaf naming `count` hosts: a certificate message far over rustls' 64 KiB limit.
     pub fn huge_leaf(&self, host: &str, count: usize) -> ServedCert {
         let mut names: Vec<String> = vec![host.to_string()];

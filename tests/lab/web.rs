@@ -24,7 +24,7 @@ use super::pki::ServedCert;
 pub struct Page {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: String,
+    pub body: Vec<u8>,
 }
 
 impl Page {
@@ -36,7 +36,16 @@ impl Page {
         Page {
             status: 200,
             headers,
-            body: body.into(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// A binary body (a CRL) with its content type.
+    pub fn bytes(body: Vec<u8>, content_type: &str) -> Page {
+        Page {
+            status: 200,
+            headers: vec![("content-type".to_string(), content_type.to_string())],
+            body,
         }
     }
 
@@ -44,7 +53,7 @@ impl Page {
         Page {
             status,
             headers: vec![("content-type".to_string(), "text/html; charset=utf-8".to_string())],
-            body: body.into(),
+            body: body.as_bytes().to_vec(),
         }
     }
 
@@ -52,7 +61,7 @@ impl Page {
         Page {
             status: 301,
             headers: vec![("location".into(), location.into())],
-            body: String::new(),
+            body: Vec::new(),
         }
     }
 }
