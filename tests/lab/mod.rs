@@ -245,12 +245,23 @@ impl Builder {
 
     /// An openssl-served site on both families (same port), with the default plain redirect.
     async fn openssl_site(&mut self, host: &str, files: &web::ServedFiles, args: &[&str], addresses: Addresses) {
-        let v4 = OpensslServer::start("127.0.0.1", 0, files, args).await;
-        let port = v4.port;
-        self.openssl.push(v4);
-        if addresses.aaaa.is_some() {
-            self.openssl.push(OpensslServer::start("::1", port, files, args).await);
+        let mut port = 0;
+        for _ in 0..20 {
+            let v4 = OpensslServer::start("127.0.0.1", 0, files, args).await;
+            if addresses.aaaa.is_none() {
+                port = v4.port;
+                self.openssl.push(v4);
+                break;
+            }
+            // The same port on ::1 may have been taken meanwhile: try another pair.
+            if let Some(v6) = OpensslServer::try_start("::1", v4.port, files, args).await {
+                port = v4.port;
+                self.openssl.push(v4);
+                self.openssl.push(v6);
+                break;
+            }
         }
+        assert_ne!(port, 0, "no port free on both 127.0.0.1 and ::1 for openssl s_server");
         let redirect = Page::redirect(&format!("https://{host}:{port}/"));
         let http_port = self.plain_http(redirect.clone(), redirect).await;
         if let Some(a) = addresses.a {
@@ -634,9 +645,20 @@ impl Lab {
         b.zones.a(&host("twov6"), SECOND_V6);
 
         // TLS 1.0 accepted on the IPv6 address only.
-        let (https4, https6, https_port) = bind_pair().await;
-        drop(https6);
         let cert = b.cert(&host("tls10v6"));
+        let files = write_served(&cert, dir, "tls10v6");
+        let mut pair = None;
+        for _ in 0..20 {
+            let (https4, https6, https_port) = bind_pair().await;
+            drop(https6);
+            let legacy = ["-cipher", "DEFAULT:@SECLEVEL=0"];
+            if let Some(server) = OpensslServer::try_start("::1", https_port, &files, &legacy).await {
+                pair = Some((https4, https_port, server));
+                break;
+            }
+        }
+        let (https4, https_port, server) = pair.expect("a port free on both 127.0.0.1 and ::1");
+        b.openssl.push(server);
         b.tasks.push(serve(
             https4,
             Behaviour::Https {
@@ -645,9 +667,6 @@ impl Lab {
             },
             Arc::new(Counters::default()),
         ));
-        let files = write_served(&cert, dir, "tls10v6");
-        b.openssl
-            .push(OpensslServer::start("::1", https_port, &files, &["-cipher", "DEFAULT:@SECLEVEL=0"]).await);
         let redirect = Page::redirect(&format!("https://{}:{https_port}/", host("tls10v6")));
         let http_port = b.plain_http(redirect.clone(), redirect).await;
         b.zones.a(&host("tls10v6"), "127.0.0.1");

@@ -287,8 +287,20 @@ impl Drop for OpensslServer {
 
 impl OpensslServer {
     /// Starts on `ip` (127.0.0.1 or ::1) and `port` (0 picks a free one); returns once it
-    /// prints ACCEPT.
+    /// prints ACCEPT. Panics if it cannot start even on fresh ports.
     pub async fn start(ip: &str, port: u16, files: &ServedFiles, args: &[&str]) -> OpensslServer {
+        for _ in 0..20 {
+            if let Some(server) = Self::try_start(ip, port, files, args).await {
+                return server;
+            }
+            assert_eq!(port, 0, "openssl s_server could not bind {ip} port {port}");
+        }
+        panic!("openssl s_server did not start on {ip} after 20 ports");
+    }
+
+    /// One attempt: `None` when openssl exits before listening (the port was taken meanwhile by
+    /// a test running in parallel).
+    pub async fn try_start(ip: &str, port: u16, files: &ServedFiles, args: &[&str]) -> Option<OpensslServer> {
         let port = if port == 0 {
             std::net::TcpListener::bind((ip, 0))
                 .expect("free port")
@@ -330,14 +342,16 @@ impl OpensslServer {
                 break;
             }
         }
-        assert!(accepted, "openssl s_server on {accept} did not start");
+        if !accepted {
+            return None;
+        }
         // Keep reading both streams so a chatty server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         if let Some(stderr) = child.stderr.take() {
             let mut errors = BufReader::new(stderr).lines();
             tokio::spawn(async move { while let Ok(Some(_)) = errors.next_line().await {} });
         }
-        OpensslServer { child, port }
+        Some(OpensslServer { child, port })
     }
 }
 
