@@ -125,6 +125,14 @@ pub enum DnssecState {
 pub struct DnsProber {
     plain: TokioResolver,
     validating: TokioResolver,
+    /// Resolvers asked over TCP, one connection per question, for the per-host zone-apex
+    /// walk: its NODATA answers are what response-rate limiting counts per zone, and RRL
+    /// applies to UDP only. A province of a thousand sites in one zone would otherwise be
+    /// throttled by its own name server; one connection per question means a question that is
+    /// never answered holds up no other.
+    walk_servers: Vec<SocketAddr>,
+    /// NS answers of the walk, shared for 30 s, so the parent of a thousand hosts is asked once.
+    walk_answers: super::shared::SharedCache<LookupOutcome>,
 }
 
 /// The resolver could not be set up (bad system config).
@@ -143,6 +151,8 @@ impl DnsProber {
         Ok(DnsProber {
             plain: build_resolver(&settings.servers, attempt_timeout, false, None)?,
             validating: build_resolver(&settings.servers, attempt_timeout, true, anchors)?,
+            walk_servers: walk_servers(&settings.servers)?,
+            walk_answers: super::shared::SharedCache::default(),
         })
     }
 
@@ -209,7 +219,7 @@ impl DnsProber {
     pub async fn find_apex(&self, host: &str, deadline: Instant) -> (Option<String>, LookupOutcome) {
         let mut candidate = host.trim_end_matches('.').to_string();
         loop {
-            let ns = self.lookup_owned(&candidate, RecordType::NS, deadline).await;
+            let ns = self.walk_ns(&candidate, deadline).await;
             match &ns {
                 LookupOutcome::Records { .. } => return (Some(candidate), ns),
                 LookupOutcome::NoData | LookupOutcome::NxDomain => {}
@@ -220,6 +230,18 @@ impl DnsProber {
                 _ => return (None, LookupOutcome::NoData),
             }
         }
+    }
+
+    /// The NS set owned by `name`, asked over TCP (see `walk_servers`), shared for 30 s.
+    async fn walk_ns(&self, name: &str, deadline: Instant) -> LookupOutcome {
+        let compute = || async {
+            let outcome = ask_over_tcp(&self.walk_servers, name, RecordType::NS, deadline).await;
+            (outcome, Duration::from_secs(30))
+        };
+        self.walk_answers
+            .get_or_compute(&name.to_ascii_lowercase(), deadline, compute)
+            .await
+            .unwrap_or(LookupOutcome::Timeout)
     }
 
     /// The SOA and every name server's addresses of the zone at `apex` with NS set `ns`.
@@ -256,33 +278,25 @@ impl DnsProber {
     /// Like [`lookup`](Self::lookup) but keeps only records owned by `name` itself, so a CNAME
     /// at `name` does not make its target's NS look like ours.
     async fn lookup_owned(&self, name: &str, record_type: RecordType, deadline: Instant) -> LookupOutcome {
-        let Ok(fqdn) = fully_qualified(name) else {
-            return LookupOutcome::Failed {
-                message: format!("invalid name {name:?}"),
-            };
-        };
-        match tokio::time::timeout_at(deadline, self.plain.lookup(fqdn.clone(), record_type)).await {
-            Err(_) => LookupOutcome::Timeout,
-            Ok(Err(err)) => outcome_of_error(&err),
-            Ok(Ok(lookup)) => {
-                let values: Vec<String> = lookup
-                    .answers()
-                    .iter()
-                    .filter(|record| record.record_type() == record_type && record.name == fqdn)
-                    .map(|record| rdata_text(&record.data))
-                    .collect();
-                if values.is_empty() {
-                    LookupOutcome::NoData
-                } else {
-                    LookupOutcome::Records { values }
-                }
-            }
-        }
+        lookup_owned(&self.plain, name, record_type, deadline).await
     }
 
     /// Validates the zone's SOA. A Bogus result is retried once, because a DNSKEY fetch timeout
     /// can surface as Bogus.
     pub async fn dnssec_state(&self, apex: &str, deadline: Instant) -> DnssecState {
+        // A zone without DNSKEY records cannot be secure; whether the parent holds a DS for it
+        // tells insecure (unsigned delegation) from bogus. Two queries instead of a validator
+        // walk that, for an unsigned zone, can cost hundreds of queries.
+        let dnskey = self.lookup_owned(apex, RecordType::DNSKEY, deadline).await;
+        if matches!(dnskey, LookupOutcome::NoData | LookupOutcome::NxDomain) {
+            return match self.lookup_owned(apex, RecordType::DS, deadline).await {
+                LookupOutcome::NoData | LookupOutcome::NxDomain => DnssecState::Insecure,
+                LookupOutcome::Records { .. } => DnssecState::Bogus,
+                other => DnssecState::Indeterminate {
+                    message: format!("DS lookup: {}", other.label()),
+                },
+            };
+        }
         let first = self.dnssec_attempt(apex, deadline).await;
         if first == DnssecState::Bogus {
             return self.dnssec_attempt(apex, deadline).await;
@@ -371,6 +385,126 @@ pub fn load_trust_anchors(path: &std::path::Path) -> Result<TrustAnchors, Resolv
     Ok(anchors)
 }
 
+/// Looks `name` up on `resolver`, keeping only records owned by `name` itself.
+async fn lookup_owned(
+    resolver: &TokioResolver,
+    name: &str,
+    record_type: RecordType,
+    deadline: Instant,
+) -> LookupOutcome {
+    let Ok(fqdn) = fully_qualified(name) else {
+        return LookupOutcome::Failed {
+            message: format!("invalid name {name:?}"),
+        };
+    };
+    match tokio::time::timeout_at(deadline, resolver.lookup(fqdn.clone(), record_type)).await {
+        Err(_) => LookupOutcome::Timeout,
+        Ok(Err(err)) => outcome_of_error(&err),
+        Ok(Ok(lookup)) => {
+            let values: Vec<String> = lookup
+                .answers()
+                .iter()
+                .filter(|record| record.record_type() == record_type && record.name == fqdn)
+                .map(|record| rdata_text(&record.data))
+                .collect();
+            if values.is_empty() {
+                LookupOutcome::NoData
+            } else {
+                LookupOutcome::Records { values }
+            }
+        }
+    }
+}
+
+/// The resolvers the apex walk asks: the configured ones, or the system's.
+fn walk_servers(servers: &[SocketAddr]) -> Result<Vec<SocketAddr>, ResolverSetupError> {
+    if !servers.is_empty() {
+        return Ok(servers.to_vec());
+    }
+    let (config, _) =
+        hickory_resolver::system_conf::read_system_conf().map_err(|err| ResolverSetupError(err.to_string()))?;
+    Ok(config
+        .name_servers()
+        .iter()
+        .map(|server| {
+            let port = server.connections.first().map(|c| c.port).unwrap_or(53);
+            SocketAddr::new(server.ip, port)
+        })
+        .collect())
+}
+
+/// Asks `servers` in turn, each on a fresh TCP connection, until one answers.
+async fn ask_over_tcp(servers: &[SocketAddr], name: &str, record_type: RecordType, deadline: Instant) -> LookupOutcome {
+    let Ok(fqdn) = fully_qualified(name) else {
+        return LookupOutcome::Failed {
+            message: format!("invalid name {name:?}"),
+        };
+    };
+    let request = super::nameserver::query_message(&fqdn, record_type, true);
+    let Ok(wire) = request.to_vec() else {
+        return LookupOutcome::Failed {
+            message: "cannot encode the query".into(),
+        };
+    };
+    let mut last = LookupOutcome::Failed {
+        message: "no resolver configured".into(),
+    };
+    for server in servers {
+        let answer = match tokio::time::timeout_at(deadline, super::nameserver::tcp_exchange(*server, &wire)).await {
+            Err(_) => return LookupOutcome::Timeout,
+            Ok(Err(err)) => {
+                last = LookupOutcome::Failed {
+                    message: format!("{server}: {err}"),
+                };
+                continue;
+            }
+            Ok(Ok(answer)) => answer,
+        };
+        let message = match hickory_resolver::proto::op::Message::from_vec(&answer) {
+            Ok(message) if message.metadata.id == request.metadata.id => message,
+            _ => {
+                last = LookupOutcome::Failed {
+                    message: format!("{server}: malformed answer"),
+                };
+                continue;
+            }
+        };
+        return match message.metadata.response_code {
+            ResponseCode::NoError => {
+                let values: Vec<String> = message
+                    .answers
+                    .iter()
+                    .filter(|record| record.record_type() == record_type && record.name == fqdn)
+                    .map(|record| rdata_text(&record.data))
+                    .collect();
+                if values.is_empty() {
+                    LookupOutcome::NoData
+                } else {
+                    LookupOutcome::Records { values }
+                }
+            }
+            ResponseCode::NXDomain => LookupOutcome::NxDomain,
+            ResponseCode::ServFail => LookupOutcome::ServFail,
+            ResponseCode::Refused => LookupOutcome::Refused,
+            other => LookupOutcome::Failed {
+                message: format!("rcode {other:?}"),
+            },
+        };
+    }
+    last
+}
+
+/// Options every resolver of the monitor shares: bounded attempts, short caching (a monitor
+/// must see changes soon), no hosts file, names always absolute.
+fn monitor_options(options: &mut hickory_resolver::config::ResolverOpts, attempt_timeout: Duration) {
+    options.timeout = attempt_timeout;
+    options.attempts = 2;
+    options.positive_max_ttl = Some(Duration::from_secs(30));
+    options.negative_max_ttl = Some(Duration::from_secs(30));
+    options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
+    options.ndots = 0;
+}
+
 fn build_resolver(
     servers: &[SocketAddr],
     attempt_timeout: Duration,
@@ -396,15 +530,9 @@ fn build_resolver(
         )
     };
     let options = builder.options_mut();
-    options.timeout = attempt_timeout;
-    options.attempts = 2;
+    monitor_options(options, attempt_timeout);
     options.validate = validate;
     options.preserve_intermediates = true;
-    // A monitor must see changes soon; never trust a cached answer for long.
-    options.positive_max_ttl = Some(Duration::from_secs(30));
-    options.negative_max_ttl = Some(Duration::from_secs(30));
-    options.use_hosts_file = hickory_resolver::config::ResolveHosts::Never;
-    options.ndots = 0;
     if let Some(anchors) = anchors {
         builder = builder.with_trust_anchor(anchors);
     }

@@ -106,12 +106,17 @@ pub async fn query_soa(server: SocketAddr, zone: &str, deadline: Instant) -> NsQ
 }
 
 fn build_query(name: &Name) -> Message {
+    query_message(name, RecordType::SOA, false)
+}
+
+/// A query with a random id.
+pub(crate) fn query_message(name: &Name, record_type: RecordType, recursion_desired: bool) -> Message {
     use ring::rand::SecureRandom;
     let mut id = [0u8; 2];
     let _ = ring::rand::SystemRandom::new().fill(&mut id);
     let mut message = Message::new(u16::from_be_bytes(id), MessageType::Query, OpCode::Query);
-    message.metadata.recursion_desired = false;
-    message.add_query(Query::query(name.clone(), RecordType::SOA));
+    message.metadata.recursion_desired = recursion_desired;
+    message.add_query(Query::query(name.clone(), record_type));
     message
 }
 
@@ -154,7 +159,8 @@ async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8
     Ok(buffer)
 }
 
-async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8>> {
+/// One query on its own TCP connection: no answer another query is waiting for can hold it up.
+pub(crate) async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut stream = TcpStream::connect(server).await?;
     let length = u16::try_from(wire.len()).map_err(|_| std::io::Error::other("query too long"))?;
     let mut framed = length.to_be_bytes().to_vec();
