@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use futures::StreamExt;
 
 use crate::checks::CheckId;
 use crate::config::{self, Config, Overrides, ResolverAddr};
@@ -512,26 +513,49 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let verdicts = runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let prober = match Prober::new(&config) {
             Ok(prober) => prober,
             Err(err) => return Err(UsageError(err.to_string())),
         };
         let progress = progress_bar(config.targets.len(), no_progress);
-        let on_done = |verdict: &crate::verdict::TargetVerdict| {
+        let mut verdicts = runner::audit_stream(&prober, &config.targets, &plan);
+        // JSON is written target by target, so memory follows the concurrency, not the number
+        // of sites; the table and JUnit need every verdict before they can start.
+        let mut json = match format {
+            Format::Json => Some(
+                output::json::JsonStream::begin(std::io::BufWriter::new(std::io::stdout().lock()), &checks)
+                    .map_err(|err| UsageError(format!("writing output: {err}")))?,
+            ),
+            _ => None,
+        };
+        let mut kept = Vec::new();
+        let mut all_passed = true;
+        while let Some(verdict) = verdicts.next().await {
             if let Some(bar) = &progress {
                 bar.set_message(verdict.target.clone());
                 bar.inc(1);
             }
-        };
-        let verdicts = runner::audit_all(&prober, &config.targets, &plan, &on_done).await;
+            all_passed &= verdict.passed;
+            match json.as_mut() {
+                Some(stream) => stream
+                    .push(&verdict)
+                    .map_err(|err| UsageError(format!("writing output: {err}")))?,
+                None => kept.push(verdict),
+            }
+        }
         if let Some(bar) = progress {
             bar.finish_and_clear();
         }
-        Ok(verdicts)
+        if let Some(stream) = json {
+            stream
+                .finish()
+                .map_err(|err| UsageError(format!("writing output: {err}")))?;
+        }
+        Ok((kept, all_passed))
     });
-    let verdicts = match verdicts {
-        Ok(verdicts) => verdicts,
+    let (verdicts, all_passed) = match outcome {
+        Ok(outcome) => outcome,
         Err(err) => {
             eprintln!("vnready: {err}");
             return Ok(EXIT_USAGE);
@@ -539,19 +563,17 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
     };
     let rendered = match format {
         Format::Text => output::text::render(&verdicts, &checks),
-        Format::Json => output::json::render(&verdicts, &checks),
         Format::Junit => output::junit::render(&verdicts, &checks),
+        Format::Json => String::new(),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(rendered.as_bytes()).context("writing output")?;
-    if !rendered.ends_with('\n') {
-        stdout.write_all(b"\n").context("writing output")?;
+    if !rendered.is_empty() {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(rendered.as_bytes()).context("writing output")?;
+        if !rendered.ends_with('\n') {
+            stdout.write_all(b"\n").context("writing output")?;
+        }
     }
-    Ok(if verdicts.iter().all(|v| v.passed) {
-        EXIT_PASS
-    } else {
-        EXIT_FAIL
-    })
+    Ok(if all_passed { EXIT_PASS } else { EXIT_FAIL })
 }
 
 /// Targets of the new file that the old one lacks or lists with different settings.

@@ -25,7 +25,22 @@ pub async fn audit_target(prober: &Prober, target: &Target, plan: &AuditPlan) ->
         Some(ids) => ids.clone(),
         None => target.policy.required_among(&plan.checks),
     };
-    TargetVerdict::new(target, results, required, observations)
+    let mut verdict = TargetVerdict::new(target, results, required, observations);
+    // Bodies are only needed for judging; a kept verdict must not hold a megabyte per address.
+    verdict.drop_bodies();
+    verdict
+}
+
+/// Verdicts in target order as they finish, at most `plan.concurrency` audits at a time, so a
+/// caller can write each one out and drop it.
+pub fn audit_stream<'a>(
+    prober: &'a Prober,
+    targets: &'a [Target],
+    plan: &'a AuditPlan,
+) -> impl futures::Stream<Item = TargetVerdict> + 'a {
+    futures::stream::iter(targets.iter())
+        .map(move |target| audit_target(prober, target, plan))
+        .buffered(plan.concurrency.max(1))
 }
 
 /// Audits every target, at most `plan.concurrency` at a time; `on_done` is called as each one
@@ -36,13 +51,11 @@ pub async fn audit_all(
     plan: &AuditPlan,
     on_done: &(dyn Fn(&TargetVerdict) + Sync),
 ) -> Vec<TargetVerdict> {
-    futures::stream::iter(targets.iter())
-        .map(|target| async move {
-            let verdict = audit_target(prober, target, plan).await;
+    audit_stream(prober, targets, plan)
+        .map(|verdict| {
             on_done(&verdict);
             verdict
         })
-        .buffered(plan.concurrency.max(1))
         .collect()
         .await
 }

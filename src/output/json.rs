@@ -1,21 +1,70 @@
 //! Machine-readable output: `{"targets":[{"target", "host", "checks":[{"id","status","reason",..}],
 //! "addresses":[..], ..}], "summary": {..}}`.
 
-use serde_json::json;
+use std::io::Write;
 
 use crate::checks::CheckId;
 use crate::verdict::TargetVerdict;
 
+/// The whole document at once (for callers that already hold every verdict).
 pub fn render(verdicts: &[TargetVerdict], checks: &[CheckId]) -> String {
-    let passed = verdicts.iter().filter(|v| v.passed).count();
-    let document = json!({
-        "vnready_version": env!("CARGO_PKG_VERSION"),
-        "generated_at": crate::output::json::now_rfc3339(),
-        "checks": checks,
-        "summary": { "targets": verdicts.len(), "passed": passed, "failed": verdicts.len() - passed },
-        "targets": verdicts,
-    });
-    serde_json::to_string_pretty(&document).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"))
+    let mut stream = JsonStream::begin(Vec::new(), checks).expect("writing to memory");
+    for verdict in verdicts {
+        stream.push(verdict).expect("writing to memory");
+    }
+    let bytes = stream.finish().expect("writing to memory");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Writes the document one target at a time, so `check` over ten thousand sites holds one
+/// verdict at a time rather than all of them and their JSON tree.
+pub struct JsonStream<W: Write> {
+    out: W,
+    targets: usize,
+    passed: usize,
+}
+
+impl<W: Write> JsonStream<W> {
+    /// Writes the header and opens the `targets` array.
+    pub fn begin(mut out: W, checks: &[CheckId]) -> std::io::Result<JsonStream<W>> {
+        let checks = serde_json::to_string(checks).map_err(std::io::Error::other)?;
+        write!(
+            out,
+            "{{\n  \"vnready_version\": \"{}\",\n  \"generated_at\": \"{}\",\n  \"checks\": {checks},\n  \"targets\": [",
+            env!("CARGO_PKG_VERSION"),
+            now_rfc3339()
+        )?;
+        Ok(JsonStream {
+            out,
+            targets: 0,
+            passed: 0,
+        })
+    }
+
+    /// Appends one target.
+    pub fn push(&mut self, verdict: &TargetVerdict) -> std::io::Result<()> {
+        if self.targets > 0 {
+            self.out.write_all(b",")?;
+        }
+        self.out.write_all(b"\n")?;
+        serde_json::to_writer_pretty(&mut self.out, verdict).map_err(std::io::Error::other)?;
+        self.targets += 1;
+        self.passed += usize::from(verdict.passed);
+        Ok(())
+    }
+
+    /// Closes the array, writes the summary and returns the writer.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        write!(
+            self.out,
+            "\n  ],\n  \"summary\": {{ \"targets\": {}, \"passed\": {}, \"failed\": {} }}\n}}\n",
+            self.targets,
+            self.passed,
+            self.targets - self.passed
+        )?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
 }
 
 /// Current UTC time as RFC 3339, without pulling in a date crate.
@@ -25,4 +74,27 @@ pub fn now_rfc3339() -> String {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::verdict_with;
+    use crate::checks::Status;
+
+    #[test]
+    fn streamed_document_is_one_valid_json_object() {
+        let verdicts = [
+            verdict_with(&[(CheckId::Ipv6Aaaa, Status::Pass)]),
+            verdict_with(&[(CheckId::Ipv6Aaaa, Status::Fail)]),
+        ];
+        let text = render(&verdicts, &[CheckId::Ipv6Aaaa]);
+        let document: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(document["targets"].as_array().map(Vec::len), Some(2));
+        assert_eq!(document["summary"]["passed"], 1);
+        assert_eq!(document["summary"]["failed"], 1);
+        assert_eq!(document["checks"][0], "ipv6.aaaa");
+        let empty: serde_json::Value = serde_json::from_str(&render(&[], &[])).expect("valid JSON");
+        assert_eq!(empty["summary"]["targets"], 0);
+    }
 }
