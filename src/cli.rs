@@ -30,8 +30,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Log level: error, warn, info, debug or trace (logs go to stderr). Default: info for
-    /// serve, warn otherwise.
+    /// Log level of vnready's own lines: error, warn, info, debug or trace (stderr). Default:
+    /// info for serve, warn otherwise. Other crates (DNS, TLS, HTTP libraries) stay silent
+    /// unless RUST_LOG or a full directive ("info,hickory_net=debug") asks for them.
     #[arg(long = "log.level", global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
     /// Log format: text for people, json (one object per line) for a SIEM.
@@ -250,12 +251,26 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The filter for `--log.level`: a bare level applies to vnready alone (the DNS library's
+/// DNSSEC validator alone logs whole DNS messages at WARN/ERROR for every unsigned zone);
+/// anything else is a full directive for experts, as RUST_LOG is.
+pub fn log_directive(level: &str) -> String {
+    let bare = ["error", "warn", "info", "debug", "trace", "off"];
+    let level = level.trim();
+    if bare.contains(&level.to_ascii_lowercase().as_str()) {
+        format!("off,vnready={}", level.to_ascii_lowercase())
+    } else {
+        level.to_string()
+    }
+}
+
 fn init_logging(level: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(log_directive(level)))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off,vnready=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         // Fields at the top level and no tracing target, so `target` is always the site.
@@ -599,4 +614,16 @@ fn progress_bar(total: usize, disabled: bool) -> Option<indicatif::ProgressBar> 
         bar.set_style(style);
     }
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_level_silences_other_crates_and_a_directive_is_kept() {
+        assert_eq!(log_directive("info"), "off,vnready=info");
+        assert_eq!(log_directive("ERROR"), "off,vnready=error");
+        assert_eq!(log_directive("info,hickory_net=debug"), "info,hickory_net=debug");
+    }
 }

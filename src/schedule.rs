@@ -149,7 +149,7 @@ impl Supervisor {
                 Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
                     if let Err(err) = joined {
                         if err.is_panic() {
-                            tracing::error!(error = %err, "a target task panicked; it is restarted on the next reload");
+                            tracing::error!(event = "task_panicked", error = %err, "a target task panicked; it is restarted on the next reload");
                         }
                     }
                 }
@@ -160,6 +160,7 @@ impl Supervisor {
 
     async fn drain(mut self, grace: Duration) {
         tracing::info!(
+            event = "stopping",
             in_flight = self.tasks.len(),
             grace_seconds = grace.as_secs_f64(),
             "stopping: no new audits"
@@ -168,6 +169,7 @@ impl Supervisor {
         let drained = tokio::time::timeout(grace, async { while self.tasks.join_next().await.is_some() {} }).await;
         if drained.is_err() {
             tracing::warn!(
+                event = "audits_cancelled",
                 cancelled = self.tasks.len(),
                 "grace period over; cancelling audits still running"
             );
@@ -322,7 +324,9 @@ async fn audit_once(
     let audit = runner::audit_target(&runtime.prober, target, &runtime.plan);
     match tokio::time::timeout(target.settings.timeout + AUDIT_SAFETY_MARGIN, audit).await {
         Ok(verdict) => daemon.record(target, verdict),
-        Err(_) => tracing::error!(target = %target.id, "audit overran its timeout and was abandoned"),
+        Err(_) => {
+            tracing::error!(event = "audit_overran", target = %target.id, "audit overran its timeout and was abandoned")
+        }
     }
 }
 

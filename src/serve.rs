@@ -112,7 +112,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     daemon.flush_store();
     server_stop.cancel();
     if let Ok(Err(err)) = server.await {
-        tracing::warn!(error = %err, "HTTP server stopped with an error");
+        tracing::warn!(event = "http_server_failed", error = %err, "HTTP server stopped with an error");
     }
     tracing::info!(event = "stopped", "vnready stopped");
     Ok(())
@@ -131,6 +131,7 @@ fn open_store(path: Option<&std::path::Path>, health: &StoreHealth) -> (Box<dyn 
     match opened {
         Ok((store, history)) => {
             tracing::info!(
+                event = "store_opened",
                 path = %path.display(),
                 targets_with_history = history.checks.len(),
                 "history store opened"

@@ -493,7 +493,7 @@ impl StoreWriter {
         self.sender.take();
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
-                tracing::error!("history store thread panicked");
+                tracing::error!(event = "store_thread_panicked", "history store thread panicked");
             }
         }
     }

@@ -387,6 +387,41 @@ async fn sigterm_drains_and_exits_zero() {
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit().await, Some(0));
     assert!(daemon.events().iter().any(|e| e["event"] == "stopped"));
+    // A whole round over the lab logs only vnready's own lines: every line is a JSON event, and
+    // besides the per-check baseline and fact changes only a handful of lifecycle lines (no
+    // DNS-library dumps: the lab's unsigned zones made hundreds of those per site).
+    let log = daemon.log();
+    let not_events: Vec<&String> = log
+        .iter()
+        .filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .map(|event| event.get("event").is_none())
+                .unwrap_or(true)
+        })
+        .collect();
+    assert!(
+        not_events.is_empty(),
+        "lines that are not vnready events: {not_events:#?}"
+    );
+    let lifecycle = daemon
+        .events()
+        .iter()
+        .filter(|e| {
+            !matches!(
+                e["event"].as_str(),
+                Some("check_changed" | "certificate_changed" | "addresses_changed" | "name_servers_changed")
+            )
+        })
+        .count();
+    assert!(
+        lifecycle <= 10,
+        "{lifecycle} lifecycle lines in one round:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        log.iter().all(|line| !line.contains('\u{1b}')),
+        "no colour codes in a file"
+    );
     let stored = vnready::store::SqliteStore::open(&store).expect("open store");
     assert!(stored.consistency_problems().expect("check").is_empty());
     let good = lab.url_of(&host("good"));

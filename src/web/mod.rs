@@ -106,7 +106,7 @@ async fn probe_handler(
             return (StatusCode::BAD_REQUEST, format!("{refusal}\n")).into_response()
         }
         Err(refusal @ ProbeRefusal::Forbidden(_)) => {
-            tracing::warn!(target = ?params.target, "refused /probe of an unlisted target");
+            tracing::warn!(event = "probe_refused", target = ?params.target, "refused /probe of an unlisted target");
             return (StatusCode::FORBIDDEN, format!("{refusal}\n")).into_response();
         }
     };
