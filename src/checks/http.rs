@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{CheckId, CheckResult, Reason, Status};
-use crate::probe::addr::Family;
+use crate::probe::addr::{AddressClass, Family};
 use crate::probe::dns::LookupOutcome;
 use crate::probe::http::{AddressFetch, FetchError, Phase};
 use crate::probe::Observations;
@@ -58,6 +58,25 @@ pub fn judge_fetch(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict
         (None, None) => FetchVerdict::Broken(format!("[{ip}] no response")),
         _ => FetchVerdict::Works,
     }
+}
+
+/// Non-public addresses published beside usable ones of the same family: round-robin hands
+/// them to some visitors, who then cannot reach the site ("[10.0.0.5] is Private-Use").
+pub fn unreachable_round_robin_members(obs: &Observations, family: Family) -> Vec<String> {
+    if obs.usable(family).next().is_none() {
+        return Vec::new();
+    }
+    obs.addresses
+        .iter()
+        .filter(|a| a.family == family)
+        .filter_map(|a| match &a.class {
+            AddressClass::Special { block } => Some(format!(
+                "[{}] is published but is {block}, so visitors given it cannot reach the site",
+                a.ip
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A fetch error as a short phrase: what failed and where.
@@ -117,6 +136,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let mut broken = Vec::new();
     let mut untested = Vec::new();
     for family in [Family::Ipv4, Family::Ipv6] {
+        broken.extend(unreachable_round_robin_members(obs, family));
         for fetch in obs.fetches_of(family) {
             match judge_fetch(fetch, expect) {
                 FetchVerdict::Works => {}
@@ -170,6 +190,20 @@ mod tests {
         let result = up(&obs, &[StatusRange::SUCCESS]);
         assert_eq!(result.status, Status::Fail);
         assert!(result.reason.en.contains("timeout"));
+    }
+
+    #[test]
+    fn a_private_address_beside_public_ones_fails() {
+        let mut obs = observations();
+        obs.addresses
+            .push(crate::probe::addr::classify("10.0.0.5".parse().unwrap(), &[]));
+        let result = up(&obs, &[StatusRange::SUCCESS]);
+        assert_eq!(result.status, Status::Fail);
+        assert!(
+            result.reason.en.contains("[10.0.0.5] is published but is Private-Use"),
+            "{}",
+            result.reason.en
+        );
     }
 
     #[test]

@@ -108,7 +108,12 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             observed,
         );
     }
-    let verdicts: Vec<FetchVerdict> = fetches.iter().map(|f| judge_fetch(f, expect)).collect();
+    let mut verdicts: Vec<FetchVerdict> = fetches.iter().map(|f| judge_fetch(f, expect)).collect();
+    verdicts.extend(
+        super::http::unreachable_round_robin_members(obs, Family::Ipv6)
+            .into_iter()
+            .map(FetchVerdict::Broken),
+    );
     if verdicts
         .iter()
         .all(|v| matches!(v, FetchVerdict::Untested(why) if why.starts_with("this monitor has no route")))

@@ -733,6 +733,11 @@ impl Lab {
         let unreachable = b.pki.leaf_with_crl(&host("crldown"), &down_url, 0x7e57_0003);
         b.with_cert(&host("crldown"), unreachable).await;
 
+        // Round-robin members that are not public (never connected to: not usable).
+        b.healthy(&host("mixedrr"), DUAL).await;
+        b.zones.a(&host("mixedrr"), "10.11.12.13");
+        b.zones.a(&host("mixedrr"), "fd00:dead::1");
+
         // A monitor with no route to the site's IPv6 address.
         b.healthy(
             &host("noroute"),
