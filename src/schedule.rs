@@ -244,10 +244,27 @@ impl Supervisor {
         if permits > self.permits {
             self.semaphore.add_permits(permits - self.permits);
         } else if permits < self.permits {
-            self.semaphore.forget_permits(self.permits - permits);
+            shrink(&self.semaphore, self.permits - permits);
         }
         self.permits = permits;
     }
+}
+
+/// Takes `by` permits out of circulation for good. `forget_permits` only removes permits that
+/// are free now; the rest are held by running audits, so a task waits for them to come back and
+/// forgets them then. Concurrency thus settles at exactly the new limit after a reload.
+fn shrink(semaphore: &Arc<Semaphore>, by: usize) {
+    let shortfall = by - semaphore.forget_permits(by);
+    if shortfall == 0 {
+        return;
+    }
+    let semaphore = semaphore.clone();
+    let shortfall = u32::try_from(shortfall).unwrap_or(u32::MAX);
+    tokio::spawn(async move {
+        if let Ok(permits) = semaphore.acquire_many(shortfall).await {
+            permits.forget();
+        }
+    });
 }
 
 /// The targets of `config` this replica owns.
@@ -327,6 +344,28 @@ async fn audit_once(
         Err(_) => {
             tracing::error!(event = "audit_overran", target = %target.id, "audit overran its timeout and was abandoned")
         }
+    }
+}
+
+#[cfg(test)]
+mod shrink_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn shrinking_while_permits_are_held_settles_at_the_new_limit() {
+        let semaphore = Arc::new(Semaphore::new(4));
+        let held: Vec<_> = (0..3)
+            .map(|_| semaphore.clone().try_acquire_owned().expect("free permit"))
+            .collect();
+        shrink(&semaphore, 3); // 4 -> 1 with only one permit free
+        assert_eq!(semaphore.available_permits(), 0);
+        drop(held);
+        // The forgetting task has taken the two permits that came back; one stays.
+        let one = semaphore.clone().acquire_owned().await.expect("one permit remains");
+        tokio::task::yield_now().await;
+        assert_eq!(semaphore.available_permits(), 0, "exactly one permit in circulation");
+        drop(one);
+        assert_eq!(semaphore.available_permits(), 1);
     }
 }
 
