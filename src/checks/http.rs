@@ -155,16 +155,8 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         );
     }
     if !untested.is_empty() {
-        let list = untested.join("; ");
-        return CheckResult::new(
-            id,
-            Status::Error,
-            Reason::new(
-                format!("could not be tested: {list}"),
-                format!("không kiểm tra được: {list}"),
-            ),
-            observed,
-        );
+        let items: Vec<&str> = untested.iter().map(String::as_str).collect();
+        return super::not_tested(id, "could not be tested", "không kiểm tra được", &items, observed);
     }
     CheckResult::new(
         id,

@@ -168,14 +168,11 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         );
     }
     if !untested.is_empty() {
-        let list = untested.join("; ");
-        return CheckResult::new(
+        return super::not_tested(
             id,
-            Status::Error,
-            Reason::new(
-                format!("IPv6 could not be tested: {list}"),
-                format!("không kiểm tra được IPv6: {list}"),
-            ),
+            "IPv6 could not be tested",
+            "không kiểm tra được IPv6",
+            &untested,
             observed,
         );
     }

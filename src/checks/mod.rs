@@ -89,6 +89,18 @@ impl CheckResult {
     }
 }
 
+/// The `error` result for what could not be tested: never a pass, and the reason names each
+/// address or hop ("could not be tested: [2402:800::1] …").
+pub(crate) fn not_tested(id: CheckId, en: &str, vi: &str, items: &[&str], observed: Value) -> CheckResult {
+    let list = items.join("; ");
+    CheckResult::new(
+        id,
+        Status::Error,
+        Reason::new(format!("{en}: {list}"), format!("{vi}: {list}")),
+        observed,
+    )
+}
+
 /// Runs the given checks over one target's observations.
 pub fn evaluate(target: &Target, observations: &Observations, ids: &[CheckId]) -> Vec<CheckResult> {
     ids.iter().map(|id| evaluate_one(*id, target, observations)).collect()

@@ -87,14 +87,12 @@ fn partial(id: CheckId, untested: &[String], observed: serde_json::Value) -> Opt
     if untested.is_empty() {
         return None;
     }
-    let list = untested.join("; ");
-    Some(CheckResult::new(
+    let items: Vec<&str> = untested.iter().map(String::as_str).collect();
+    Some(super::not_tested(
         id,
-        Status::Error,
-        Reason::new(
-            format!("not tested on every address: {list}"),
-            format!("chưa kiểm tra được trên mọi địa chỉ: {list}"),
-        ),
+        "not tested on every address",
+        "chưa kiểm tra được trên mọi địa chỉ",
+        &items,
         observed,
     ))
 }

@@ -400,19 +400,26 @@ async fn lookup_owned(
     match tokio::time::timeout_at(deadline, resolver.lookup(fqdn.clone(), record_type)).await {
         Err(_) => LookupOutcome::Timeout,
         Ok(Err(err)) => outcome_of_error(&err),
-        Ok(Ok(lookup)) => {
-            let values: Vec<String> = lookup
-                .answers()
-                .iter()
-                .filter(|record| record.record_type() == record_type && record.name == fqdn)
-                .map(|record| rdata_text(&record.data))
-                .collect();
-            if values.is_empty() {
-                LookupOutcome::NoData
-            } else {
-                LookupOutcome::Records { values }
-            }
-        }
+        Ok(Ok(lookup)) => owned_records(lookup.answers(), &fqdn, record_type),
+    }
+}
+
+/// The records of `record_type` owned by `owner` itself (a CNAME target's records are not the
+/// owner's), or NoData.
+fn owned_records(
+    answers: &[hickory_resolver::proto::rr::Record],
+    owner: &Name,
+    record_type: RecordType,
+) -> LookupOutcome {
+    let values: Vec<String> = answers
+        .iter()
+        .filter(|record| record.record_type() == record_type && record.name == *owner)
+        .map(|record| rdata_text(&record.data))
+        .collect();
+    if values.is_empty() {
+        LookupOutcome::NoData
+    } else {
+        LookupOutcome::Records { values }
     }
 }
 
@@ -470,19 +477,7 @@ async fn ask_over_tcp(servers: &[SocketAddr], name: &str, record_type: RecordTyp
             }
         };
         return match message.metadata.response_code {
-            ResponseCode::NoError => {
-                let values: Vec<String> = message
-                    .answers
-                    .iter()
-                    .filter(|record| record.record_type() == record_type && record.name == fqdn)
-                    .map(|record| rdata_text(&record.data))
-                    .collect();
-                if values.is_empty() {
-                    LookupOutcome::NoData
-                } else {
-                    LookupOutcome::Records { values }
-                }
-            }
+            ResponseCode::NoError => owned_records(&message.answers, &fqdn, record_type),
             ResponseCode::NXDomain => LookupOutcome::NxDomain,
             ResponseCode::ServFail => LookupOutcome::ServFail,
             ResponseCode::Refused => LookupOutcome::Refused,
