@@ -198,6 +198,24 @@ async fn metrics_follow_the_contract_and_promtool_accepts_them() {
     assert!(open.body.ends_with("# EOF\n"));
     assert!(open.body.contains("# TYPE vnready_target info"));
     assert!(open.body.contains("# UNIT vnready_http_duration_seconds seconds"));
+
+    // Gzip when the scraper asks (Prometheus sends Accept-Encoding: gzip); the same samples.
+    let plain = daemon.get("/metrics").await;
+    let zipped = daemon.request("GET", "/metrics", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(zipped.content_encoding, "gzip");
+    assert!(
+        zipped.bytes.len() * 4 < plain.bytes.len(),
+        "gzip should shrink the exposition"
+    );
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&zipped.bytes[..]), &mut unzipped)
+        .expect("valid gzip");
+    let names = |text: &str| -> BTreeSet<String> { samples(text).into_iter().map(|s| s.name).collect() };
+    assert_eq!(names(&unzipped), names(&plain.body));
+    let refused = daemon
+        .request("GET", "/metrics", &[("accept-encoding", "gzip;q=0, identity")])
+        .await;
+    assert_eq!(refused.content_encoding, "", "q=0 refuses gzip");
 }
 
 fn harness_now() -> f64 {

@@ -85,8 +85,62 @@ fn render_response(registry: &Registry, format: Exposition) -> Response {
     }
 }
 
+/// Renders off the runtime workers that probe (a large province's exposition takes a while)
+/// and gzips it when the scraper asks, as Prometheus always does.
 async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    render_response(&state.registry, exposition(&headers))
+    let format = exposition(&headers);
+    let gzip = accepts_gzip(&headers);
+    let registry = state.registry.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        let text = metrics::render(&registry, format).map_err(|_| ())?;
+        if !gzip {
+            return Ok::<_, ()>((text.into_bytes(), false));
+        }
+        gzip_bytes(text.as_bytes()).map(|bytes| (bytes, true)).map_err(|_| ())
+    })
+    .await;
+    match rendered {
+        Ok(Ok((body, gzipped))) => {
+            let mut response = ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
+            if gzipped {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+            }
+            response
+                .headers_mut()
+                .insert(header::VARY, header::HeaderValue::from_static("Accept-Encoding"));
+            response
+        }
+        _ => (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed\n").into_response(),
+    }
+}
+
+/// Whether Accept-Encoding lists gzip with a non-zero quality.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            let quality_zero = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            coding.eq_ignore_ascii_case("gzip") && !quality_zero
+        })
+}
+
+fn gzip_bytes(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 8), flate2::Compression::fast());
+    encoder.write_all(bytes)?;
+    encoder.finish()
 }
 
 #[derive(serde::Deserialize)]

@@ -60,7 +60,9 @@ impl Mark {
 pub struct Reply {
     pub status: u16,
     pub content_type: String,
+    pub content_encoding: String,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Daemon {
@@ -194,11 +196,19 @@ impl Daemon {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
+        let content_encoding = response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         let body = response.into_body().collect().await.expect("body").to_bytes();
         Reply {
             status,
             content_type,
+            content_encoding,
             body: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body.to_vec(),
         }
     }
 
