@@ -34,6 +34,9 @@ pub enum ReloadError {
         #[source]
         source: ProberSetupError,
     },
+    /// The blocking task that reads the file died (it panicked or the runtime is stopping).
+    #[error("reading the configuration failed: {0}")]
+    Blocking(String),
 }
 
 /// What a successful reload changed.
@@ -142,7 +145,7 @@ impl Supervisor {
                 _ = shutdown.cancelled() => break,
                 Some(command) = commands.recv() => match command {
                     Command::Reload(reply) => {
-                        let outcome = self.reload().map_err(|err| err.to_string());
+                        let outcome = self.reload().await.map_err(|err| err.to_string());
                         let _ = reply.send(outcome);
                     }
                 },
@@ -191,9 +194,14 @@ impl Supervisor {
     }
 
     /// Re-reads the file; swaps only when the whole of it is good.
-    pub fn reload(&mut self) -> Result<ReloadSummary, ReloadError> {
+    pub async fn reload(&mut self) -> Result<ReloadSummary, ReloadError> {
         let current = self.daemon.runtime();
-        let runtime = match self.source.load(Some(&current)) {
+        // Reading the file, PEM roots and resolv.conf blocks: done on the blocking pool.
+        let source = self.source.clone();
+        let loaded = tokio::task::spawn_blocking(move || source.load(Some(&current)))
+            .await
+            .unwrap_or_else(|err| Err(ReloadError::Blocking(err.to_string())));
+        let runtime = match loaded {
             Ok(runtime) => runtime,
             Err(err) => {
                 self.daemon.note_reload_failed();

@@ -46,6 +46,9 @@ pub enum ServeError {
     StoreThread(#[source] std::io::Error),
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] std::io::Error),
+    /// A start-up task on the blocking pool died.
+    #[error("start-up work failed: {0}")]
+    Blocking(String),
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -62,9 +65,17 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         path: config,
         overrides,
     };
-    let runtime = source.load(None)?;
+    // Reading files and opening SQLite block: they run on the blocking pool, never on a
+    // runtime worker.
+    let (runtime, source) = tokio::task::spawn_blocking(move || (source.load(None), source))
+        .await
+        .map_err(|err| ServeError::Blocking(err.to_string()))?;
+    let runtime = runtime?;
     let health = Arc::new(StoreHealth::default());
-    let (store, history) = open_store(storage.as_deref(), &health);
+    let store_health = health.clone();
+    let (store, history) = tokio::task::spawn_blocking(move || open_store(storage.as_deref(), &store_health))
+        .await
+        .map_err(|err| ServeError::Blocking(err.to_string()))?;
     let writer = StoreWriter::spawn(store, health.clone()).map_err(ServeError::StoreThread)?;
     let concurrency = runtime.config.concurrency;
     let daemon = Arc::new(Daemon::new(runtime, history, writer, health, shard));
@@ -109,7 +120,10 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     Supervisor::new(daemon.clone(), source)
         .run(command_receiver, shutdown, grace)
         .await;
-    daemon.flush_store();
+    let flushing = daemon.clone();
+    if let Err(err) = tokio::task::spawn_blocking(move || flushing.flush_store()).await {
+        tracing::error!(event = "store_flush_failed", error = %err, "flushing the history store failed");
+    }
     server_stop.cancel();
     if let Ok(Err(err)) = server.await {
         tracing::warn!(event = "http_server_failed", error = %err, "HTTP server stopped with an error");
