@@ -75,6 +75,35 @@ pub struct TargetUrl {
     pub url: Url,
 }
 
+/// A target URL longer than this is refused before it is parsed (a site's address, not data).
+pub const MAX_URL_LENGTH: usize = 2048;
+
+/// Why an ASCII host cannot be a DNS name (RFC 1035: labels of 1–63 octets, 253 in all).
+fn dns_name_problem(host: &str) -> Option<String> {
+    if host.len() > 253 {
+        return Some(format!(
+            "the host name is {} characters long; DNS allows 253",
+            host.len()
+        ));
+    }
+    host.split('.').find_map(|label| match label.len() {
+        0 => Some("the host name has an empty label".to_string()),
+        1..=63 => None,
+        n => Some(format!(
+            "a label of the host name is {n} characters long; DNS allows 63"
+        )),
+    })
+}
+
+/// The first 80 characters of a user's text, for messages about very long input.
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= 80 {
+        return format!("{text:?}");
+    }
+    let head: String = text.chars().take(80).collect();
+    format!("{head:?}…")
+}
+
 impl TargetUrl {
     /// Accepts "https://host/path", "http://host" or a bare "host"; rejects IP literals because
     /// the rules are about names (.vn, name servers, certificates).
@@ -82,6 +111,13 @@ impl TargetUrl {
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err("empty target: expected a URL like https://example.gov.vn/ or a host name".into());
+        }
+        if trimmed.len() > MAX_URL_LENGTH {
+            return Err(format!(
+                "invalid URL {}: {} characters long; at most {MAX_URL_LENGTH}",
+                shorten(trimmed),
+                trimmed.len()
+            ));
         }
         let with_scheme = if trimmed.contains("://") {
             trimmed.to_string()
@@ -118,6 +154,9 @@ impl TargetUrl {
             return Err(format!(
                 "invalid URL {trimmed:?}: {host:?} is not a fully qualified host name"
             ));
+        }
+        if let Some(problem) = dns_name_problem(&host) {
+            return Err(format!("invalid URL {}: {problem}", shorten(trimmed)));
         }
         url.set_host(Some(&host))
             .map_err(|err| format!("invalid URL {trimmed:?}: {err}"))?;
@@ -336,6 +375,17 @@ pub fn default_http_url(https_url: &Url) -> Url {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hosts_that_cannot_be_dns_names_are_refused() {
+        let long_label = format!("https://{}.gov.vn/", "a".repeat(64));
+        assert!(TargetUrl::parse(&long_label).unwrap_err().contains("DNS allows 63"));
+        let long_name = format!("https://{}gov.vn/", "abcdefghi.".repeat(26));
+        assert!(TargetUrl::parse(&long_name).unwrap_err().contains("DNS allows 253"));
+        let long_url = format!("https://a.gov.vn/{}", "x".repeat(3000));
+        assert!(TargetUrl::parse(&long_url).unwrap_err().contains("at most 2048"));
+        assert!(TargetUrl::parse(&format!("https://{}.gov.vn/", "a".repeat(63))).is_ok());
+    }
 
     #[test]
     fn bare_host_becomes_https() {

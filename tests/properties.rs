@@ -1,0 +1,131 @@
+//! Property tests on the stable toolchain: what users and remote servers control (targets files,
+//! URLs and host names, response bodies) never panics and stays bounded. 10,000 cases each in
+//! the test command; `PROPTEST_CASES=1000000 cargo test --release --test properties` before a
+//! release.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use vnready::checks::similarity::{first_difference, normalise, similarity, title};
+use vnready::config::Config;
+use vnready::target::{host_for_display, parse_http_url, TargetUrl};
+
+fn cases() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Pieces real targets files are made of, so random files reach deep into the parser.
+fn yaml_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("targets:\n".to_string()),
+        Just("  - url: https://a.gov.vn/\n".to_string()),
+        Just("    category: state_portal\n".to_string()),
+        Just("    expect_status: [200, \"2xx\"]\n".to_string()),
+        Just("defaults:\n  timeout: 10s\n".to_string()),
+        Just("resolver:\n  servers: [\"127.0.0.1:53\"]\n".to_string()),
+        Just("trust:\n  accept_ranges: [\"10.0.0.0/8\"]\n".to_string()),
+        Just("goals:\n  - id: g\n    title: t\n    checks: [ipv6.aaaa]\n    deadline: 2025-12-31\n".to_string()),
+        Just("&a [1, 2]\n".to_string()),
+        Just("*a\n".to_string()),
+        Just("{{{{\n".to_string()),
+        Just("\t- :\n".to_string()),
+        "[ -~\u{80}-\u{2ff}\n]{0,40}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    #[test]
+    fn targets_files_parse_or_fail_with_a_location(pieces in proptest::collection::vec(yaml_piece(), 0..12)) {
+        let text: String = pieces.concat();
+        if let Err(err) = Config::parse(&text, Path::new("targets.yaml")) {
+            prop_assert!(err.to_string().starts_with("targets.yaml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn urls_and_host_names_never_panic(text in "\\PC{0,80}") {
+        if let Ok(url) = TargetUrl::parse(&text) {
+            let host = url.url.host_str().unwrap_or_default().to_string();
+            prop_assert!(!host.is_empty());
+            let shown = host_for_display(&host);
+            prop_assert!(!shown.is_empty());
+        }
+        let _ = parse_http_url(&text);
+    }
+
+    #[test]
+    fn idn_hosts_round_trip_to_punycode(label in "[a-zà-ỹđ0-9]{1,20}") {
+        if let Ok(url) = TargetUrl::parse(&format!("https://{label}.gov.vn/")) {
+            let host = url.url.host_str().unwrap_or_default();
+            prop_assert!(host.is_ascii(), "{host}");
+            prop_assert!(host.ends_with(".gov.vn"));
+        }
+    }
+
+    #[test]
+    fn body_comparison_is_total_and_bounded(a in "\\PC{0,160}", b in "\\PC{0,160}") {
+        let score = similarity(&a, &b);
+        prop_assert!((0.0..=1.0).contains(&score), "{score}");
+        prop_assert!((similarity(&a, &a) - 1.0).abs() < 1e-9 || normalise(&a).is_empty());
+        let _ = first_difference(&a, &b);
+        let _ = normalise(&a);
+    }
+
+    #[test]
+    fn titles_come_out_of_any_markup(prefix in "\\PC{0,60}", inner in "\\PC{0,60}", suffix in "\\PC{0,60}") {
+        let page = format!("{prefix}<title>{inner}</title>{suffix}");
+        let _ = title(&page);
+        let _ = title(&prefix);
+    }
+}
+
+/// The classic "billion laughs": nine levels of aliases, each nine times the one below. It must
+/// end with an error, not expand into gigabytes (an expansion would take minutes and gigabytes;
+/// no timing is asserted, the suite simply would not finish).
+#[test]
+fn alias_bombs_are_refused_quickly() {
+    let mut text =
+        String::from("a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
+    for level in 1..10 {
+        let previous = format!("*a{}", level - 1);
+        let list = vec![previous; 9].join(", ");
+        text.push_str(&format!("a{level}: &a{level} [{list}]\n"));
+    }
+    text.push_str("targets:\n  - url: https://a.gov.vn/\n");
+    let result = Config::parse(&text, Path::new("bomb.yaml"));
+    assert!(result.is_err(), "an alias bomb must not be accepted");
+}
+
+/// Deep nesting and a huge scalar end with a located error, without quoting the scalar back.
+#[test]
+fn deep_nesting_and_huge_scalars_are_bounded() {
+    let deep = format!("targets: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let err = Config::parse(&deep, Path::new("deep.yaml")).expect_err("deep nesting refused");
+    assert!(err.to_string().starts_with("deep.yaml"), "{err}");
+
+    let huge = format!("targets:\n  - url: https://{}.gov.vn/\n", "a".repeat(4 * 1024 * 1024));
+    let err = match Config::parse(&huge, Path::new("huge.yaml")) {
+        Ok(_) => panic!("an 8 MiB host name was accepted as a target"),
+        Err(err) => err.to_string(),
+    };
+    assert!(
+        err.starts_with("huge.yaml") && err.contains("at most 2048"),
+        "{}",
+        &err[..err.len().min(300)]
+    );
+    assert!(
+        err.len() < 1000,
+        "the message quotes the whole scalar ({} bytes)",
+        err.len()
+    );
+}
