@@ -135,6 +135,20 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     }
     let mut broken = Vec::new();
     let mut untested = Vec::new();
+    // A family whose lookup itself failed while the other answered is not "no addresses":
+    // its addresses were never seen, so it was never tested (timeout) or is broken (SERVFAIL).
+    for (family, lookup) in [("A", &obs.records.a), ("AAAA", &obs.records.aaaa)] {
+        match lookup {
+            LookupOutcome::Timeout | LookupOutcome::Failed { .. } => untested.push(format!(
+                "the {family} lookup failed ({}), so that family was not tested",
+                lookup.label()
+            )),
+            LookupOutcome::ServFail | LookupOutcome::Refused => {
+                broken.push(format!("the {family} lookup answers {}", lookup.label()))
+            }
+            _ => {}
+        }
+    }
     for family in [Family::Ipv4, Family::Ipv6] {
         broken.extend(unreachable_round_robin_members(obs, family));
         for fetch in obs.fetches_of(family) {
@@ -196,6 +210,23 @@ mod tests {
             "{}",
             result.reason.en
         );
+    }
+
+    #[test]
+    fn a_family_whose_lookup_timed_out_is_untested_not_passed() {
+        let mut obs = observations();
+        obs.records.a = LookupOutcome::Timeout;
+        obs.addresses.retain(|a| a.family == Family::Ipv6);
+        obs.fetches.retain(|f| f.family == Family::Ipv6);
+        let result = up(&obs, &[StatusRange::SUCCESS]);
+        assert_eq!(result.status, Status::Error);
+        assert!(
+            result.reason.en.contains("the A lookup failed (timeout)"),
+            "{}",
+            result.reason.en
+        );
+        obs.records.a = LookupOutcome::ServFail;
+        assert_eq!(up(&obs, &[StatusRange::SUCCESS]).status, Status::Fail);
     }
 
     #[test]
