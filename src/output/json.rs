@@ -8,12 +8,16 @@ use crate::verdict::TargetVerdict;
 
 /// The whole document at once (for callers that already hold every verdict).
 pub fn render(verdicts: &[TargetVerdict], checks: &[CheckId]) -> String {
-    let mut stream = JsonStream::begin(Vec::new(), checks).expect("writing to memory");
-    for verdict in verdicts {
-        stream.push(verdict).expect("writing to memory");
+    let written = JsonStream::begin(Vec::new(), checks).and_then(|mut stream| {
+        for verdict in verdicts {
+            stream.push(verdict)?;
+        }
+        stream.finish()
+    });
+    match written {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(err) => serde_json::json!({ "error": err.to_string() }).to_string(),
     }
-    let bytes = stream.finish().expect("writing to memory");
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Writes the document one target at a time, so `check` over ten thousand sites holds one
