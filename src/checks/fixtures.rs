@@ -76,6 +76,7 @@ fn fetch(ip: &str) -> AddressFetch {
                 "max-age=31536000; includeSubDomains".into(),
             )],
             location: None,
+            meta_refresh: None,
         }],
         final_url: Some("https://example.vn/".into()),
         body_bytes: BODY.len(),

@@ -106,6 +106,9 @@ pub struct ResponseFacts {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub location: Option<String>,
+    /// The target of an HTML `<meta http-equiv="refresh">` on a 200 page: browsers follow it
+    /// like a redirect, so the audit does too.
+    pub meta_refresh: Option<String>,
 }
 
 /// A TLS connection opened for a redirect hop that left the first origin.
@@ -117,6 +120,18 @@ pub struct HopHandshake {
 }
 
 impl ResponseFacts {
+    /// Where a browser goes next from this response: the `Location` of a redirect, or the
+    /// target of a meta refresh.
+    pub fn next_url(&self) -> Option<Url> {
+        let base = Url::parse(&self.url).ok()?;
+        let target = if is_redirect(self.status) {
+            self.location.as_deref()?
+        } else {
+            self.meta_refresh.as_deref()?
+        };
+        base.join(target).ok()
+    }
+
     /// The first value of a header, case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -198,8 +213,8 @@ impl AddressFetch {
         let mut urls = Vec::new();
         for response in &self.responses {
             let Ok(url) = Url::parse(&response.url) else { continue };
-            if let Some(next) = response.location.as_deref().and_then(|l| url.join(l).ok()) {
-                if is_redirect(response.status) && !urls.contains(&next) {
+            if let Some(next) = response.next_url() {
+                if !urls.contains(&next) {
                     urls.push(next);
                 }
             }
@@ -216,12 +231,7 @@ impl AddressFetch {
         for response in &self.responses {
             let Ok(url) = Url::parse(&response.url) else { continue };
             seen_https |= url.scheme() == "https";
-            let next = response
-                .location
-                .as_deref()
-                .filter(|_| is_redirect(response.status))
-                .and_then(|location| url.join(location).ok());
-            if let Some(next) = next {
+            if let Some(next) = response.next_url() {
                 if seen_https && next.scheme() == "http" {
                     return Some(next);
                 }
@@ -324,17 +334,22 @@ impl HttpProber<'_> {
                 record.timings.processing = Some(received.processing.as_secs_f64());
                 record.timings.transfer = Some(received.transfer.as_secs_f64());
             }
-            record.responses.push(ResponseFacts {
+            let meta_refresh = if received.status == 200 {
+                meta_refresh_target(&received.body)
+                    .filter(|target| current_url.join(target).is_ok_and(|next| next != current_url))
+            } else {
+                None
+            };
+            let response = ResponseFacts {
                 url: current_url.to_string(),
                 ip: current_ip,
                 status: received.status,
                 headers: received.headers,
                 location: received.location.clone(),
-            });
-            let next = match (is_redirect(received.status), received.location.as_deref()) {
-                (true, Some(location)) => current_url.join(location).ok(),
-                _ => None,
+                meta_refresh,
             };
+            let next = response.next_url();
+            record.responses.push(response);
             let Some(next) = next.filter(|next| matches!(next.scheme(), "http" | "https")) else {
                 record.final_url = Some(current_url.to_string());
                 record.body_bytes = received.body.len();
@@ -664,6 +679,62 @@ fn describe_unusable(ip: IpAddr, accept: &[IpNet]) -> String {
     }
 }
 
+/// A meta refresh within this many seconds is followed as a redirect.
+pub const MAX_META_REFRESH_SECONDS: f64 = 10.0;
+
+/// The target of the first `<meta http-equiv="refresh" content="N; url=…">` in the head of an
+/// HTML body, as browsers read it (case-insensitive, quotes optional). A refresh without a URL
+/// reloads the same page and is not a hop.
+pub fn meta_refresh_target(body: &[u8]) -> Option<String> {
+    let head = &body[..body.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(found) = lower[from..].find("<meta") {
+        let start = from + found;
+        let end = lower[start..].find('>').map(|i| start + i).unwrap_or(lower.len());
+        from = end;
+        let tag = &lower[start..end];
+        let compact: String = tag
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '"' && *c != '\'')
+            .collect();
+        if !compact.contains("http-equiv=refresh") {
+            continue;
+        }
+        let Some(content_at) = tag.find("content") else {
+            continue;
+        };
+        let after = &text[start + content_at + "content".len()..end];
+        let after = after.trim_start().strip_prefix('=')?.trim_start();
+        let (quote, rest) = match after.chars().next() {
+            Some(q @ ('"' | '\'')) => (Some(q), &after[1..]),
+            _ => (None, after),
+        };
+        let value = match quote {
+            Some(q) => rest.split(q).next().unwrap_or_default(),
+            None => rest.split_whitespace().next().unwrap_or_default(),
+        };
+        let (delay, target) = value.split_once(';').or_else(|| value.split_once(','))?;
+        // A refresh after minutes is a page reloading itself for readers, not a redirect.
+        if delay
+            .trim()
+            .parse::<f64>()
+            .map_or(true, |seconds| seconds > MAX_META_REFRESH_SECONDS)
+        {
+            return None;
+        }
+        let target = target.trim();
+        let target = match target.get(..4) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("url=") => &target[4..],
+            _ => target,
+        };
+        let target = target.trim().trim_matches(|c| c == '\'' || c == '"').trim();
+        return (!target.is_empty()).then(|| target.to_string());
+    }
+    None
+}
+
 /// Whether a status is a redirect a browser follows.
 pub fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
@@ -702,6 +773,36 @@ mod tests {
     }
 
     #[test]
+    fn meta_refresh_targets_are_read_as_browsers_do() {
+        let cases: [(&str, Option<&str>); 8] = [
+            (
+                r#"<meta http-equiv="refresh" content="0; url=https://a.vn/x">"#,
+                Some("https://a.vn/x"),
+            ),
+            (
+                r#"<META HTTP-EQUIV=Refresh CONTENT="5;URL='/portal/home'">"#,
+                Some("/portal/home"),
+            ),
+            (
+                r#"<meta content="0;url=http://b.com/" http-equiv="refresh" />"#,
+                Some("http://b.com/"),
+            ),
+            (
+                r#"<meta http-equiv='refresh' content='3, https://c.vn/'>"#,
+                Some("https://c.vn/"),
+            ),
+            (r#"<meta http-equiv="refresh" content="300">"#, None),
+            (r#"<meta http-equiv="refresh" content="600; url=/news">"#, None),
+            (r#"<meta name="description" content="0; url=https://evil.com/">"#, None),
+            ("<html><body>no meta</body></html>", None),
+        ];
+        for (html, expected) in cases {
+            assert_eq!(meta_refresh_target(html.as_bytes()).as_deref(), expected, "{html}");
+        }
+        assert_eq!(meta_refresh_target(b"<meta http-equiv=refresh content=\"0;url="), None);
+    }
+
+    #[test]
     fn hop_urls_include_a_location_that_was_not_fetched() {
         let mut fetch = AddressFetch::new("203.162.4.190".parse().unwrap());
         fetch.responses.push(ResponseFacts {
@@ -710,6 +811,7 @@ mod tests {
             status: 302,
             headers: Vec::new(),
             location: Some("https://b.example.com/x".into()),
+            meta_refresh: None,
         });
         let hosts: Vec<String> = fetch
             .hop_urls()

@@ -415,6 +415,19 @@ impl Lab {
         b.site(&host("offvn"), DUAL, Some(offvn.clone()), Some(offvn), None)
             .await;
 
+        // A 200 page whose meta refresh sends browsers off .vn at once.
+        let meta = Behaviour::Https {
+            cert: b.cert(&host("metarefresh")),
+            page: Page::ok(
+                &format!(
+                    "<html><head><meta http-equiv=\"refresh\" content=\"0; url=https://portal.cdn-example.com:{portal_port}/\"></head><body>Đang chuyển trang…</body></html>"
+                ),
+                Some(HSTS_YEAR),
+            ),
+        };
+        b.site(&host("metarefresh"), DUAL, Some(meta.clone()), Some(meta), None)
+            .await;
+
         let cdn = Behaviour::Https {
             cert: b.cert(&host("cdn")),
             page: Page::ok(&page("Cổng"), Some(HSTS_YEAR)),
