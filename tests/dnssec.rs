@@ -203,33 +203,40 @@ fn dnssec_result(document: &Value, host: &str) -> (String, String) {
     )
 }
 
+/// `vnready check --only dns.dnssec` over `hosts`, through the lab's NSD, with `anchor` if given.
+async fn dnssec_check(lab: &SignedLab, anchor: Option<&Path>, hosts: &[String]) -> (std::process::Output, Value) {
+    let mut args = vec![
+        "check".to_string(),
+        "--resolver".into(),
+        format!("127.0.0.1:{}", lab.nsd.port),
+        "--only".into(),
+        "dns.dnssec".into(),
+        "--format".into(),
+        "json".into(),
+        "--timeout".into(),
+        "10s".into(),
+    ];
+    if let Some(anchor) = anchor {
+        args.extend(["--trust-anchor".to_string(), anchor.display().to_string()]);
+    }
+    args.extend(hosts.iter().cloned());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = vnready(&args).await;
+    let document: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("JSON output ({err})\n{}", show(&output)));
+    (output, document)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_unsigned_and_expired_zones_validate_as_secure_insecure_and_bogus() {
     let lab = signed_lab();
-    let resolver = format!("127.0.0.1:{}", lab.nsd.port);
-    let anchor = lab.anchor.display().to_string();
     let hosts = [
         format!("www.secure.{PARENT}"),
         format!("www.insecure.{PARENT}"),
         format!("www.bogus.{PARENT}"),
     ];
-    let mut args = vec![
-        "check",
-        "--resolver",
-        &resolver,
-        "--trust-anchor",
-        &anchor,
-        "--only",
-        "dns.dnssec",
-        "--format",
-        "json",
-        "--timeout",
-        "10s",
-    ];
-    args.extend(hosts.iter().map(String::as_str));
-    let output = vnready(&args).await;
+    let (output, document) = dnssec_check(&lab, Some(&lab.anchor), &hosts).await;
     assert_eq!(output.status.code(), Some(1), "two zones fail\n{}", show(&output));
-    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let expected = [
         (&hosts[0], "pass", "validates"),
         (&hosts[1], "fail", "not signed (insecure)"),
@@ -242,20 +249,7 @@ async fn signed_unsigned_and_expired_zones_validate_as_secure_insecure_and_bogus
     }
 
     // Without the anchor, the same signed zone cannot chain to the real root: never a pass.
-    let output = vnready(&[
-        "check",
-        "--resolver",
-        &resolver,
-        "--only",
-        "dns.dnssec",
-        "--format",
-        "json",
-        "--timeout",
-        "10s",
-        &hosts[0],
-    ])
-    .await;
-    let document: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let (_, document) = dnssec_check(&lab, None, &hosts[..1]).await;
     let (status, reason) = dnssec_result(&document, &hosts[0]);
     assert_ne!(status, "pass", "validated without the anchor: {reason}");
 }

@@ -283,6 +283,17 @@ impl Builder {
             .await
     }
 
+    /// A dual-stack site that serves the healthy page over IPv4 and `v6_page` over IPv6.
+    async fn split_site(&mut self, host: &str, v6_page: Page) {
+        let cert = self.cert(host);
+        let v4 = Behaviour::Https {
+            cert: cert.clone(),
+            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
+        };
+        let v6 = Behaviour::Https { cert, page: v6_page };
+        self.site(host, DUAL, Some(v4), Some(v6), None).await;
+    }
+
     async fn with_cert(&mut self, host: &str, cert: ServedCert) {
         let behaviour = Behaviour::Https {
             cert,
@@ -362,19 +373,14 @@ impl Lab {
         )
         .await;
 
-        let cert = b.cert(&host("v6diff"));
-        let v4 = Behaviour::Https {
-            cert: cert.clone(),
-            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
-        };
-        let v6 = Behaviour::Https {
-            cert,
-            page: Page::ok(
+        b.split_site(
+            &host("v6diff"),
+            Page::ok(
                 "<html><head><title>IIS Windows Server</title></head><body>Welcome</body></html>",
                 Some(HSTS_YEAR),
             ),
-        };
-        b.site(&host("v6diff"), DUAL, Some(v4), Some(v6), None).await;
+        )
+        .await;
 
         let expired = b.pki.leaf(&[&host("expired")], Validity::Expired, true);
         b.with_cert(&host("expired"), expired).await;
@@ -532,17 +538,8 @@ impl Lab {
         ip_command(&["-6", "route", "add", "unreachable", UNROUTED_V6_NET]);
 
         // 200 over IPv4, 503 over IPv6; and 503 on both families.
-        let cert = b.cert(&host("v6status"));
-        let ok = Behaviour::Https {
-            cert: cert.clone(),
-            page: Page::ok(&page("Cổng thông tin điện tử"), Some(HSTS_YEAR)),
-        };
-        let unavailable = Behaviour::Https {
-            cert,
-            page: Page::status(503, "<html><title>503</title>Service Unavailable</html>"),
-        };
-        b.site(&host("v6status"), DUAL, Some(ok), Some(unavailable.clone()), None)
-            .await;
+        let unavailable = Page::status(503, "<html><title>503</title>Service Unavailable</html>");
+        b.split_site(&host("v6status"), unavailable).await;
         let both = Behaviour::Https {
             cert: b.cert(&host("bothdown")),
             page: Page::status(503, "<html><title>503</title>Service Unavailable</html>"),
