@@ -196,17 +196,6 @@ impl AddressFetch {
         !self.responses.is_empty()
     }
 
-    /// Every TLS handshake of this fetch with the URL it was made for: the first connection,
-    /// then each redirect hop that left the origin.
-    pub fn handshakes(&self) -> impl Iterator<Item = (&str, IpAddr, &TlsFacts)> {
-        let first_url = self.responses.first().map(|r| r.url.as_str()).unwrap_or_default();
-        self.tls.iter().map(move |tls| (first_url, self.ip, tls)).chain(
-            self.hop_handshakes
-                .iter()
-                .map(|hop| (hop.url.as_str(), hop.ip, &hop.tls)),
-        )
-    }
-
     /// The URL of every hop a user would follow, including a redirect target that was not
     /// fetched (blocked, unresolvable or failing): whatever the site sends users to counts.
     pub fn hop_urls(&self) -> Vec<Url> {
@@ -272,6 +261,17 @@ fn origin_of(url: &Url) -> (String, String, u16) {
     )
 }
 
+/// How far one connection attempt got, kept whether or not it succeeded.
+#[derive(Default)]
+struct OpenAttempt {
+    /// Time to TCP connect, once connected.
+    connect: Option<Duration>,
+    /// Time of the TLS handshake, once finished.
+    handshake: Option<Duration>,
+    /// The server's chain, once it sent one.
+    tls: Option<TlsFacts>,
+}
+
 /// Fetches over pinned addresses.
 pub struct HttpProber<'a> {
     pub tls: &'a TlsSetup,
@@ -301,21 +301,15 @@ impl HttpProber<'_> {
     ) -> AddressFetch {
         let mut record = AddressFetch::new(ip);
         record.timings.resolve = Some(resolve_seconds);
-        let started = Instant::now();
-        let mut first_tls = None;
-        let opened = self.open(url, ip, deadline, &mut first_tls).await;
-        record.tls = first_tls;
-        record.connections += u32::from(!matches!(&opened, Err(err) if err.phase == Phase::Connect));
+        let mut attempt = OpenAttempt::default();
+        let opened = self.open(url, ip, deadline, &mut attempt).await;
+        record.connections += u32::from(attempt.connect.is_some());
+        record.timings.connect = attempt.connect.map(|d| d.as_secs_f64());
+        record.timings.tls = attempt.handshake.map(|d| d.as_secs_f64());
+        record.tls = attempt.tls;
         let mut connection = match opened {
-            Ok((connection, connect, tls)) => {
-                record.timings.connect = Some(connect.as_secs_f64());
-                record.timings.tls = tls.map(|tls| tls.as_secs_f64());
-                connection
-            }
+            Ok(connection) => connection,
             Err(err) => {
-                if err.phase != Phase::Connect {
-                    record.timings.connect = Some(started.elapsed().as_secs_f64());
-                }
                 record.error = Some(err);
                 return record;
             }
@@ -374,10 +368,10 @@ impl HttpProber<'_> {
                         return record;
                     }
                 };
-                let mut hop_tls = None;
-                let opened = self.open(&next, next_ip, deadline, &mut hop_tls).await;
-                record.connections += u32::from(!matches!(&opened, Err(err) if err.phase == Phase::Connect));
-                if let Some(tls) = hop_tls {
+                let mut attempt = OpenAttempt::default();
+                let opened = self.open(&next, next_ip, deadline, &mut attempt).await;
+                record.connections += u32::from(attempt.connect.is_some());
+                if let Some(tls) = attempt.tls {
                     record.hop_handshakes.push(HopHandshake {
                         url: next.to_string(),
                         ip: next_ip,
@@ -385,7 +379,7 @@ impl HttpProber<'_> {
                     });
                 }
                 connection = match opened {
-                    Ok((connection, _, _)) => connection,
+                    Ok(connection) => connection,
                     Err(err) => {
                         record.error = Some(err);
                         return record;
@@ -453,16 +447,16 @@ impl HttpProber<'_> {
         ))
     }
 
-    /// Connects (and for https, handshakes). The certificate chain goes into `tls` whenever
-    /// the server sent one, even if the handshake then failed. Returns the connection with the
-    /// connect and handshake durations.
+    /// Connects (and for https, handshakes). `attempt` records how far it got, whatever the
+    /// outcome: the connect time once TCP is up, and the certificate chain whenever the server
+    /// sent one, even if the handshake then failed.
     async fn open(
         &self,
         url: &Url,
         ip: IpAddr,
         deadline: Instant,
-        tls_facts: &mut Option<TlsFacts>,
-    ) -> Result<(Connection, Duration, Option<Duration>), FetchError> {
+        attempt: &mut OpenAttempt,
+    ) -> Result<Connection, FetchError> {
         let port = url.port_or_known_default().unwrap_or(443);
         let started = Instant::now();
         let tcp = match tokio::time::timeout_at(deadline, TcpStream::connect(SocketAddr::new(ip, port))).await {
@@ -471,10 +465,10 @@ impl HttpProber<'_> {
             Ok(Ok(tcp)) => tcp,
         };
         let _ = tcp.set_nodelay(true);
-        let connect = started.elapsed();
+        attempt.connect = Some(started.elapsed());
         let origin = origin_of(url);
         if url.scheme() == "http" {
-            return Ok((handshake_http(tcp, origin, deadline).await?, connect, None));
+            return handshake_http(tcp, origin, deadline).await;
         }
         let host = url.host_str().unwrap_or_default().to_string();
         let server_name = rustls::pki_types::ServerName::try_from(host.clone())
@@ -487,15 +481,15 @@ impl HttpProber<'_> {
             Ok(Err(err)) => {
                 let chain = recorded.take();
                 if !chain.is_empty() {
-                    *tls_facts = Some(facts_from_chain(&chain, &host, self.tls));
+                    attempt.tls = Some(facts_from_chain(&chain, &host, self.tls));
                 }
                 return Err(FetchError::new(Phase::Tls, "tls", describe_handshake_error(&err)));
             }
             Ok(Ok(tls)) => tls,
         };
-        let handshake = tls_started.elapsed();
-        *tls_facts = Some(facts_from_connection(tls.get_ref().1, &host, self.tls));
-        Ok((handshake_http(tls, origin, deadline).await?, connect, Some(handshake)))
+        attempt.handshake = Some(tls_started.elapsed());
+        attempt.tls = Some(facts_from_connection(tls.get_ref().1, &host, self.tls));
+        handshake_http(tls, origin, deadline).await
     }
 
     /// One plain http:// GET on `url` over `ip`; reads only the head.
@@ -507,8 +501,8 @@ impl HttpProber<'_> {
             location: None,
             error: None,
         };
-        let mut connection = match self.open(url, ip, deadline, &mut None).await {
-            Ok((connection, _, _)) => connection,
+        let mut connection = match self.open(url, ip, deadline, &mut OpenAttempt::default()).await {
+            Ok(connection) => connection,
             Err(err) => {
                 facts.error = Some(err);
                 return facts;

@@ -285,23 +285,18 @@ fn weakness(chain: &[CertFacts]) -> Option<VerifyFailure> {
         if self_signed_root(index, cert) {
             continue;
         }
+        let which = if index == 0 {
+            "the certificate"
+        } else {
+            "an intermediate"
+        };
         if let Some(bits) = cert.rsa_bits.filter(|bits| *bits < MIN_RSA_BITS) {
-            let which = if index == 0 {
-                "the certificate"
-            } else {
-                "an intermediate"
-            };
             return Some(VerifyFailure {
                 code: "weak_key".into(),
                 message: format!("{which} has a {bits}-bit RSA key (at least {MIN_RSA_BITS} needed)"),
             });
         }
         if let Some(weak) = cert.weak_signature.as_deref() {
-            let which = if index == 0 {
-                "the certificate"
-            } else {
-                "an intermediate"
-            };
             return Some(VerifyFailure {
                 code: "weak_signature".into(),
                 message: format!("{which} is signed with {weak}, which browsers reject"),
