@@ -79,6 +79,19 @@ pub fn unreachable_round_robin_members(obs: &Observations, family: Family) -> Ve
         .collect()
 }
 
+/// "[ip] why" for every fetch that `missed` selects (no answer, no handshake…): the addresses
+/// a check could not judge, named rather than passed over.
+pub fn untested_fetches(obs: &Observations, missed: impl Fn(&AddressFetch) -> bool, otherwise: &str) -> Vec<String> {
+    obs.fetches
+        .iter()
+        .filter(|fetch| missed(fetch))
+        .map(|fetch| match &fetch.error {
+            Some(err) => format!("[{}] {}", fetch.ip, describe_error(err)),
+            None => format!("[{}] {otherwise}", fetch.ip),
+        })
+        .collect()
+}
+
 /// A fetch error as a short phrase: what failed and where.
 pub fn describe_error(err: &FetchError) -> String {
     let phase = match err.phase {

@@ -151,6 +151,7 @@ pub fn hsts(obs: &Observations) -> CheckResult {
         .map(|response| response.header("strict-transport-security"))
         .collect();
     let observed = json!({ "strict_transport_security": values, "minimum_max_age": MIN_HSTS_MAX_AGE });
+    let unanswered = super::http::untested_fetches(obs, |fetch| !fetch.answered(), "no answer");
     let ages: Vec<Option<u64>> = values.iter().map(|value| value.and_then(hsts_max_age)).collect();
     if ages.iter().any(Option::is_none) {
         return CheckResult::new(
@@ -173,6 +174,16 @@ pub fn hsts(obs: &Observations) -> CheckResult {
                 format!("HSTS max-age {shortest} s ({days} days) is under one year"),
                 format!("HSTS quá ngắn: max-age {shortest} giây ({days} ngày), cần tối thiểu một năm"),
             ),
+            observed,
+        );
+    }
+    if !unanswered.is_empty() {
+        let items: Vec<&str> = unanswered.iter().map(String::as_str).collect();
+        return super::not_tested(
+            id,
+            "HSTS not read on every address",
+            "chưa đọc được HSTS trên mọi địa chỉ",
+            &items,
             observed,
         );
     }
@@ -207,6 +218,19 @@ mod tests {
             fetch.responses[0].headers.clear();
         }
         assert_eq!(hsts(&obs).status, Status::Fail);
+    }
+
+    #[test]
+    fn hsts_not_read_on_an_address_is_an_error_naming_it() {
+        let mut obs = observations();
+        break_fetch(&mut obs, crate::probe::addr::Family::Ipv6, "refused");
+        let result = hsts(&obs);
+        assert_eq!(result.status, Status::Error);
+        assert!(
+            result.reason.en.contains("[2402:800::1] connection refused"),
+            "{}",
+            result.reason.en
+        );
     }
 
     #[test]

@@ -191,16 +191,28 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
 /// Every IPv6 address serves what IPv4 serves: same status and similar normalised body.
 pub fn same_content(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6SameContent;
-    let v4 = obs.fetches_of(Family::Ipv4).find(|f| f.answered());
-    let v6: Vec<&AddressFetch> = obs.fetches_of(Family::Ipv6).filter(|f| f.answered()).collect();
-    let Some(v4) = v4.filter(|_| !v6.is_empty()) else {
+    if obs.usable(Family::Ipv4).next().is_none() || obs.usable(Family::Ipv6).next().is_none() {
         return CheckResult::new(
             id,
             Status::Skip,
             Reason::new(
-                "needs an answer over both IPv4 and IPv6 to compare",
-                "cần trả lời qua cả IPv4 và IPv6 để so sánh",
+                "needs addresses of both IPv4 and IPv6 to compare",
+                "cần địa chỉ của cả IPv4 và IPv6 để so sánh",
             ),
+            json!({}),
+        );
+    }
+    // An address that gave no answer was never compared: it is named, never passed over.
+    let silent = super::http::untested_fetches(obs, |fetch| !fetch.answered(), "no answer");
+    let v4 = obs.fetches_of(Family::Ipv4).find(|f| f.answered());
+    let v6: Vec<&AddressFetch> = obs.fetches_of(Family::Ipv6).filter(|f| f.answered()).collect();
+    let Some(v4) = v4.filter(|_| !v6.is_empty()) else {
+        let items: Vec<&str> = silent.iter().map(String::as_str).collect();
+        return super::not_tested(
+            id,
+            "no answer over one family to compare",
+            "một họ địa chỉ không trả lời nên không so sánh được",
+            &items,
             json!({}),
         );
     };
@@ -258,6 +270,16 @@ pub fn same_content(obs: &Observations) -> CheckResult {
                 format!("IPv6 {}", en.join("; ")),
                 format!("Nội dung qua IPv6 khác IPv4: {}", vi.join("; ")),
             ),
+            observed,
+        );
+    }
+    if !silent.is_empty() {
+        let items: Vec<&str> = silent.iter().map(String::as_str).collect();
+        return super::not_tested(
+            id,
+            "not compared on every address",
+            "chưa so sánh được trên mọi địa chỉ",
+            &items,
             observed,
         );
     }
@@ -394,6 +416,19 @@ mod tests {
         obs.fetches.retain(|f| f.family == Family::Ipv4);
         assert!(aaaa(&obs).reason.vi.starts_with("Chưa hỗ trợ IPv6"));
         assert_eq!(same_content(&obs).status, Status::Skip);
+    }
+
+    #[test]
+    fn an_ipv6_address_that_did_not_answer_is_not_compared_and_not_passed() {
+        let mut obs = observations();
+        break_fetch(&mut obs, Family::Ipv6, "timeout");
+        let result = same_content(&obs);
+        assert_eq!(result.status, Status::Error);
+        assert!(
+            result.reason.en.contains("[2402:800::1] timeout"),
+            "{}",
+            result.reason.en
+        );
     }
 
     #[test]
