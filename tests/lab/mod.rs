@@ -174,23 +174,7 @@ impl Builder {
         }
         let plain = plain.unwrap_or_else(|| Page::redirect(&format!("https://{host}:{https_port}/")));
         let http_port = self.plain_http(plain.clone(), plain).await;
-        if let Some(a) = addresses.a {
-            self.zones.a(host, a);
-        }
-        if let Some(aaaa) = addresses.aaaa {
-            self.zones.a(host, aaaa);
-        }
-        self.sites.insert(
-            host.to_string(),
-            Site {
-                host: host.to_string(),
-                https_port,
-                http_port,
-                v4: counters4,
-                v6: counters6,
-            },
-        );
-        self.order.push(host.to_string());
+        self.publish(host, addresses, (https_port, http_port), (counters4, counters6));
         (https_port, http_port)
     }
 
@@ -210,16 +194,28 @@ impl Builder {
         http_port
     }
 
-    /// Records a site whose listeners the caller started itself.
-    fn record_site(&mut self, host: &str, https_port: u16, http_port: u16) {
+    /// Publishes a site's addresses in DNS and records it with its (https, http) ports and its
+    /// listeners' (IPv4, IPv6) counters.
+    fn publish(
+        &mut self,
+        host: &str,
+        addresses: Addresses,
+        ports: (u16, u16),
+        counters: (Arc<Counters>, Arc<Counters>),
+    ) {
+        for ip in [addresses.a, addresses.aaaa].into_iter().flatten() {
+            self.zones.a(host, ip);
+        }
+        let (https_port, http_port) = ports;
+        let (v4, v6) = counters;
         self.sites.insert(
             host.to_string(),
             Site {
                 host: host.to_string(),
                 https_port,
                 http_port,
-                v4: Arc::default(),
-                v6: Arc::default(),
+                v4,
+                v6,
             },
         );
         self.order.push(host.to_string());
@@ -264,13 +260,7 @@ impl Builder {
         assert_ne!(port, 0, "no port free on both 127.0.0.1 and ::1 for openssl s_server");
         let redirect = Page::redirect(&format!("https://{host}:{port}/"));
         let http_port = self.plain_http(redirect.clone(), redirect).await;
-        if let Some(a) = addresses.a {
-            self.zones.a(host, a);
-        }
-        if let Some(aaaa) = addresses.aaaa {
-            self.zones.a(host, aaaa);
-        }
-        self.record_site(host, port, http_port);
+        self.publish(host, addresses, (port, http_port), Default::default());
     }
 
     /// A dual-stack site with a good certificate, HSTS and a redirect: the healthy default.
@@ -463,20 +453,9 @@ impl Lab {
         // TLS 1.0 still enabled: openssl s_server on 127.0.0.1, published as an IPv4-only site.
         let legacy_cert = b.cert(&host("tls10"));
         let legacy = LegacyTlsServer::start(&legacy_cert, dir.path()).await;
-        b.zones.a(&host("tls10"), "127.0.0.1");
         let legacy_redirect = Page::redirect(&format!("https://{}:{}/", host("tls10"), legacy.port));
         let http_port = b.plain_http(legacy_redirect.clone(), legacy_redirect).await;
-        b.sites.insert(
-            host("tls10"),
-            Site {
-                host: host("tls10"),
-                https_port: legacy.port,
-                http_port,
-                v4: Arc::default(),
-                v6: Arc::default(),
-            },
-        );
-        b.order.push(host("tls10"));
+        b.publish(&host("tls10"), V4_ONLY, (legacy.port, http_port), Default::default());
 
         // Every address, every hop, every family (issue 9).
         let every = Self::every_address_cases(&mut b, dir.path()).await;
@@ -581,9 +560,7 @@ impl Lab {
         ] {
             b.tasks.push(serve(listener, behaviour, Arc::new(Counters::default())));
         }
-        b.zones.a(&host("downgrade"), "127.0.0.1");
-        b.zones.a(&host("downgrade"), "::1");
-        b.record_site(&host("downgrade"), https_port, http_port);
+        b.publish(&host("downgrade"), DUAL, (https_port, http_port), Default::default());
 
         // Redirects into internal addresses: an IP literal, and a name that resolves to one.
         // A listener on 127.0.0.2 counts connections: there must be none.
@@ -625,9 +602,7 @@ impl Lab {
         let good = b.good_page(&host("plainv6"));
         b.tasks.push(serve(https4, good.clone(), Arc::new(Counters::default())));
         b.tasks.push(serve(https6, good, Arc::new(Counters::default())));
-        b.zones.a(&host("plainv6"), "127.0.0.1");
-        b.zones.a(&host("plainv6"), "::1");
-        b.record_site(&host("plainv6"), https_port, http_port);
+        b.publish(&host("plainv6"), DUAL, (https_port, http_port), Default::default());
 
         // Two AAAA records; the second serves another page.
         let (https4, https6, https_port) = bind_pair().await;
@@ -679,9 +654,7 @@ impl Lab {
         ));
         let redirect = Page::redirect(&format!("https://{}:{https_port}/", host("tls10v6")));
         let http_port = b.plain_http(redirect.clone(), redirect).await;
-        b.zones.a(&host("tls10v6"), "127.0.0.1");
-        b.zones.a(&host("tls10v6"), "::1");
-        b.record_site(&host("tls10v6"), https_port, http_port);
+        b.publish(&host("tls10v6"), DUAL, (https_port, http_port), Default::default());
 
         // badssl-style servers rustls cannot talk to, or certificates it must refuse.
         let cert = b.cert(&host("cbconly"));
@@ -694,23 +667,21 @@ impl Lab {
         )
         .await;
         let legacy_pki = OpensslPki::new(dir);
-        let (cert, key) = legacy_pki.leaf(&host("nullonly"), 2048, "sha256");
-        let files = web::ServedFiles { cert, chain: None, key };
-        b.openssl_site(
-            &host("nullonly"),
-            &files,
-            &["-tls1_2", "-cipher", "NULL-SHA256:@SECLEVEL=0"],
-            V4_ONLY,
-        )
-        .await;
-        let (cert, key) = legacy_pki.leaf(&host("rsa1024"), 1024, "sha256");
-        let files = web::ServedFiles { cert, chain: None, key };
-        b.openssl_site(&host("rsa1024"), &files, &["-cipher", "DEFAULT:@SECLEVEL=0"], V4_ONLY)
-            .await;
-        let (cert, key) = legacy_pki.leaf(&host("sha1"), 2048, "sha1");
-        let files = web::ServedFiles { cert, chain: None, key };
-        b.openssl_site(&host("sha1"), &files, &["-cipher", "DEFAULT:@SECLEVEL=0"], V4_ONLY)
-            .await;
+        let openssl_pki_sites: [(&str, u32, &str, &[&str]); 3] = [
+            (
+                "nullonly",
+                2048,
+                "sha256",
+                &["-tls1_2", "-cipher", "NULL-SHA256:@SECLEVEL=0"],
+            ),
+            ("rsa1024", 1024, "sha256", &["-cipher", "DEFAULT:@SECLEVEL=0"]),
+            ("sha1", 2048, "sha1", &["-cipher", "DEFAULT:@SECLEVEL=0"]),
+        ];
+        for (label, bits, digest, args) in openssl_pki_sites {
+            let (cert, key) = legacy_pki.leaf(&host(label), bits, digest);
+            let files = web::ServedFiles { cert, chain: None, key };
+            b.openssl_site(&host(label), &files, args, V4_ONLY).await;
+        }
         // 10,000 names: a ~200 KB certificate message (rustls' server refuses to load it).
         let huge = b.pki.huge_leaf(&host("hugecert"), 10_000);
         let files = write_served(&huge, dir, "hugecert");
