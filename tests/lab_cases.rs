@@ -5,18 +5,19 @@ mod lab;
 use std::collections::HashMap;
 
 use lab::{host, idn_host_ascii, Lab};
+use vnready::audit::plan::AuditPlan;
+use vnready::audit::runner::{audit_all, audit_target};
+use vnready::audit::verdict::TargetVerdict;
 use vnready::checks::{CheckId, Status};
 use vnready::config::Config;
 use vnready::probe::{ProbeSet, Prober};
-use vnready::runner::{audit_all, audit_target, AuditPlan};
-use vnready::verdict::TargetVerdict;
 
 use CheckId::*;
 use Status::*;
 
 async fn audit_lab(lab: &Lab) -> HashMap<String, TargetVerdict> {
     let config = Config::load(&lab.config_path).expect("lab config is valid");
-    let prober = Prober::new(&config).expect("prober");
+    let prober = Prober::new(&config.probe).expect("prober");
     let plan = AuditPlan {
         checks: CheckId::all(),
         required: Some(CheckId::all()),
@@ -246,7 +247,7 @@ async fn every_lab_case_gets_the_expected_verdict() {
 /// Audits one lab site through the library with the given checks.
 async fn audit_site(lab: &Lab, site: &str, checks: Vec<CheckId>, required: Vec<CheckId>) -> TargetVerdict {
     let config = Config::load(&lab.config_path).expect("lab config");
-    let prober = Prober::new(&config).expect("prober");
+    let prober = Prober::new(&config.probe).expect("prober");
     let target = config
         .targets
         .iter()
@@ -340,13 +341,13 @@ async fn invalid_certificates_keep_their_facts() {
 async fn zone_work_is_done_once_per_zone() {
     let lab = Lab::start().await;
     let config = Config::load(&lab.config_path).expect("lab config");
-    let prober = Prober::new(&config).expect("prober");
+    let prober = Prober::new(&config.probe).expect("prober");
     let plan = AuditPlan {
         checks: CheckId::all(),
         required: Some(CheckId::all()),
         concurrency: 8,
     };
-    let in_zone = |labels: &[&str]| -> Vec<vnready::target::Target> {
+    let in_zone = |labels: &[&str]| -> Vec<vnready::model::target::Target> {
         let hosts: Vec<String> = labels.iter().map(|label| host(label)).collect();
         config
             .targets

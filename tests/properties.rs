@@ -8,7 +8,7 @@ use std::path::Path;
 use proptest::prelude::*;
 use vnready::checks::similarity::{first_difference, normalise, similarity, title};
 use vnready::config::Config;
-use vnready::target::{host_for_display, parse_http_url, TargetUrl};
+use vnready::model::target::{host_for_display, parse_http_url, TargetUrl};
 
 fn cases() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")

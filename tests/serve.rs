@@ -440,7 +440,7 @@ async fn sigterm_drains_and_exits_zero() {
         log.iter().all(|line| !line.contains('\u{1b}')),
         "no colour codes in a file"
     );
-    let stored = vnready::store::SqliteStore::open(&store).expect("open store");
+    let stored = vnready::history::store::SqliteStore::open(&store).expect("open store");
     assert!(stored.consistency_problems().expect("check").is_empty());
     let good = lab.url_of(&host("good"));
     assert!(
@@ -499,7 +499,7 @@ async fn kill_9_mid_write_and_restart_keep_history() {
             .await;
         daemon.signal("KILL");
         assert_eq!(daemon.wait_exit().await, None, "killed by a signal");
-        let stored = vnready::store::SqliteStore::open(&store).expect("reopen after kill -9");
+        let stored = vnready::history::store::SqliteStore::open(&store).expect("reopen after kill -9");
         let problems = stored.consistency_problems().expect("check");
         assert!(problems.is_empty(), "round {round}: {problems:?}");
         drop(stored);
@@ -513,7 +513,7 @@ async fn kill_9_mid_write_and_restart_keep_history() {
         );
     }
     // No transition was recorded twice: restarts do not re-announce unchanged statuses.
-    let stored = vnready::store::SqliteStore::open(&store).expect("open");
+    let stored = vnready::history::store::SqliteStore::open(&store).expect("open");
     let transitions = stored.transitions_of(&v4only).expect("read");
     let aaaa: Vec<_> = transitions.iter().filter(|t| t.check == "ipv6.aaaa").collect();
     assert_eq!(aaaa.len(), 1, "{aaaa:?}");
@@ -656,6 +656,6 @@ async fn a_full_disk_keeps_probing_and_exporting_and_says_so() {
     assert_eq!(value(&recovered, "vnready_store_healthy", &[]), 1.0);
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit().await, Some(0));
-    let stored = vnready::store::SqliteStore::open(&store).expect("open");
+    let stored = vnready::history::store::SqliteStore::open(&store).expect("open");
     assert!(stored.consistency_problems().expect("check").is_empty());
 }

@@ -2,7 +2,8 @@
 
 use serde_json::json;
 
-use super::{CheckId, CheckResult, Reason, Status};
+use super::result::{CheckResult, Reason, Status};
+use crate::model::catalogue::CheckId;
 use crate::probe::dns::{DnssecState, LookupOutcome};
 use crate::probe::Observations;
 

@@ -2,9 +2,10 @@
 
 use serde_json::json;
 
-use super::{CheckId, CheckResult, Reason, Status};
+use super::result::{CheckResult, Reason, Status};
+use crate::model::catalogue::CheckId;
+use crate::model::target::{host_for_display, host_is_under};
 use crate::probe::Observations;
-use crate::target::{host_for_display, host_is_under};
 
 /// The host and every host a redirect sends users to (fetched or not) are under .vn.
 pub fn vn(obs: &Observations) -> CheckResult {

@@ -1,14 +1,13 @@
 //! A healthy dual-stack site as plain data, for unit tests to break one fact at a time.
 
-use crate::checks::{CheckId, CheckResult, Reason, Status};
-use crate::probe::addr::{classify, Family};
+use crate::model::target::{Target, TargetSettings, TargetUrl};
+use crate::probe::addr::{classify, IpFamily};
 use crate::probe::dns::{DnssecState, HostRecords, LookupOutcome, NameServerAddresses, ZoneFacts};
 use crate::probe::http::{AddressFetch, FetchError, Phase, PhaseTimings, PlainHttpFacts, ResponseFacts};
 use crate::probe::legacy_tls::{AddressLegacyTls, LegacyTlsOutcome};
 use crate::probe::nameserver::NsQueryOutcome;
 use crate::probe::tls::{CertFacts, TlsFacts};
 use crate::probe::{NsAddressQuery, Observations, ProbeSet};
-use crate::target::{Target, TargetSettings, TargetUrl};
 
 pub const NOW: i64 = 1_800_000_000;
 const BODY: &str =
@@ -44,7 +43,7 @@ fn fetch(ip: &str) -> AddressFetch {
     let ip = ip.parse().unwrap();
     AddressFetch {
         ip,
-        family: Family::of(&ip),
+        family: IpFamily::of(&ip),
         timings: PhaseTimings {
             resolve: Some(0.01),
             connect: Some(0.01),
@@ -172,14 +171,14 @@ pub fn set_aaaa(obs: &mut Observations, ip: &str) {
     obs.records.aaaa = LookupOutcome::Records {
         values: vec![ip.into()],
     };
-    obs.addresses.retain(|a| a.family == Family::Ipv4);
+    obs.addresses.retain(|a| a.family == IpFamily::Ipv4);
     let classified = classify(ip.parse().unwrap(), &[]);
     obs.addresses.push(classified);
-    obs.fetches.retain(|f| f.family == Family::Ipv4);
+    obs.fetches.retain(|f| f.family == IpFamily::Ipv4);
 }
 
 /// Makes every fetch of `family` fail with `kind` at connect.
-pub fn break_fetch(obs: &mut Observations, family: Family, kind: &str) {
+pub fn break_fetch(obs: &mut Observations, family: IpFamily, kind: &str) {
     for fetch in obs.fetches.iter_mut().filter(|f| f.family == family) {
         fetch.responses.clear();
         fetch.tls = None;
@@ -197,14 +196,4 @@ pub fn set_header(obs: &mut Observations, name: &str, value: &str) {
         fetch.responses[0].headers.retain(|(key, _)| key != name);
         fetch.responses[0].headers.push((name.into(), value.into()));
     }
-}
-
-/// A verdict for the fixture target with the given check statuses.
-pub fn verdict_with(statuses: &[(CheckId, Status)]) -> crate::verdict::TargetVerdict {
-    let checks = statuses
-        .iter()
-        .map(|(id, status)| CheckResult::new(*id, *status, Reason::new("en", "vi"), serde_json::Value::Null))
-        .collect();
-    let required = statuses.iter().map(|(id, _)| *id).collect();
-    crate::verdict::TargetVerdict::new(&target(), checks, required, observations())
 }

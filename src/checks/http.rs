@@ -2,12 +2,13 @@
 
 use serde_json::json;
 
-use super::{CheckId, CheckResult, Reason, Status};
-use crate::probe::addr::{AddressClass, Family};
+use super::result::{not_tested, CheckResult, Reason, Status};
+use crate::model::catalogue::CheckId;
+use crate::model::target::StatusRange;
+use crate::probe::addr::{AddressClass, IpFamily};
 use crate::probe::dns::LookupOutcome;
 use crate::probe::http::{AddressFetch, FetchError, Phase};
 use crate::probe::Observations;
-use crate::target::StatusRange;
 
 /// How one address's fetch went, judged against the statuses the target expects.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,7 +63,7 @@ pub fn judge_fetch(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict
 
 /// Non-public addresses published beside usable ones of the same family: round-robin hands
 /// them to some visitors, who then cannot reach the site ("[10.0.0.5] is Private-Use").
-pub fn unreachable_round_robin_members(obs: &Observations, family: Family) -> Vec<String> {
+pub fn unreachable_round_robin_members(obs: &Observations, family: IpFamily) -> Vec<String> {
     if obs.usable(family).next().is_none() {
         return Vec::new();
     }
@@ -162,7 +163,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             _ => {}
         }
     }
-    for family in [Family::Ipv4, Family::Ipv6] {
+    for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
         broken.extend(unreachable_round_robin_members(obs, family));
         for fetch in obs.fetches_of(family) {
             match judge_fetch(fetch, expect) {
@@ -183,7 +184,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     }
     if !untested.is_empty() {
         let items: Vec<&str> = untested.iter().map(String::as_str).collect();
-        return super::not_tested(id, "could not be tested", "không kiểm tra được", &items, observed);
+        return not_tested(id, "could not be tested", "không kiểm tra được", &items, observed);
     }
     CheckResult::new(
         id,
@@ -205,7 +206,7 @@ mod tests {
     fn all_up_passes_and_one_family_down_fails() {
         let mut obs = observations();
         assert_eq!(up(&obs, &[StatusRange::SUCCESS]).status, Status::Pass);
-        break_fetch(&mut obs, Family::Ipv6, "timeout");
+        break_fetch(&mut obs, IpFamily::Ipv6, "timeout");
         let result = up(&obs, &[StatusRange::SUCCESS]);
         assert_eq!(result.status, Status::Fail);
         assert!(result.reason.en.contains("timeout"));
@@ -229,8 +230,8 @@ mod tests {
     fn a_family_whose_lookup_timed_out_is_untested_not_passed() {
         let mut obs = observations();
         obs.records.a = LookupOutcome::Timeout;
-        obs.addresses.retain(|a| a.family == Family::Ipv6);
-        obs.fetches.retain(|f| f.family == Family::Ipv6);
+        obs.addresses.retain(|a| a.family == IpFamily::Ipv6);
+        obs.fetches.retain(|f| f.family == IpFamily::Ipv6);
         let result = up(&obs, &[StatusRange::SUCCESS]);
         assert_eq!(result.status, Status::Error);
         assert!(

@@ -2,10 +2,11 @@
 
 use serde_json::json;
 
-use super::{CheckId, CheckResult, Reason, Status};
+use super::result::{not_tested, CheckResult, Reason, Status};
+use crate::model::catalogue::CheckId;
+use crate::model::target::Target;
 use crate::probe::http::{is_redirect, PlainHttpFacts};
 use crate::probe::Observations;
-use crate::target::Target;
 
 /// HSTS must last at least a year (the preload list's minimum).
 pub const MIN_HSTS_MAX_AGE: u64 = 31_536_000;
@@ -179,7 +180,7 @@ pub fn hsts(obs: &Observations) -> CheckResult {
     }
     if !unanswered.is_empty() {
         let items: Vec<&str> = unanswered.iter().map(String::as_str).collect();
-        return super::not_tested(
+        return not_tested(
             id,
             "HSTS not read on every address",
             "chưa đọc được HSTS trên mọi địa chỉ",
@@ -223,7 +224,7 @@ mod tests {
     #[test]
     fn hsts_not_read_on_an_address_is_an_error_naming_it() {
         let mut obs = observations();
-        break_fetch(&mut obs, crate::probe::addr::Family::Ipv6, "refused");
+        break_fetch(&mut obs, crate::probe::addr::IpFamily::Ipv6, "refused");
         let result = hsts(&obs);
         assert_eq!(result.status, Status::Error);
         assert!(

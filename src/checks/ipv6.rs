@@ -3,18 +3,19 @@
 use serde_json::json;
 
 use super::http::{judge_fetch, FetchVerdict};
+use super::result::{not_tested, CheckResult, Reason, Status};
 use super::similarity::{first_difference, similarity, title, SAME_CONTENT_THRESHOLD};
-use super::{CheckId, CheckResult, Reason, Status};
-use crate::probe::addr::{AddressClass, Family};
+use crate::model::catalogue::CheckId;
+use crate::model::target::StatusRange;
+use crate::probe::addr::{AddressClass, IpFamily};
 use crate::probe::dns::{addresses_of, LookupOutcome};
 use crate::probe::http::AddressFetch;
 use crate::probe::Observations;
-use crate::target::StatusRange;
 
 /// At least one AAAA is a global unicast (or accepted) address.
 pub fn aaaa(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6Aaaa;
-    let v6: Vec<_> = obs.addresses.iter().filter(|a| a.family == Family::Ipv6).collect();
+    let v6: Vec<_> = obs.addresses.iter().filter(|a| a.family == IpFamily::Ipv6).collect();
     let observed = json!({ "aaaa": v6, "lookup": obs.records.aaaa });
     if v6.iter().any(|a| a.class.is_usable()) {
         let count = v6.iter().filter(|a| a.class.is_usable()).count();
@@ -69,13 +70,13 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
 /// cannot blame the site.
 pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let id = CheckId::Ipv6Reachable;
-    let fetches: Vec<_> = obs.fetches_of(Family::Ipv6).collect();
+    let fetches: Vec<_> = obs.fetches_of(IpFamily::Ipv6).collect();
     let summary: Vec<_> = fetches
         .iter()
         .map(|f| json!({ "ip": f.ip, "status": f.final_status(), "final_url": f.final_url, "error": f.error, "timings": f.timings }))
         .collect();
     let observed = json!({ "addresses": summary, "expect_status": expect });
-    if obs.usable(Family::Ipv6).next().is_none() {
+    if obs.usable(IpFamily::Ipv6).next().is_none() {
         if !obs.records.aaaa.is_authoritative_answer()
             && !matches!(obs.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused)
         {
@@ -110,7 +111,7 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     }
     let mut verdicts: Vec<FetchVerdict> = fetches.iter().map(|f| judge_fetch(f, expect)).collect();
     verdicts.extend(
-        super::http::unreachable_round_robin_members(obs, Family::Ipv6)
+        super::http::unreachable_round_robin_members(obs, IpFamily::Ipv6)
             .into_iter()
             .map(FetchVerdict::Broken),
     );
@@ -144,7 +145,7 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         .collect();
     if !broken.is_empty() {
         let list = broken.join("; ");
-        let v4: Vec<FetchVerdict> = obs.fetches_of(Family::Ipv4).map(|f| judge_fetch(f, expect)).collect();
+        let v4: Vec<FetchVerdict> = obs.fetches_of(IpFamily::Ipv4).map(|f| judge_fetch(f, expect)).collect();
         let ipv4_fails_too = !v4.is_empty() && v4.iter().all(|v| *v != FetchVerdict::Works);
         if ipv4_fails_too {
             return CheckResult::new(
@@ -168,7 +169,7 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         );
     }
     if !untested.is_empty() {
-        return super::not_tested(
+        return not_tested(
             id,
             "IPv6 could not be tested",
             "không kiểm tra được IPv6",
@@ -191,7 +192,7 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
 /// Every IPv6 address serves what IPv4 serves: same status and similar normalised body.
 pub fn same_content(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6SameContent;
-    if obs.usable(Family::Ipv4).next().is_none() || obs.usable(Family::Ipv6).next().is_none() {
+    if obs.usable(IpFamily::Ipv4).next().is_none() || obs.usable(IpFamily::Ipv6).next().is_none() {
         return CheckResult::new(
             id,
             Status::Skip,
@@ -204,11 +205,11 @@ pub fn same_content(obs: &Observations) -> CheckResult {
     }
     // An address that gave no answer was never compared: it is named, never passed over.
     let silent = super::http::untested_fetches(obs, |fetch| !fetch.answered(), "no answer");
-    let v4 = obs.fetches_of(Family::Ipv4).find(|f| f.answered());
-    let v6: Vec<&AddressFetch> = obs.fetches_of(Family::Ipv6).filter(|f| f.answered()).collect();
+    let v4 = obs.fetches_of(IpFamily::Ipv4).find(|f| f.answered());
+    let v6: Vec<&AddressFetch> = obs.fetches_of(IpFamily::Ipv6).filter(|f| f.answered()).collect();
     let Some(v4) = v4.filter(|_| !v6.is_empty()) else {
         let items: Vec<&str> = silent.iter().map(String::as_str).collect();
-        return super::not_tested(
+        return not_tested(
             id,
             "no answer over one family to compare",
             "một họ địa chỉ không trả lời nên không so sánh được",
@@ -275,7 +276,7 @@ pub fn same_content(obs: &Observations) -> CheckResult {
     }
     if !silent.is_empty() {
         let items: Vec<&str> = silent.iter().map(String::as_str).collect();
-        return super::not_tested(
+        return not_tested(
             id,
             "not compared on every address",
             "chưa so sánh được trên mọi địa chỉ",
@@ -412,8 +413,8 @@ mod tests {
     fn missing_aaaa_says_no_ipv6_in_vietnamese() {
         let mut obs = observations();
         obs.records.aaaa = LookupOutcome::NoData;
-        obs.addresses.retain(|a| a.family == Family::Ipv4);
-        obs.fetches.retain(|f| f.family == Family::Ipv4);
+        obs.addresses.retain(|a| a.family == IpFamily::Ipv4);
+        obs.fetches.retain(|f| f.family == IpFamily::Ipv4);
         assert!(aaaa(&obs).reason.vi.starts_with("Chưa hỗ trợ IPv6"));
         assert_eq!(same_content(&obs).status, Status::Skip);
     }
@@ -421,7 +422,7 @@ mod tests {
     #[test]
     fn an_ipv6_address_that_did_not_answer_is_not_compared_and_not_passed() {
         let mut obs = observations();
-        break_fetch(&mut obs, Family::Ipv6, "timeout");
+        break_fetch(&mut obs, IpFamily::Ipv6, "timeout");
         let result = same_content(&obs);
         assert_eq!(result.status, Status::Error);
         assert!(
@@ -434,7 +435,7 @@ mod tests {
     #[test]
     fn unreachable_ipv6_names_address_and_phase() {
         let mut obs = observations();
-        break_fetch(&mut obs, Family::Ipv6, "refused");
+        break_fetch(&mut obs, IpFamily::Ipv6, "refused");
         let result = reachable(&obs, &[StatusRange::SUCCESS]);
         assert_eq!(result.status, Status::Fail);
         assert!(
@@ -447,7 +448,7 @@ mod tests {
     #[test]
     fn different_body_over_ipv6_fails_with_titles() {
         let mut obs = observations();
-        for fetch in obs.fetches.iter_mut().filter(|f| f.family == Family::Ipv6) {
+        for fetch in obs.fetches.iter_mut().filter(|f| f.family == IpFamily::Ipv6) {
             fetch.body =
                 b"<html><title>Trang bao tri</title><body>He thong dang bao tri, vui long quay lai sau.</body></html>"
                     .to_vec();

@@ -6,12 +6,13 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::{CheckId, CheckResult, Reason, Status};
+use super::result::{not_tested, CheckResult, Reason, Status};
+use crate::model::catalogue::CheckId;
+use crate::model::target::TargetSettings;
+use crate::probe::crl::Revocation;
 use crate::probe::legacy_tls::LegacyTlsOutcome;
-use crate::probe::revocation::Revocation;
 use crate::probe::tls::{CertFacts, TlsFacts};
 use crate::probe::Observations;
-use crate::target::TargetSettings;
 
 /// One handshake: where (address, and the URL when it was a redirect hop) and what it showed.
 struct Seen<'a> {
@@ -81,7 +82,7 @@ fn partial(id: CheckId, untested: &[String], observed: serde_json::Value) -> Opt
         return None;
     }
     let items: Vec<&str> = untested.iter().map(String::as_str).collect();
-    Some(super::not_tested(
+    Some(not_tested(
         id,
         "not tested on every address",
         "chưa kiểm tra được trên mọi địa chỉ",
@@ -169,7 +170,7 @@ pub fn valid(obs: &Observations) -> CheckResult {
     for h in &seen {
         match &h.tls.revocation {
             Some(Revocation::Revoked { url, since }) => {
-                let date = crate::calendar::date_of(*since);
+                let date = crate::model::calendar::date_of(*since);
                 failures.push((
                     format!("{}: the certificate was revoked on {date} (CRL {url})", h.place()),
                     format!("{}: Chứng thư số đã bị thu hồi ngày {date}", h.place()),
@@ -569,7 +570,7 @@ mod tests {
     #[test]
     fn an_address_without_a_handshake_makes_the_pass_an_error_naming_it() {
         let mut obs = observations();
-        break_fetch(&mut obs, crate::probe::addr::Family::Ipv6, "timeout");
+        break_fetch(&mut obs, crate::probe::addr::IpFamily::Ipv6, "timeout");
         for check in [valid(&obs), chain_complete(&obs), modern(&obs)] {
             assert_eq!(check.status, Status::Error, "{:?}", check.id);
             assert!(check.reason.en.contains("[2402:800::1] timeout"), "{}", check.reason.en);

@@ -3,8 +3,9 @@
 
 use std::io::Write;
 
+use crate::audit::verdict::TargetVerdict;
 use crate::checks::CheckId;
-use crate::verdict::TargetVerdict;
+use crate::model::clock::{rfc3339, unix_seconds};
 
 /// The whole document at once (for callers that already hold every verdict).
 pub fn render(verdicts: &[TargetVerdict], checks: &[CheckId]) -> String {
@@ -36,7 +37,7 @@ impl<W: Write> JsonStream<W> {
             out,
             "{{\n  \"vnready_version\": \"{}\",\n  \"generated_at\": \"{}\",\n  \"checks\": {checks},\n  \"targets\": [",
             env!("CARGO_PKG_VERSION"),
-            now_rfc3339()
+            rfc3339(unix_seconds())
         )?;
         Ok(JsonStream {
             out,
@@ -71,19 +72,10 @@ impl<W: Write> JsonStream<W> {
     }
 }
 
-/// Current UTC time as RFC 3339, without pulling in a date crate.
-pub fn now_rfc3339() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::verdict_with;
+    use crate::audit::fixtures::verdict_with;
     use crate::checks::Status;
 
     #[test]

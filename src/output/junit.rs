@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
+use crate::audit::verdict::TargetVerdict;
 use crate::checks::{CheckId, Status};
-use crate::verdict::TargetVerdict;
 
 pub fn render(verdicts: &[TargetVerdict], _checks: &[CheckId]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");

@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::audit::verdict::TargetVerdict;
 use crate::checks::{CheckId, Status};
-use crate::verdict::TargetVerdict;
 
 /// ✓ pass, ✗ fail, ! error, ~ warn, - skip.
 pub fn mark(status: Status) -> char {

@@ -65,23 +65,23 @@ fn split_csv_line(line: &str) -> Vec<String> {
 /// Address family, as the `ip_family` label spells it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Family {
+pub enum IpFamily {
     Ipv4,
     Ipv6,
 }
 
-impl Family {
-    pub fn of(ip: &IpAddr) -> Family {
+impl IpFamily {
+    pub fn of(ip: &IpAddr) -> IpFamily {
         match ip {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
+            IpAddr::V4(_) => IpFamily::Ipv4,
+            IpAddr::V6(_) => IpFamily::Ipv6,
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Family::Ipv4 => "ipv4",
-            Family::Ipv6 => "ipv6",
+            IpFamily::Ipv4 => "ipv4",
+            IpFamily::Ipv6 => "ipv6",
         }
     }
 }
@@ -109,13 +109,13 @@ impl AddressClass {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ClassifiedAddress {
     pub ip: IpAddr,
-    pub family: Family,
+    pub family: IpFamily,
     pub class: AddressClass,
 }
 
 /// Classifies one address. Accept ranges override the registries entirely.
 pub fn classify(ip: IpAddr, accept_ranges: &[IpNet]) -> ClassifiedAddress {
-    let family = Family::of(&ip);
+    let family = IpFamily::of(&ip);
     let class = if let Some(range) = accept_ranges.iter().find(|range| range.contains(&ip)) {
         AddressClass::Accepted {
             range: range.to_string(),

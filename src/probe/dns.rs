@@ -15,7 +15,7 @@ use hickory_resolver::{Resolver, TokioResolver};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::config::ResolverSettings;
+use crate::probe::settings::ResolverSettings;
 
 /// What one DNS question got back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use url::Url;
 
-use super::addr::{classify, AddressClass, Family};
+use super::addr::{classify, AddressClass, IpFamily};
 use super::dns::{addresses_of, DnsProber};
 use super::tls::{describe_handshake_error, facts_from_chain, facts_from_connection, TlsFacts, TlsSetup};
 
@@ -145,7 +145,7 @@ impl ResponseFacts {
 #[derive(Clone, Debug, Serialize)]
 pub struct AddressFetch {
     pub ip: IpAddr,
-    pub family: Family,
+    pub family: IpFamily,
     pub timings: PhaseTimings,
     /// The first connection's handshake (recorded even when it failed after the certificate).
     pub tls: Option<TlsFacts>,
@@ -171,7 +171,7 @@ impl AddressFetch {
     fn new(ip: IpAddr) -> AddressFetch {
         AddressFetch {
             ip,
-            family: Family::of(&ip),
+            family: IpFamily::of(&ip),
             timings: PhaseTimings::default(),
             tls: None,
             hop_handshakes: Vec::new(),
@@ -398,7 +398,7 @@ impl HttpProber<'_> {
     async fn address_for(
         &self,
         next: &Url,
-        family: Family,
+        family: IpFamily,
         first_url: &Url,
         first_ip: IpAddr,
         deadline: Instant,
@@ -411,8 +411,8 @@ impl HttpProber<'_> {
             return literal_hop_address(literal, family, self.accept_ranges);
         }
         let record_type = match family {
-            Family::Ipv4 => hickory_resolver::proto::rr::RecordType::A,
-            Family::Ipv6 => hickory_resolver::proto::rr::RecordType::AAAA,
+            IpFamily::Ipv4 => hickory_resolver::proto::rr::RecordType::A,
+            IpFamily::Ipv6 => hickory_resolver::proto::rr::RecordType::AAAA,
         };
         let outcome = self.dns.lookup(host, record_type, deadline).await;
         let found = addresses_of(&outcome);
@@ -640,14 +640,14 @@ fn kept_headers(headers: &HeaderMap) -> Vec<(String, String)> {
 
 /// Whether a redirect to an IP literal may be followed from a fetch pinned to `family`: only a
 /// usable address of the same family. Anything else is refused before any packet is sent.
-pub fn literal_hop_address(literal: IpAddr, family: Family, accept: &[IpNet]) -> Result<IpAddr, FetchError> {
-    if Family::of(&literal) != family {
+pub fn literal_hop_address(literal: IpAddr, family: IpFamily, accept: &[IpNet]) -> Result<IpAddr, FetchError> {
+    if IpFamily::of(&literal) != family {
         return Err(FetchError::new(
             Phase::Resolve,
             "blocked",
             format!(
                 "redirect to the {} address {literal} from a fetch over {}; not followed",
-                Family::of(&literal).as_str(),
+                IpFamily::of(&literal).as_str(),
                 family.as_str()
             ),
         ));
@@ -745,7 +745,7 @@ mod tests {
     #[test]
     fn redirects_to_internal_literals_are_refused_before_connecting() {
         for literal in ["169.254.169.254", "10.0.0.1", "127.0.0.2", "100.64.0.1", "192.0.2.7"] {
-            let err = literal_hop_address(literal.parse().unwrap(), Family::Ipv4, &lab_ranges()).unwrap_err();
+            let err = literal_hop_address(literal.parse().unwrap(), IpFamily::Ipv4, &lab_ranges()).unwrap_err();
             assert_eq!(err.kind, "blocked", "{literal}");
             assert!(
                 err.message.contains("non-public address") && err.message.contains(literal),
@@ -753,15 +753,15 @@ mod tests {
                 err.message
             );
         }
-        let err = literal_hop_address("fe80::1".parse().unwrap(), Family::Ipv6, &[]).unwrap_err();
+        let err = literal_hop_address("fe80::1".parse().unwrap(), IpFamily::Ipv6, &[]).unwrap_err();
         assert_eq!(err.kind, "blocked");
-        assert!(literal_hop_address("127.0.0.1".parse().unwrap(), Family::Ipv4, &lab_ranges()).is_ok());
-        assert!(literal_hop_address("203.162.4.190".parse().unwrap(), Family::Ipv4, &[]).is_ok());
+        assert!(literal_hop_address("127.0.0.1".parse().unwrap(), IpFamily::Ipv4, &lab_ranges()).is_ok());
+        assert!(literal_hop_address("203.162.4.190".parse().unwrap(), IpFamily::Ipv4, &[]).is_ok());
     }
 
     #[test]
     fn a_fetch_pinned_to_ipv6_never_continues_over_ipv4() {
-        let err = literal_hop_address("203.162.4.190".parse().unwrap(), Family::Ipv6, &[]).unwrap_err();
+        let err = literal_hop_address("203.162.4.190".parse().unwrap(), IpFamily::Ipv6, &[]).unwrap_err();
         assert_eq!(err.kind, "blocked");
         assert!(err.message.contains("from a fetch over ipv6"), "{}", err.message);
     }

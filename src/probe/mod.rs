@@ -4,59 +4,31 @@
 //! [`Observations`]: plain data that checks, outputs and the store all read.
 
 pub mod addr;
+pub mod crl;
 pub mod dns;
 pub mod http;
 pub mod legacy_tls;
 pub mod nameserver;
 pub mod revocation;
+pub mod settings;
 pub mod shared;
 pub mod tls;
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::config::{Config, ResolverSettings};
-use crate::target::Target;
-use addr::{classify, ClassifiedAddress, Family};
+pub use crate::model::catalogue::ProbeSet;
+use crate::model::target::Target;
+use addr::{classify, ClassifiedAddress, IpFamily};
 use dns::{addresses_of, DnsProber, DnssecState, HostRecords, ZoneFacts};
 use http::{AddressFetch, HttpProber, PlainHttpFacts};
 use legacy_tls::AddressLegacyTls;
 use nameserver::NsQueryOutcome;
+pub use settings::{ResolverSettings, Settings, TrustSettings, DEFAULT_NS_PORT};
 use tls::TlsSetup;
-
-/// Which probes to run. `--only` narrows this so a certificate sweep does no name-server or
-/// legacy-TLS work.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct ProbeSet {
-    pub fetch: bool,
-    pub plain_http: bool,
-    pub legacy_tls: bool,
-    pub zone: bool,
-    pub dnssec: bool,
-}
-
-impl ProbeSet {
-    pub const ALL: ProbeSet = ProbeSet {
-        fetch: true,
-        plain_http: true,
-        legacy_tls: true,
-        zone: true,
-        dnssec: true,
-    };
-
-    pub fn union(self, other: ProbeSet) -> ProbeSet {
-        ProbeSet {
-            fetch: self.fetch || other.fetch,
-            plain_http: self.plain_http || other.plain_http,
-            legacy_tls: self.legacy_tls || other.legacy_tls,
-            zone: self.zone || other.zone,
-            dnssec: self.dnssec || other.dnssec,
-        }
-    }
-}
 
 /// How one name server answered on one address.
 #[derive(Clone, Debug, Serialize)]
@@ -93,7 +65,7 @@ pub struct Observations {
 
 impl Observations {
     /// Fetches over one family.
-    pub fn fetches_of(&self, family: Family) -> impl Iterator<Item = &AddressFetch> {
+    pub fn fetches_of(&self, family: IpFamily) -> impl Iterator<Item = &AddressFetch> {
         self.fetches.iter().filter(move |fetch| fetch.family == family)
     }
 
@@ -103,7 +75,7 @@ impl Observations {
     }
 
     /// Usable addresses of one family.
-    pub fn usable(&self, family: Family) -> impl Iterator<Item = &ClassifiedAddress> {
+    pub fn usable(&self, family: IpFamily) -> impl Iterator<Item = &ClassifiedAddress> {
         self.addresses
             .iter()
             .filter(move |a| a.family == family && a.class.is_usable())
@@ -142,11 +114,11 @@ struct ZoneLevel {
 const DNS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Prober {
-    pub fn new(config: &Config) -> Result<Prober, ProberSetupError> {
+    pub fn new(settings: &Settings) -> Result<Prober, ProberSetupError> {
         Prober::with_parts(
-            &config.resolver,
-            &config.trust.extra_roots,
-            config.trust.accept_ranges.clone(),
+            &settings.resolver,
+            &settings.trust.extra_roots,
+            settings.trust.accept_ranges.clone(),
         )
     }
 
@@ -167,10 +139,7 @@ impl Prober {
 
     /// Probes one target; returns by its timeout whatever the servers do.
     pub async fn observe(&self, target: &Target, probes: ProbeSet) -> Observations {
-        let started_at = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or_default();
+        let started_at = crate::model::clock::unix_now();
         let clock = Instant::now();
         let deadline = clock + target.settings.timeout;
         let host = target.host().to_string();

@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hickory_resolver::proto::rr::RecordType;
-use serde::Serialize;
 use tokio::time::Instant;
 use url::Url;
 
 use super::addr::classify;
+use super::crl::Revocation;
 use super::dns::addresses_of;
 use super::http::HttpProber;
 use super::shared::SharedCache;
@@ -26,18 +26,6 @@ pub const MAX_CRL_BYTES: usize = 16 * 1024 * 1024;
 const MAX_CRL_AGE: Duration = Duration::from_secs(3600);
 /// A failed download is retried after this long, not at every audit.
 const FAILED_CRL_AGE: Duration = Duration::from_secs(60);
-
-/// What the CA's revocation data says about one certificate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Revocation {
-    /// The CRL was fetched, its signature verifies, and the serial is not listed.
-    Good { url: String },
-    /// The serial is listed as revoked at `since` (Unix seconds).
-    Revoked { url: String, since: i64 },
-    /// Revocation could not be checked; never read as "not revoked".
-    Unknown { url: String, reason: String },
-}
 
 /// A downloaded CRL, parsed once.
 struct ParsedCrl {
@@ -174,24 +162,4 @@ fn verify_signature(crl: &ParsedCrl, issuer: &[u8]) -> Result<(), String> {
         known.push(key);
     }
     Ok(())
-}
-
-/// The http:// CRL distribution points of a certificate.
-pub fn crl_urls(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
-    use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
-    let mut urls = Vec::new();
-    for extension in cert.extensions() {
-        if let ParsedExtension::CRLDistributionPoints(points) = extension.parsed_extension() {
-            for point in points.iter() {
-                if let Some(DistributionPointName::FullName(names)) = &point.distribution_point {
-                    for name in names {
-                        if let GeneralName::URI(uri) = name {
-                            urls.push(uri.to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    urls
 }

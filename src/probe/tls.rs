@@ -379,7 +379,7 @@ pub fn cert_facts(der: &[u8], setup: &TlsSetup) -> Option<CertFacts> {
         weak_signature,
         issuer_is_trust_anchor: setup.issuer_is_trust_anchor(issuer_raw),
         is_trust_anchor: setup.issuer_is_trust_anchor(subject_raw),
-        crl_urls: super::revocation::crl_urls(&cert),
+        crl_urls: super::crl::crl_urls(&cert),
     })
 }
 
@@ -407,7 +407,7 @@ pub struct TlsFacts {
     /// are then unknown).
     pub handshake_completed: bool,
     /// What the CA's CRL says about the leaf, when it publishes one.
-    pub revocation: Option<super::revocation::Revocation>,
+    pub revocation: Option<super::crl::Revocation>,
     /// The chain as sent, kept only until revocation has been checked.
     #[serde(skip)]
     pub chain_der: Vec<Vec<u8>>,

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckId, Status};
-use crate::policy::Requirement;
-use crate::target::Category;
+use crate::model::policy::Requirement;
+use crate::model::target::Category;
 
 /// Report language; Vietnamese unless asked otherwise.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -299,7 +299,7 @@ fn local_parts(unix: f64) -> (i64, i64, i64, i64, i64) {
     let seconds = unix.floor() as i64 + 7 * 3600;
     let days = seconds.div_euclid(86_400);
     let of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = crate::calendar::civil_from_days(days);
+    let (year, month, day) = crate::model::calendar::civil_from_days(days);
     (year, month, day, of_day / 3600, (of_day % 3600) / 60)
 }
 

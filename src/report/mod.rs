@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{CheckId, CheckResult, Status};
 use crate::config::Config;
 use crate::history::CheckStates;
-use crate::policy::{self, Requirement};
-use crate::target::{host_for_display, Target};
+use crate::model::policy::Requirement;
+use crate::model::target::{host_for_display, Target};
 pub use labels::Lang;
 
 /// How rows are grouped in the summary tables.
@@ -68,7 +68,7 @@ pub struct SiteRow {
     pub name: String,
     pub agency: String,
     pub district: String,
-    pub category: crate::target::Category,
+    pub category: crate::model::target::Category,
     pub category_name: String,
     pub url: String,
     pub host: String,
@@ -270,10 +270,10 @@ impl Report {
                     .filter_map(|s| s.checks.iter().find(|c| c.id == id.as_str()));
                 let (mut pass, mut fail) = (0, 0);
                 for row in rows {
-                    match row.status {
-                        Status::Pass | Status::Warn => pass += 1,
-                        Status::Fail | Status::Error => fail += 1,
-                        Status::Skip => {}
+                    if row.status.counts_as_met() {
+                        pass += 1;
+                    } else if row.status.is_problem() {
+                        fail += 1;
                     }
                 }
                 (id, pass, fail)
@@ -301,7 +301,7 @@ fn site_row(input: &SiteInput<'_>, lang: Lang) -> SiteRow {
     let target = input.target;
     let ran: Vec<CheckId> = input.checks.iter().map(|c| c.id).collect();
     let audited = input.audited_at.is_some() && !input.checks.is_empty();
-    let (compliant, ratio) = policy::judge(&input.checks, &target.policy.required_among(&ran));
+    let (compliant, ratio) = crate::audit::verdict::judge(&input.checks, &target.policy.required_among(&ran));
     let checks = input
         .checks
         .iter()
@@ -375,14 +375,6 @@ pub struct Comparison {
     pub removed_sites: Vec<String>,
 }
 
-fn is_good(status: Status) -> bool {
-    matches!(status, Status::Pass | Status::Warn)
-}
-
-fn is_bad(status: Status) -> bool {
-    matches!(status, Status::Fail | Status::Error)
-}
-
 /// Compares with an earlier report (its JSON form).
 pub fn compare(old: &Report, new: &Report) -> Comparison {
     let mut comparison = Comparison::default();
@@ -403,9 +395,9 @@ pub fn compare(old: &Report, new: &Report) -> Comparison {
                 from: previous.status,
                 to: check.status,
             };
-            if is_bad(previous.status) && is_good(check.status) {
+            if previous.status.is_problem() && check.status.counts_as_met() {
                 comparison.improved.push(change);
-            } else if is_good(previous.status) && is_bad(check.status) {
+            } else if previous.status.counts_as_met() && check.status.is_problem() {
                 comparison.regressed.push(change);
             }
         }

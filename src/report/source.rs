@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::audit::verdict::TargetVerdict;
 use crate::checks::CheckResult;
 use crate::config::Config;
+use crate::history::store::{HistoryStore, SqliteStore, StoreError};
 use crate::history::{self, CheckStates};
-use crate::store::{HistoryStore, SqliteStore, StoreError};
-use crate::verdict::TargetVerdict;
 
 /// Latest results and states per target id.
 #[derive(Debug, Default)]

@@ -16,11 +16,12 @@ use axum::Router;
 use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::daemon::{unix_now, Daemon};
-use crate::latest::TargetSnapshot;
+use crate::audit::runner;
+use crate::daemon::supervisor::SupervisorRequest;
+use crate::daemon::Daemon;
+use crate::history::snapshots::TargetSnapshot;
 use crate::metrics::{self, Exposition};
-use crate::runner;
-use crate::schedule::Command;
+use crate::model::clock::unix_now;
 use probe::ProbeRefusal;
 
 /// What every handler can reach.
@@ -28,7 +29,7 @@ use probe::ProbeRefusal;
 pub struct AppState {
     pub daemon: Arc<Daemon>,
     pub registry: Arc<Registry>,
-    pub commands: mpsc::Sender<Command>,
+    pub commands: mpsc::Sender<SupervisorRequest>,
     /// Bounds concurrent `/probe` audits so scrapes cannot exhaust the machine.
     pub probe_slots: Arc<Semaphore>,
 }
@@ -153,7 +154,7 @@ async fn probe_handler(
     Query(params): Query<ProbeParams>,
     headers: HeaderMap,
 ) -> Response {
-    let runtime = state.daemon.runtime();
+    let runtime = state.daemon.active();
     let mut target = match probe::resolve_target(&runtime.config, params.target.as_deref()) {
         Ok(target) => target,
         Err(refusal @ ProbeRefusal::BadRequest(_)) => {
@@ -206,7 +207,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 async fn reload(State(state): State<AppState>) -> Response {
     let (reply, answer) = oneshot::channel();
-    if state.commands.send(Command::Reload(reply)).await.is_err() {
+    if state.commands.send(SupervisorRequest::Reload(reply)).await.is_err() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     match answer.await {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::target::{host_is_under, Target, TargetSettings, TargetUrl};
+use crate::model::target::{host_is_under, Target, TargetSettings, TargetUrl};
 
 /// Why a `/probe` request is not served.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

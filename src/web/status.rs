@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use crate::checks::CheckId;
-use crate::daemon::{unix_now, Daemon};
-use crate::latest::TargetSnapshot;
+use crate::daemon::Daemon;
+use crate::history::snapshots::TargetSnapshot;
+use crate::model::clock::unix_now;
 use crate::report::html::{self, escape};
 use crate::report::{GroupBy, Lang, Report, SiteInput, SiteRow};
 
@@ -21,15 +22,15 @@ pub fn language(params: &HashMap<String, String>, accept_language: Option<&str>)
 
 /// The report model over the daemon's latest snapshots (owned targets only).
 pub fn current_report(daemon: &Daemon, lang: Lang) -> (Report, Vec<Option<std::sync::Arc<TargetSnapshot>>>) {
-    let runtime = daemon.runtime();
-    let owned: Vec<&crate::target::Target> = runtime
+    let runtime = daemon.active();
+    let owned: Vec<&crate::model::target::Target> = runtime
         .config
         .targets
         .iter()
         .filter(|t| daemon.shard.owns(&t.id))
         .collect();
     let snapshots: Vec<Option<std::sync::Arc<TargetSnapshot>>> =
-        owned.iter().map(|t| daemon.latest.get(&t.id)).collect();
+        owned.iter().map(|t| daemon.snapshots.get(&t.id)).collect();
     let inputs: Vec<SiteInput<'_>> = owned
         .iter()
         .zip(&snapshots)

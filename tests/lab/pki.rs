@@ -42,7 +42,7 @@ fn date_in_days(days: i64) -> (i32, u8, u8) {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs() as i64;
-    let (year, month, day) = vnready::calendar::civil_from_days(now.div_euclid(86_400) + days);
+    let (year, month, day) = vnready::model::calendar::civil_from_days(now.div_euclid(86_400) + days);
     (year as i32, month as u8, day as u8)
 }
 

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+use crate::audit::verdict::TargetVerdict;
 use crate::history::CheckStates;
-use crate::target::Target;
-use crate::verdict::TargetVerdict;
+use crate::model::target::Target;
 
 /// One target's last audit with the "since" of each check.
 #[derive(Clone, Debug)]
@@ -22,11 +22,11 @@ pub struct TargetSnapshot {
 
 /// Latest snapshots keyed by target id.
 #[derive(Debug, Default)]
-pub struct LatestVerdicts {
+pub struct Snapshots {
     inner: RwLock<BTreeMap<String, Arc<TargetSnapshot>>>,
 }
 
-impl LatestVerdicts {
+impl Snapshots {
     pub fn insert(&self, snapshot: TargetSnapshot) {
         let mut map = self.inner.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         map.insert(snapshot.target.id.clone(), Arc::new(snapshot));

@@ -11,11 +11,11 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Overrides;
+use crate::daemon::shard::Shard;
+use crate::daemon::supervisor::{ConfigSource, ReloadError, Supervisor, SupervisorRequest};
 use crate::daemon::Daemon;
+use crate::history::store::{HistoryStore, NullStore, SqliteStore, StoreHealth, StoreWriter, StoredHistory};
 use crate::metrics;
-use crate::schedule::{Command, ConfigSource, ReloadError, Supervisor};
-use crate::shard::Shard;
-use crate::store::{HistoryStore, NullStore, SqliteStore, StoreHealth, StoreWriter, StoredHistory};
 use crate::web::{self, AppState};
 
 /// Everything `serve` needs, already parsed.
@@ -80,7 +80,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     let concurrency = runtime.config.concurrency;
     let daemon = Arc::new(Daemon::new(runtime, history, writer, health, shard));
     let registry = Arc::new(metrics::daemon_registry(
-        daemon.latest.clone(),
+        daemon.snapshots.clone(),
         daemon.clone(),
         &daemon.ops,
         daemon.store_health.clone(),
@@ -159,7 +159,10 @@ fn open_store(path: Option<&std::path::Path>, health: &StoreHealth) -> (Box<dyn 
     }
 }
 
-fn spawn_signal_handlers(shutdown: CancellationToken, commands: mpsc::Sender<Command>) -> Result<(), ServeError> {
+fn spawn_signal_handlers(
+    shutdown: CancellationToken,
+    commands: mpsc::Sender<SupervisorRequest>,
+) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
@@ -180,7 +183,7 @@ fn spawn_signal_handlers(shutdown: CancellationToken, commands: mpsc::Sender<Com
                 _ = hangup.recv() => {
                     tracing::info!(event = "signal", signal = "SIGHUP", "reloading configuration");
                     let (reply, answer) = oneshot::channel();
-                    if commands.send(Command::Reload(reply)).await.is_err() {
+                    if commands.send(SupervisorRequest::Reload(reply)).await.is_err() {
                         return;
                     }
                     // The supervisor logs the outcome; waiting keeps reloads in order.

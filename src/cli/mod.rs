@@ -1,6 +1,8 @@
 //! Command-line interface: `check` (one-shot audit / CI gate) and `validate`. anyhow lives only
 //! here, at the edge; everything below returns typed errors.
 
+pub mod serve;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,14 +11,15 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use futures::StreamExt;
 
+use crate::audit::plan;
+use crate::audit::plan::AuditPlan;
+use crate::audit::runner;
 use crate::checks::CheckId;
 use crate::config::{self, Config, Overrides, ResolverAddr};
-use crate::duration::HumanDuration;
+use crate::model::duration::HumanDuration;
+use crate::model::target::{Target, TargetSettings, TargetUrl};
 use crate::output::{self, Format};
-use crate::policy;
 use crate::probe::Prober;
-use crate::runner::{self, AuditPlan};
-use crate::target::{Target, TargetSettings, TargetUrl};
 
 /// Exit code when every required check passed.
 pub const EXIT_PASS: u8 = 0;
@@ -118,7 +121,7 @@ pub struct ServeArgs {
     pub storage_path: PathBuf,
     /// Audit only this replica's share of the targets: K/N, replica K (1-based) of N.
     #[arg(long = "shard", value_name = "K/N", default_value = "1/1")]
-    pub shard: crate::shard::Shard,
+    pub shard: crate::daemon::shard::Shard,
     /// On SIGTERM, how long in-flight audits may run before they are cancelled.
     #[arg(long = "shutdown.grace-period", value_name = "DURATION", default_value = "10s")]
     pub grace_period: HumanDuration,
@@ -153,8 +156,8 @@ fn parse_storage_path(text: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(text))
 }
 
-fn parse_category(text: &str) -> Result<crate::target::Category, String> {
-    crate::target::Category::parse(text).ok_or_else(|| {
+fn parse_category(text: &str) -> Result<crate::model::target::Category, String> {
+    crate::model::target::Category::parse(text).ok_or_else(|| {
         format!("unknown category {text:?}: expected state_portal, e_newspaper, general_info, education, health, e_commerce or other")
     })
 }
@@ -199,7 +202,7 @@ pub struct CheckArgs {
     /// Judge every target as this category, with its required set (state_portal, e_newspaper,
     /// general_info, education, health, e_commerce, other).
     #[arg(long = "policy", value_name = "CATEGORY", value_parser = parse_category)]
-    pub policy: Option<crate::target::Category>,
+    pub policy: Option<crate::model::target::Category>,
     /// With --config: audit only targets added or changed since this older targets file (a
     /// merge request's base).
     #[arg(long = "baseline", value_name = "OLD.yaml", requires = "config")]
@@ -345,7 +348,7 @@ fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let now = crate::daemon::unix_now();
+    let now = crate::model::clock::unix_now();
     let stored = if storage_path.exists() {
         match source::from_store(&storage_path) {
             Ok(known) => Some(known),
@@ -355,13 +358,13 @@ fn run_report(args: ReportArgs) -> anyhow::Result<u8> {
         None
     };
     let known = if audit {
-        let plan = crate::schedule::daemon_plan(config.concurrency);
+        let plan = crate::daemon::supervisor::daemon_plan(config.concurrency);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("starting the async runtime")?;
         let verdicts = runtime.block_on(async {
-            let prober = Prober::new(&config).map_err(|err| UsageError(err.to_string()))?;
+            let prober = Prober::new(&config.probe).map_err(|err| UsageError(err.to_string()))?;
             Ok::<_, UsageError>(runner::audit_all(&prober, &config.targets, &plan, &|_| {}).await)
         });
         match verdicts {
@@ -410,11 +413,11 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<u8> {
         shard,
         grace_period,
     } = args;
-    let listen = match crate::serve::parse_listen_address(&listen_address) {
+    let listen = match crate::cli::serve::parse_listen_address(&listen_address) {
         Ok(address) => address,
         Err(message) => return usage(&format!("--web.listen-address: {message}")),
     };
-    let options = crate::serve::ServeOptions {
+    let options = crate::cli::serve::ServeOptions {
         config,
         overrides: probe.overrides(),
         listen,
@@ -426,7 +429,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    match runtime.block_on(crate::serve::run(options)) {
+    match runtime.block_on(crate::cli::serve::run(options)) {
         Ok(()) => Ok(EXIT_PASS),
         Err(err) => {
             tracing::error!(error = %err, "vnready serve could not start");
@@ -502,10 +505,10 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         Ok(ids) => ids,
         Err(message) => return usage(&format!("--only: {message}")),
     };
-    let mut checks = policy::checks_to_run(only.as_deref(), require.as_deref());
+    let mut checks = plan::checks_to_run(only.as_deref(), require.as_deref());
     if only.is_some() && require.is_none() && judge_by_policy {
         // A gate judged by policy must not pass because --only left a required check out.
-        let added = policy::add_required_checks(&mut checks, &config.targets);
+        let added = plan::add_required_checks(&mut checks, &config.targets);
         if !added.is_empty() {
             let names: Vec<&str> = added.iter().map(|id| id.as_str()).collect();
             eprintln!(
@@ -529,7 +532,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<u8> {
         .build()
         .context("starting the async runtime")?;
     let outcome = runtime.block_on(async {
-        let prober = match Prober::new(&config) {
+        let prober = match Prober::new(&config.probe) {
             Ok(prober) => prober,
             Err(err) => return Err(UsageError(err.to_string())),
         };

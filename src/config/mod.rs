@@ -9,16 +9,15 @@ use ipnet::IpNet;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::checks::CheckId;
-use crate::goals::{Goal, Ratio};
-use crate::policy::{PolicyOverride, TargetPolicy};
+use crate::model::catalogue::CheckId;
+use crate::model::goals::{Goal, Ratio};
+use crate::model::invalid::invalid_value;
+use crate::model::policy::{PolicyOverride, TargetPolicy};
+use crate::probe::{self, ResolverSettings, TrustSettings, DEFAULT_NS_PORT};
 use url::Url;
 
-use crate::duration::HumanDuration;
-use crate::target::{self, Category, StatusRange, Target, TargetSettings, TargetUrl};
-
-/// Port DNS name servers are queried on; overridable only so labs can run unprivileged.
-pub const DEFAULT_NS_PORT: u16 = 53;
+use crate::model::duration::HumanDuration;
+use crate::model::target::{self, Category, StatusRange, Target, TargetSettings, TargetUrl};
 
 /// Why a config could not be used. Every variant names the file so a reload error in a log is
 /// actionable on its own.
@@ -73,12 +72,6 @@ impl<'de> Deserialize<'de> for ResolverAddr {
         let text = String::deserialize(deserializer)?;
         ResolverAddr::parse(&text).map_err(|message| invalid_value(&text, &message))
     }
-}
-
-/// A value error that serde-saphyr locates (a plain `custom` error carries no position).
-/// `clean_message` strips serde's "invalid value: string .., expected" wrapper again.
-pub(crate) fn invalid_value<E: serde::de::Error>(text: &str, message: &str) -> E {
-    E::invalid_value(serde::de::Unexpected::Str(text), &message)
 }
 
 /// A CIDR accepted for addresses that would otherwise be special-purpose.
@@ -203,41 +196,12 @@ struct RawProbeEndpoint {
     allow_host_suffixes: Vec<Spanned<String>>,
 }
 
-/// Which DNS servers to ask, and on which port to query authoritative name servers.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct ResolverSettings {
-    /// Empty means the system's resolv.conf.
-    pub servers: Vec<SocketAddr>,
-    pub ns_port: u16,
-    /// DNSKEY records trusted for DNSSEC besides the root's (a lab, an internal root).
-    pub trust_anchor: Option<PathBuf>,
-}
-
-impl Default for ResolverSettings {
-    fn default() -> Self {
-        ResolverSettings {
-            servers: Vec::new(),
-            ns_port: DEFAULT_NS_PORT,
-            trust_anchor: None,
-        }
-    }
-}
-
-/// What to trust beyond the public Web PKI and the IANA registries.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct TrustSettings {
-    /// PEM files with extra roots, e.g. Vietnam's national root CA, which no browser ships.
-    pub extra_roots: Vec<PathBuf>,
-    /// Special-purpose ranges accepted as usable for every target.
-    pub accept_ranges: Vec<IpNet>,
-}
-
 /// A fully resolved configuration: defaults applied, paths made absolute, everything validated.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Config {
     pub targets: Vec<Target>,
-    pub resolver: ResolverSettings,
-    pub trust: TrustSettings,
+    /// What the prober needs from the file: resolvers and what to trust.
+    pub probe: probe::Settings,
     pub concurrency: usize,
     /// Host suffixes (ASCII, no leading dot) that the daemon's `/probe` endpoint may audit on
     /// request besides the listed targets; empty means listed targets only.
@@ -264,12 +228,16 @@ impl Overrides {
     /// Replaces resolvers, timeout and concurrency; adds ranges and roots.
     pub fn apply(&self, config: &mut Config) {
         if !self.resolvers.is_empty() {
-            config.resolver.servers = self.resolvers.clone();
+            config.probe.resolver.servers = self.resolvers.clone();
         }
-        config.trust.accept_ranges.extend(self.accept_ranges.iter().copied());
-        config.trust.extra_roots.extend(self.extra_roots.iter().cloned());
+        config
+            .probe
+            .trust
+            .accept_ranges
+            .extend(self.accept_ranges.iter().copied());
+        config.probe.trust.extra_roots.extend(self.extra_roots.iter().cloned());
         if let Some(anchor) = &self.trust_anchor {
-            config.resolver.trust_anchor = Some(anchor.clone());
+            config.probe.resolver.trust_anchor = Some(anchor.clone());
         }
         if let Some(concurrency) = self.concurrency {
             config.concurrency = concurrency;
@@ -290,8 +258,7 @@ impl Config {
     pub fn empty() -> Config {
         Config {
             targets: Vec::new(),
-            resolver: ResolverSettings::default(),
-            trust: TrustSettings::default(),
+            probe: probe::Settings::default(),
             concurrency: DEFAULT_CONCURRENCY,
             probe_allow_suffixes: Vec::new(),
             goals: Vec::new(),
@@ -567,7 +534,7 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
                 format!("duplicate goal id {id:?}"),
             ));
         }
-        let deadline_unix = crate::goals::parse_deadline(&raw_goal.deadline.value)
+        let deadline_unix = crate::model::goals::parse_deadline(&raw_goal.deadline.value)
             .map_err(|message| located(file, raw_goal.deadline.referenced, message))?;
         if raw_goal.checks.is_empty() {
             return Err(located(
@@ -595,17 +562,22 @@ fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<C
     }
     Ok(Config {
         targets,
-        resolver: ResolverSettings {
-            servers: raw.resolver.servers.into_iter().map(|r| r.0).collect(),
-            ns_port: raw.resolver.ns_port.unwrap_or(DEFAULT_NS_PORT),
-            trust_anchor: raw
-                .resolver
-                .trust_anchor
-                .map(|path| if path.is_absolute() { path } else { base_dir.join(path) }),
-        },
-        trust: TrustSettings {
-            extra_roots,
-            accept_ranges: raw.trust.accept_ranges,
+        probe: probe::Settings {
+            resolver: ResolverSettings {
+                servers: raw.resolver.servers.into_iter().map(|r| r.0).collect(),
+                ns_port: raw.resolver.ns_port.unwrap_or(DEFAULT_NS_PORT),
+                trust_anchor: raw.resolver.trust_anchor.map(|path| {
+                    if path.is_absolute() {
+                        path
+                    } else {
+                        base_dir.join(path)
+                    }
+                }),
+            },
+            trust: TrustSettings {
+                extra_roots,
+                accept_ranges: raw.trust.accept_ranges,
+            },
         },
         concurrency,
         probe_allow_suffixes,
@@ -652,8 +624,11 @@ targets:
         assert_eq!(config.targets[1].settings.timeout.as_secs(), 20);
         assert_eq!(config.targets[1].settings.interval.as_secs(), 60);
         assert_eq!(config.targets[0].category, Category::StatePortal);
-        assert_eq!(config.resolver.servers[1], "[::1]:53".parse().unwrap());
-        assert_eq!(config.trust.extra_roots[0], PathBuf::from("/etc/vnready/vn-root.pem"));
+        assert_eq!(config.probe.resolver.servers[1], "[::1]:53".parse().unwrap());
+        assert_eq!(
+            config.probe.trust.extra_roots[0],
+            PathBuf::from("/etc/vnready/vn-root.pem")
+        );
         assert_eq!(config.targets[1].http_url.as_str(), "http://baohaiduong.vn/");
     }
 
@@ -746,11 +721,11 @@ targets:\n  - url: https://a.gov.vn/\n    category: state_portal\n    policy:\n 
         let portal = &config.targets[0].policy;
         assert_eq!(
             portal.requirement(CheckId::DnsDnssec),
-            crate::policy::Requirement::Required
+            crate::model::policy::Requirement::Required
         );
         assert_eq!(
             portal.requirement(CheckId::Ipv6Reachable),
-            crate::policy::Requirement::Exempt
+            crate::model::policy::Requirement::Exempt
         );
         assert_eq!(
             portal.reasons,

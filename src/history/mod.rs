@@ -2,13 +2,16 @@
 //! and changes of the facts a SOC watches (certificate, addresses, name servers). Pure
 //! functions: the daemon feeds them verdicts, the store persists their output.
 
+pub mod snapshots;
+pub mod store;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::verdict::TargetVerdict;
 use crate::checks::{CheckId, Reason, Status};
 use crate::probe::dns::LookupOutcome;
-use crate::verdict::TargetVerdict;
 
 /// A check's current status and the Unix time it took that status.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -182,7 +185,7 @@ fn set_difference(from: &[String], to: &[String]) -> (Vec<String>, Vec<String>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures;
+    use crate::audit::fixtures;
 
     #[test]
     fn unchanged_status_keeps_its_since() {

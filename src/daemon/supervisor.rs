@@ -13,12 +13,13 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::audit::plan::AuditPlan;
+use crate::audit::runner;
 use crate::config::{Config, ConfigError, Overrides};
-use crate::daemon::{Daemon, Runtime};
+use crate::daemon::shard::stable_hash;
+use crate::daemon::{ActiveConfig, Daemon};
+use crate::model::target::Target;
 use crate::probe::{Prober, ProberSetupError};
-use crate::runner::{self, AuditPlan};
-use crate::shard::stable_hash;
-use crate::target::Target;
 
 /// Why a reload was refused; the running config stays.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +60,7 @@ impl std::fmt::Display for ReloadSummary {
 }
 
 /// Requests the supervisor serves between ticks.
-pub enum Command {
+pub enum SupervisorRequest {
     Reload(oneshot::Sender<Result<ReloadSummary, String>>),
 }
 
@@ -73,19 +74,17 @@ pub struct ConfigSource {
 impl ConfigSource {
     /// Reads, validates and overrides the file, and builds its prober: everything that can
     /// fail happens here, before anything is swapped.
-    pub fn load(&self, previous: Option<&Runtime>) -> Result<Runtime, ReloadError> {
+    pub fn load(&self, previous: Option<&ActiveConfig>) -> Result<ActiveConfig, ReloadError> {
         let mut config = Config::load(&self.path)?;
         self.overrides.apply(&mut config);
         let prober = match previous {
-            Some(old) if old.config.resolver == config.resolver && old.config.trust == config.trust => {
-                old.prober.clone()
-            }
-            _ => Arc::new(Prober::new(&config).map_err(|source| ReloadError::Prober {
+            Some(old) if old.config.probe == config.probe => old.prober.clone(),
+            _ => Arc::new(Prober::new(&config.probe).map_err(|source| ReloadError::Prober {
                 file: self.path.display().to_string(),
                 source,
             })?),
         };
-        Ok(Runtime {
+        Ok(ActiveConfig {
             plan: daemon_plan(config.concurrency),
             config,
             prober,
@@ -96,7 +95,7 @@ impl ConfigSource {
 /// The daemon audits every check and judges each target by its category's policy.
 pub fn daemon_plan(concurrency: usize) -> AuditPlan {
     AuditPlan {
-        checks: crate::policy::checks_to_run(None, None),
+        checks: crate::audit::plan::checks_to_run(None, None),
         required: None,
         concurrency,
     }
@@ -121,7 +120,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub fn new(daemon: Arc<Daemon>, source: ConfigSource) -> Supervisor {
-        let permits = daemon.runtime().config.concurrency.max(1);
+        let permits = daemon.active().config.concurrency.max(1);
         Supervisor {
             daemon,
             source,
@@ -135,8 +134,13 @@ impl Supervisor {
 
     /// Starts every owned target, then serves reloads until `shutdown`; then lets in-flight
     /// audits finish for up to `grace` and aborts the rest.
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>, shutdown: CancellationToken, grace: Duration) {
-        let runtime = self.daemon.runtime();
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<SupervisorRequest>,
+        shutdown: CancellationToken,
+        grace: Duration,
+    ) {
+        let runtime = self.daemon.active();
         for target in owned_targets(&runtime.config, &self.daemon) {
             self.spawn(target);
         }
@@ -144,7 +148,7 @@ impl Supervisor {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 Some(command) = commands.recv() => match command {
-                    Command::Reload(reply) => {
+                    SupervisorRequest::Reload(reply) => {
                         let outcome = self.reload().await.map_err(|err| err.to_string());
                         let _ = reply.send(outcome);
                     }
@@ -195,7 +199,7 @@ impl Supervisor {
 
     /// Re-reads the file; swaps only when the whole of it is good.
     pub async fn reload(&mut self) -> Result<ReloadSummary, ReloadError> {
-        let current = self.daemon.runtime();
+        let current = self.daemon.active();
         // Reading the file, PEM roots and resolv.conf blocks: done on the blocking pool.
         let source = self.source.clone();
         let loaded = tokio::task::spawn_blocking(move || source.load(Some(&current)))
@@ -214,7 +218,7 @@ impl Supervisor {
             .map(|t| (t.id.clone(), t))
             .collect();
         self.resize_semaphore(runtime.config.concurrency.max(1));
-        self.daemon.swap_runtime(runtime);
+        self.daemon.swap_active(runtime);
 
         let mut summary = ReloadSummary::default();
         let running: Vec<String> = self.loops.keys().cloned().collect();
@@ -345,7 +349,7 @@ async fn audit_once(
     };
     let lag = Instant::now().saturating_duration_since(scheduled);
     daemon.ops.schedule_lag.observe(lag.as_secs_f64());
-    let runtime = daemon.runtime();
+    let runtime = daemon.active();
     let audit = runner::audit_target(&runtime.prober, target, &runtime.plan);
     match tokio::time::timeout(target.settings.timeout + AUDIT_SAFETY_MARGIN, audit).await {
         Ok(verdict) => daemon.record(target, verdict),
@@ -380,7 +384,7 @@ mod shrink_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::{TargetSettings, TargetUrl};
+    use crate::model::target::{TargetSettings, TargetUrl};
 
     fn target(id: &str, interval: u64) -> Target {
         let url = TargetUrl::parse(id).expect("url");

@@ -16,13 +16,12 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::checks::Status;
-use crate::goals::Goal;
-use crate::latest::{LatestVerdicts, TargetSnapshot};
-use crate::policy::Requirement;
-use crate::probe::addr::Family as IpFamily;
+use crate::history::snapshots::{Snapshots, TargetSnapshot};
+use crate::history::store::StoreHealth;
+use crate::model::goals::Goal;
+use crate::model::policy::Requirement;
+use crate::probe::addr::IpFamily;
 use crate::probe::http::AddressFetch;
-use crate::store::StoreHealth;
-use crate::target::StatusRange;
 
 /// Content type of OpenMetrics text.
 pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -106,10 +105,10 @@ pub trait GoalSource: Send + Sync + std::fmt::Debug + 'static {
     fn goals(&self) -> Vec<Goal>;
 }
 
-/// Builds the daemon's registry: target metrics from `latest`, goals from `goals`,
+/// Builds the daemon's registry: target metrics from `snapshots`, goals from `goals`,
 /// operational metrics from `ops` and `store`.
 pub fn daemon_registry(
-    latest: Arc<LatestVerdicts>,
+    snapshots: Arc<Snapshots>,
     goals: Arc<dyn GoalSource>,
     ops: &OpsMetrics,
     store: Arc<StoreHealth>,
@@ -166,16 +165,16 @@ pub fn daemon_registry(
     );
     registry.register_collector(Box::new(StoreCollector { health: store }));
     registry.register_collector(Box::new(GoalCollector {
-        latest: latest.clone(),
+        snapshots: snapshots.clone(),
         goals,
     }));
-    registry.register_collector(Box::new(LatestCollector { latest }));
+    registry.register_collector(Box::new(SnapshotCollector { snapshots }));
     registry
 }
 
 #[derive(Debug)]
 struct GoalCollector {
-    latest: Arc<LatestVerdicts>,
+    snapshots: Arc<Snapshots>,
     goals: Arc<dyn GoalSource>,
 }
 
@@ -185,7 +184,7 @@ impl Collector for GoalCollector {
         if goals.is_empty() {
             return Ok(());
         }
-        let snapshots = self.latest.all();
+        let snapshots = self.snapshots.all();
         let mut info = FamilyOut::info("goal", "A plan goal: its titles and deadline (YYYY-MM-DD)");
         let mut target_ratio = FamilyOut::gauge("goal_target_ratio", "Share of covered targets the goal asks for");
         let mut achieved = FamilyOut::gauge(
@@ -275,13 +274,13 @@ impl Collector for StoreCollector {
 }
 
 #[derive(Debug)]
-struct LatestCollector {
-    latest: Arc<LatestVerdicts>,
+struct SnapshotCollector {
+    snapshots: Arc<Snapshots>,
 }
 
-impl Collector for LatestCollector {
+impl Collector for SnapshotCollector {
     fn encode(&self, encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        encode_targets(encoder, &self.latest.all())
+        encode_targets(encoder, &self.snapshots.all())
     }
 }
 
@@ -444,7 +443,7 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
         for result in &verdict.checks {
             let labels = vec![("target", id.clone()), ("check", result.id.as_str().to_string())];
             if result.status != Status::Skip {
-                let ok = matches!(result.status, Status::Pass | Status::Warn);
+                let ok = result.status.counts_as_met();
                 passed.push(labels.clone(), f64::from(u8::from(ok)));
             }
             match snapshot.target.policy.requirement(result.id) {
@@ -465,10 +464,12 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
             let usable = observations.usable(family).count();
             addresses.push(labels.clone(), usable as f64);
             let fetches: Vec<&AddressFetch> = observations.fetches_of(family).collect();
-            let success = !fetches.is_empty()
-                && fetches
-                    .iter()
-                    .all(|f| fetch_succeeded(f, &snapshot.target.settings.expect_status));
+            let mut probed = verdict
+                .addresses
+                .iter()
+                .filter(|a| a.family == family && a.probed)
+                .peekable();
+            let success = probed.peek().is_some() && probed.all(|address| address.works);
             probe_success.push(labels.clone(), f64::from(u8::from(success)));
             if let Some(first) = fetches.first() {
                 if let Some(code) = first.final_status() {
@@ -575,15 +576,11 @@ pub fn status_number(status: Status) -> f64 {
     }
 }
 
-/// The same judgement http.up makes of one address, so the two never disagree.
-fn fetch_succeeded(fetch: &AddressFetch, expect: &[StatusRange]) -> bool {
-    crate::checks::http::judge_fetch(fetch, expect) == crate::checks::http::FetchVerdict::Works
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures;
+    use crate::audit::fixtures;
+    use crate::checks::fixtures::target as fixture_target;
     use crate::checks::CheckId;
     use crate::history::CheckState;
 
@@ -598,7 +595,7 @@ mod tests {
             },
         );
         TargetSnapshot {
-            target: Arc::new(fixtures::target()),
+            target: Arc::new(fixture_target()),
             verdict,
             states,
             audited_at: 1_800_000_000.0,
@@ -609,7 +606,7 @@ mod tests {
     fn both_formats_carry_the_contract_and_skip_is_not_a_sample_of_check_passed() {
         let registry = probe_registry(snapshot(), 0.5);
         let text = render(&registry, Exposition::Text).expect("render");
-        let id = fixtures::target().id;
+        let id = fixture_target().id;
         assert!(text.contains(&format!(
             "vnready_check_passed{{target=\"{id}\",check=\"ipv6.aaaa\"}} 0"
         )));

@@ -2,25 +2,28 @@
 //! events are logged, the store is told, the snapshot for /metrics is replaced. The scheduler
 //! decides when to audit; the web layer reads; this module is the one place that writes.
 
+pub mod events;
+pub mod shard;
+pub mod supervisor;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::audit::plan::AuditPlan;
+use crate::audit::verdict::TargetVerdict;
 use crate::config::Config;
-use crate::events;
+use crate::daemon::shard::Shard;
+use crate::history::snapshots::{Snapshots, TargetSnapshot};
+use crate::history::store::{AuditRecord, StateRow, StoreHealth, StoreWriter, StoredHistory};
 use crate::history::{self, CheckStates, WatchedFacts};
-use crate::latest::{LatestVerdicts, TargetSnapshot};
 use crate::metrics::OpsMetrics;
+use crate::model::clock::unix_now;
+use crate::model::target::Target;
 use crate::probe::Prober;
-use crate::runner::AuditPlan;
-use crate::shard::Shard;
-use crate::store::{AuditRecord, StateRow, StoreHealth, StoreWriter, StoredHistory};
-use crate::target::Target;
-use crate::verdict::TargetVerdict;
 
 /// What a reload swaps as one unit.
-pub struct Runtime {
+pub struct ActiveConfig {
     pub config: Config,
     pub prober: Arc<Prober>,
     pub plan: AuditPlan,
@@ -35,8 +38,8 @@ struct Remembered {
 
 /// State shared by the scheduler, the web handlers and the signal handlers.
 pub struct Daemon {
-    runtime: RwLock<Arc<Runtime>>,
-    pub latest: Arc<LatestVerdicts>,
+    active: RwLock<Arc<ActiveConfig>>,
+    pub snapshots: Arc<Snapshots>,
     pub ops: OpsMetrics,
     pub store_health: Arc<StoreHealth>,
     store: Mutex<Option<StoreWriter>>,
@@ -55,22 +58,14 @@ impl std::fmt::Debug for Daemon {
 }
 
 impl crate::metrics::GoalSource for Daemon {
-    fn goals(&self) -> Vec<crate::goals::Goal> {
-        self.runtime().config.goals.clone()
+    fn goals(&self) -> Vec<crate::model::goals::Goal> {
+        self.active().config.goals.clone()
     }
-}
-
-/// Unix time now, in seconds.
-pub fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
 }
 
 impl Daemon {
     pub fn new(
-        runtime: Runtime,
+        active: ActiveConfig,
         history: StoredHistory,
         store: StoreWriter,
         store_health: Arc<StoreHealth>,
@@ -83,7 +78,7 @@ impl Daemon {
         for (target, facts) in history.facts {
             memory.entry(target).or_default().facts = facts;
         }
-        let owned: HashSet<String> = runtime
+        let owned: HashSet<String> = active
             .config
             .targets
             .iter()
@@ -91,8 +86,8 @@ impl Daemon {
             .map(|t| t.id.clone())
             .collect();
         let daemon = Daemon {
-            runtime: RwLock::new(Arc::new(runtime)),
-            latest: Arc::new(LatestVerdicts::default()),
+            active: RwLock::new(Arc::new(active)),
+            snapshots: Arc::new(Snapshots::default()),
             ops: OpsMetrics::default(),
             store_health,
             store: Mutex::new(Some(store)),
@@ -109,20 +104,20 @@ impl Daemon {
     }
 
     /// The current config, prober and plan.
-    pub fn runtime(&self) -> Arc<Runtime> {
-        self.runtime.read().unwrap_or_else(|p| p.into_inner()).clone()
+    pub fn active(&self) -> Arc<ActiveConfig> {
+        self.active.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Swaps in a validated runtime and updates the reload gauges.
-    pub fn swap_runtime(&self, runtime: Runtime) {
-        *self.runtime.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(runtime);
+    /// Swaps in a validated active and updates the reload gauges.
+    pub fn swap_active(&self, active: ActiveConfig) {
+        *self.active.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(active);
         self.note_config_loaded();
     }
 
     fn note_config_loaded(&self) {
-        let runtime = self.runtime();
-        let configured = runtime.config.targets.len();
-        let owned = runtime.config.targets.iter().filter(|t| self.shard.owns(&t.id)).count();
+        let active = self.active();
+        let configured = active.config.targets.len();
+        let owned = active.config.targets.iter().filter(|t| self.shard.owns(&t.id)).count();
         self.ops.targets.set(owned as i64);
         self.ops.targets_configured.set(configured as i64);
         self.ops.reload_successful.set(1);
@@ -143,7 +138,7 @@ impl Daemon {
     pub fn forget(&self, target_id: &str) {
         let mut memory = self.lock_memory();
         memory.remove(target_id);
-        self.latest.remove(target_id);
+        self.snapshots.remove(target_id);
         drop(memory);
         self.lock_first_round().remove(target_id);
         self.update_ready();
@@ -174,7 +169,7 @@ impl Daemon {
         // `forget` takes it too: an audit finishing while its target is being removed can
         // never resurrect the target's series.
         let mut memory = self.lock_memory();
-        if !self.runtime().config.targets.iter().any(|t| t.id == target.id) {
+        if !self.active().config.targets.iter().any(|t| t.id == target.id) {
             return;
         }
         let remembered = memory.entry(target.id.clone()).or_default();
@@ -213,7 +208,7 @@ impl Daemon {
         let (compliant, seconds) = (verdict.passed, verdict.observations.duration_seconds);
         self.ops.count_audit(compliant);
         self.ops.audit_duration.observe(seconds);
-        self.latest.insert(TargetSnapshot {
+        self.snapshots.insert(TargetSnapshot {
             target: target.clone(),
             verdict,
             states,

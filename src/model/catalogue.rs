@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::probe::ProbeSet;
+use crate::model::invalid::invalid_value;
 
 /// Every check vnready knows. The string ids are a contract; never rename one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -25,6 +25,37 @@ pub enum CheckId {
     HttpsHsts,
     DnsDnssec,
     HttpUp,
+}
+
+/// Which probes to run. `--only` narrows this so a certificate sweep does no name-server or
+/// legacy-TLS work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ProbeSet {
+    pub fetch: bool,
+    pub plain_http: bool,
+    pub legacy_tls: bool,
+    pub zone: bool,
+    pub dnssec: bool,
+}
+
+impl ProbeSet {
+    pub const ALL: ProbeSet = ProbeSet {
+        fetch: true,
+        plain_http: true,
+        legacy_tls: true,
+        zone: true,
+        dnssec: true,
+    };
+
+    pub fn union(self, other: ProbeSet) -> ProbeSet {
+        ProbeSet {
+            fetch: self.fetch || other.fetch,
+            plain_http: self.plain_http || other.plain_http,
+            legacy_tls: self.legacy_tls || other.legacy_tls,
+            zone: self.zone || other.zone,
+            dnssec: self.dnssec || other.dnssec,
+        }
+    }
 }
 
 /// Catalogue entry: id, titles and the probes it reads.
@@ -253,7 +284,7 @@ impl<'de> Deserialize<'de> for CheckId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
         CheckId::parse(&text).ok_or_else(|| {
-            crate::config::invalid_value(
+            invalid_value(
                 &text,
                 &format!("unknown check {text:?}: expected an id from docs/checks.md, e.g. ipv6.aaaa"),
             )

@@ -1,69 +1,14 @@
 //! What is audited: a site's URL, who owns it and which plan category it falls under.
 
-use std::fmt;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
-/// Plan categories; the category decides which rules are required for a site.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Category {
-    /// Portals and online public services of state bodies (Quyết định 38/QĐ-BTTTT).
-    StatePortal,
-    /// E-newspapers (báo điện tử).
-    ENewspaper,
-    /// General information sites (trang thông tin điện tử tổng hợp).
-    GeneralInfo,
-    /// Education.
-    Education,
-    /// Health.
-    Health,
-    /// E-commerce floors (sàn thương mại điện tử).
-    ECommerce,
-    /// Anything else.
-    #[default]
-    Other,
-}
-
-impl Category {
-    /// Every category, for docs, validation messages and reports.
-    pub const ALL: [Category; 7] = [
-        Category::StatePortal,
-        Category::ENewspaper,
-        Category::GeneralInfo,
-        Category::Education,
-        Category::Health,
-        Category::ECommerce,
-        Category::Other,
-    ];
-
-    /// The stable id used in YAML, JSON and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Category::StatePortal => "state_portal",
-            Category::ENewspaper => "e_newspaper",
-            Category::GeneralInfo => "general_info",
-            Category::Education => "education",
-            Category::Health => "health",
-            Category::ECommerce => "e_commerce",
-            Category::Other => "other",
-        }
-    }
-
-    /// Parses the stable id; used by `--policy` and the config.
-    pub fn parse(text: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|c| c.as_str() == text)
-    }
-}
-
-impl fmt::Display for Category {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::model::category::Category;
+use crate::model::invalid::invalid_value;
+use crate::model::policy::TargetPolicy;
 
 /// A target URL after normalisation: scheme defaulted to https, host lower-cased, IDN in
 /// punycode, trailing dot removed. Keeps the text the user wrote so outputs can echo it.
@@ -181,7 +126,7 @@ impl TargetUrl {
 impl<'de> Deserialize<'de> for TargetUrl {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        TargetUrl::parse(&text).map_err(|message| crate::config::invalid_value(&text, &message))
+        TargetUrl::parse(&text).map_err(|message| invalid_value(&text, &message))
     }
 }
 
@@ -276,7 +221,7 @@ impl<'de> Deserialize<'de> for StatusRange {
             Raw::Code(code) => code.to_string(),
             Raw::Text(text) => text,
         };
-        StatusRange::parse(&text).map_err(|message| crate::config::invalid_value(&text, &message))
+        StatusRange::parse(&text).map_err(|message| invalid_value(&text, &message))
     }
 }
 
@@ -324,7 +269,7 @@ pub struct Target {
     pub tags: Vec<String>,
     pub settings: TargetSettings,
     /// Which checks are required, recommended or exempt for this target.
-    pub policy: crate::policy::TargetPolicy,
+    pub policy: TargetPolicy,
 }
 
 fn serialize_url<S: serde::Serializer>(url: &Url, serializer: S) -> Result<S::Ok, S::Error> {
@@ -345,14 +290,14 @@ impl Target {
             district: None,
             tags: Vec::new(),
             settings,
-            policy: crate::policy::TargetPolicy::default_for(Category::Other),
+            policy: TargetPolicy::default_for(Category::Other),
         }
     }
 
     /// Puts the target in a category with that category's default policy (`check --policy`).
     pub fn set_category(&mut self, category: Category) {
         self.category = category;
-        self.policy = crate::policy::TargetPolicy::default_for(category);
+        self.policy = TargetPolicy::default_for(category);
     }
 
     /// The ASCII (punycode) host name.

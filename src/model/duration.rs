@@ -37,7 +37,7 @@ impl fmt::Display for HumanDuration {
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Self::parse(&text).map_err(|message| crate::config::invalid_value(&text, &message))
+        Self::parse(&text).map_err(|message| crate::model::invalid::invalid_value(&text, &message))
     }
 }
 

@@ -3,19 +3,11 @@
 
 use futures::StreamExt;
 
+use crate::audit::plan::AuditPlan;
+use crate::audit::verdict::TargetVerdict;
 use crate::checks::{self, CheckId};
+use crate::model::target::Target;
 use crate::probe::Prober;
-use crate::target::Target;
-use crate::verdict::TargetVerdict;
-
-/// What to run and what to require.
-#[derive(Clone, Debug)]
-pub struct AuditPlan {
-    pub checks: Vec<CheckId>,
-    /// `None`: each target's own policy decides (daemon, config files, `--policy`).
-    pub required: Option<Vec<CheckId>>,
-    pub concurrency: usize,
-}
 
 /// Probes and judges one target.
 pub async fn audit_target(prober: &Prober, target: &Target, plan: &AuditPlan) -> TargetVerdict {

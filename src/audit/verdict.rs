@@ -5,19 +5,23 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::checks::http::{judge_fetch, FetchVerdict};
 use crate::checks::{CheckId, CheckResult, Status};
-use crate::probe::addr::{AddressClass, Family};
+use crate::model::target::{host_for_display, Category, Target};
+use crate::probe::addr::{AddressClass, IpFamily};
 use crate::probe::http::PhaseTimings;
 use crate::probe::Observations;
-use crate::target::{host_for_display, Category, Target};
 
 /// One address of the target as a person wants to see it.
 #[derive(Clone, Debug, Serialize)]
 pub struct AddressReport {
     pub ip: IpAddr,
-    pub family: Family,
+    pub family: IpFamily,
     pub class: AddressClass,
     pub probed: bool,
+    /// The fetch from this address passes http.up's own judgement (answered, expected status,
+    /// every hop sound). Decided here once so no sink re-derives it.
+    pub works: bool,
     pub status: Option<u16>,
     pub error: Option<String>,
     pub tls_version: Option<String>,
@@ -54,7 +58,7 @@ impl TargetVerdict {
         required: Vec<CheckId>,
         observations: Observations,
     ) -> TargetVerdict {
-        let (passed, compliance_ratio) = crate::policy::judge(&checks, &required);
+        let (passed, compliance_ratio) = judge(&checks, &required);
         let addresses = observations
             .addresses
             .iter()
@@ -65,6 +69,7 @@ impl TargetVerdict {
                     family: address.family,
                     class: address.class.clone(),
                     probed: fetch.is_some(),
+                    works: fetch.is_some_and(|f| judge_fetch(f, &target.settings.expect_status) == FetchVerdict::Works),
                     status: fetch.and_then(|f| f.final_status()),
                     error: fetch.and_then(|f| f.error.as_ref()).map(ToString::to_string),
                     tls_version: fetch.and_then(|f| f.tls.as_ref()).map(|t| t.version.clone()),
@@ -113,5 +118,60 @@ impl TargetVerdict {
 
     pub fn status_of(&self, id: CheckId) -> Option<Status> {
         self.check(id).map(|check| check.status)
+    }
+}
+
+/// Whether every required check passed, and the share of applicable required checks passing.
+/// `error` counts against: a check that could not be tested is never a pass.
+pub fn judge(results: &[CheckResult], required: &[CheckId]) -> (bool, f64) {
+    let applicable: Vec<&CheckResult> = results
+        .iter()
+        .filter(|r| required.contains(&r.id) && r.status != Status::Skip)
+        .collect();
+    let passed = results
+        .iter()
+        .filter(|r| required.contains(&r.id))
+        .all(|r| r.status.satisfies_requirement());
+    let ratio = if applicable.is_empty() {
+        1.0
+    } else {
+        applicable.iter().filter(|r| r.status.counts_as_met()).count() as f64 / applicable.len() as f64
+    };
+    (passed, ratio)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Reason;
+
+    fn result(id: CheckId, status: Status) -> CheckResult {
+        CheckResult::new(id, status, Reason::new("", ""), serde_json::Value::Null)
+    }
+
+    #[test]
+    fn error_blocks_and_skip_does_not() {
+        let results = vec![
+            result(CheckId::TlsValid, Status::Pass),
+            result(CheckId::Ipv6SameContent, Status::Skip),
+        ];
+        assert_eq!(
+            judge(&results, &[CheckId::TlsValid, CheckId::Ipv6SameContent]),
+            (true, 1.0)
+        );
+        let results = vec![
+            result(CheckId::TlsValid, Status::Error),
+            result(CheckId::Ipv6Aaaa, Status::Pass),
+        ];
+        assert_eq!(judge(&results, &[CheckId::TlsValid, CheckId::Ipv6Aaaa]), (false, 0.5));
+    }
+
+    #[test]
+    fn unrequired_failures_do_not_block() {
+        let results = vec![
+            result(CheckId::TlsValid, Status::Pass),
+            result(CheckId::HttpsHsts, Status::Fail),
+        ];
+        assert!(judge(&results, &[CheckId::TlsValid]).0);
     }
 }

@@ -1,0 +1,12 @@
+//! The ground layer: what a target, a category, a policy, a goal and a check *are*, with no
+//! I/O and nothing from any layer above. Everything else in the crate builds on these types.
+
+pub mod calendar;
+pub mod catalogue;
+pub mod category;
+pub mod clock;
+pub mod duration;
+pub mod goals;
+pub mod invalid;
+pub mod policy;
+pub mod target;

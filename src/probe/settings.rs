@@ -1,0 +1,46 @@
+//! What the prober is told by whoever starts it (the config file, the command line, a lab):
+//! which resolvers to ask and what to trust. The probe layer never sees the whole config.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+
+/// Port DNS name servers are queried on; overridable only so labs can run unprivileged.
+pub const DEFAULT_NS_PORT: u16 = 53;
+
+/// Everything a [`crate::probe::Prober`] is built from.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Settings {
+    pub resolver: ResolverSettings,
+    pub trust: TrustSettings,
+}
+
+/// Which DNS servers to ask, and on which port to query authoritative name servers.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ResolverSettings {
+    /// Empty means the system's resolv.conf.
+    pub servers: Vec<SocketAddr>,
+    pub ns_port: u16,
+    /// DNSKEY records trusted for DNSSEC besides the root's (a lab, an internal root).
+    pub trust_anchor: Option<PathBuf>,
+}
+
+impl Default for ResolverSettings {
+    fn default() -> Self {
+        ResolverSettings {
+            servers: Vec::new(),
+            ns_port: DEFAULT_NS_PORT,
+            trust_anchor: None,
+        }
+    }
+}
+
+/// What to trust beyond the public Web PKI and the IANA registries.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct TrustSettings {
+    /// PEM files with extra roots, e.g. Vietnam's national root CA, which no browser ships.
+    pub extra_roots: Vec<PathBuf>,
+    /// Special-purpose ranges accepted as usable for every target.
+    pub accept_ranges: Vec<IpNet>,
+}
