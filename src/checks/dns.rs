@@ -2,10 +2,17 @@
 
 use serde_json::json;
 
+use super::input::CheckFn;
 use super::result::{CheckResult, Reason, Status};
 use crate::model::catalogue::CheckId;
 use crate::probe::dns::{DnssecState, LookupOutcome};
 use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
+    (CheckId::DnsResolves, |input| resolves(input.observations)),
+    (CheckId::DnsDnssec, |input| dnssec(input.observations)),
+];
 
 /// The host resolves to at least one A or AAAA with NOERROR.
 pub fn resolves(obs: &Observations) -> CheckResult {

@@ -2,10 +2,17 @@
 
 use serde_json::json;
 
+use super::input::CheckFn;
 use super::result::{CheckResult, Reason, Status};
 use crate::model::catalogue::CheckId;
 use crate::model::target::{host_for_display, host_is_under};
 use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
+    (CheckId::DomainVn, |input| vn(input.observations)),
+    (CheckId::DomainGovVn, |input| gov_vn(input.observations)),
+];
 
 /// The host and every host a redirect sends users to (fetched or not) are under .vn.
 pub fn vn(obs: &Observations) -> CheckResult {

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::input::CheckFn;
 use super::result::{not_tested, CheckResult, Reason, Status};
 use crate::model::catalogue::CheckId;
 use crate::model::target::StatusRange;
@@ -9,6 +10,11 @@ use crate::probe::addr::{AddressClass, IpFamily};
 use crate::probe::dns::LookupOutcome;
 use crate::probe::http::{AddressFetch, FetchError, Phase};
 use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[(CheckId::HttpUp, |input| {
+    up(input.observations, &input.target.settings.expect_status)
+})];
 
 /// How one address's fetch went, judged against the statuses the target expects.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,11 +2,20 @@
 
 use serde_json::json;
 
+use super::input::CheckFn;
 use super::result::{not_tested, CheckResult, Reason, Status};
 use crate::model::catalogue::CheckId;
 use crate::model::target::Target;
 use crate::probe::http::{is_redirect, PlainHttpFacts};
 use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
+    (CheckId::HttpsRedirect, |input| {
+        redirect(input.observations, input.target)
+    }),
+    (CheckId::HttpsHsts, |input| hsts(input.observations)),
+];
 
 /// HSTS must last at least a year (the preload list's minimum).
 pub const MIN_HSTS_MAX_AGE: u64 = 31_536_000;

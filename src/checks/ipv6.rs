@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::http::{judge_fetch, FetchVerdict};
+use super::input::CheckFn;
 use super::result::{not_tested, CheckResult, Reason, Status};
 use super::similarity::{first_difference, similarity, title, SAME_CONTENT_THRESHOLD};
 use crate::model::catalogue::CheckId;
@@ -11,6 +12,16 @@ use crate::probe::addr::{AddressClass, IpFamily};
 use crate::probe::dns::{addresses_of, LookupOutcome};
 use crate::probe::http::AddressFetch;
 use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
+    (CheckId::Ipv6Aaaa, |input| aaaa(input.observations)),
+    (CheckId::Ipv6Reachable, |input| {
+        reachable(input.observations, &input.target.settings.expect_status)
+    }),
+    (CheckId::Ipv6SameContent, |input| same_content(input.observations)),
+    (CheckId::Ipv6Ns, |input| name_servers(input.observations)),
+];
 
 /// At least one AAAA is a global unicast (or accepted) address.
 pub fn aaaa(obs: &Observations) -> CheckResult {

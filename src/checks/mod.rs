@@ -1,45 +1,81 @@
-//! Checks are pure functions from [`Observations`] to a [`CheckResult`]. They never do I/O,
-//! so every verdict can be unit-tested from plain data and re-derived by any sink.
+//! Checks are pure functions of a [`CheckInput`] (target, observations, the audit's start) to a
+//! [`CheckResult`]. They never do I/O or read the clock, so every verdict can be unit-tested
+//! from plain data. Each file lists the checks it implements in its `CHECKS` table.
 
 pub mod dns;
 pub mod domain;
 pub mod http;
 pub mod https;
+pub mod input;
 pub mod ipv6;
 pub mod result;
 pub mod similarity;
 pub mod tls;
 
 pub use crate::model::catalogue::CheckId;
+pub use input::{CheckFn, CheckInput};
 pub use result::{CheckResult, Reason, Status};
 
 use crate::model::target::Target;
 use crate::probe::Observations;
 
-/// Runs the given checks over one target's observations.
-pub fn evaluate(target: &Target, observations: &Observations, ids: &[CheckId]) -> Vec<CheckResult> {
-    ids.iter().map(|id| evaluate_one(*id, target, observations)).collect()
+/// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 6] = [
+    dns::CHECKS,
+    domain::CHECKS,
+    http::CHECKS,
+    https::CHECKS,
+    ipv6::CHECKS,
+    tls::CHECKS,
+];
+
+fn implementation(id: CheckId) -> Option<CheckFn> {
+    IMPLEMENTED
+        .iter()
+        .flat_map(|checks| checks.iter())
+        .find(|(implemented, _)| *implemented == id)
+        .map(|(_, check)| *check)
 }
 
-fn evaluate_one(id: CheckId, target: &Target, obs: &Observations) -> CheckResult {
-    match id {
-        CheckId::DnsResolves => dns::resolves(obs),
-        CheckId::DnsDnssec => dns::dnssec(obs),
-        CheckId::Ipv6Aaaa => ipv6::aaaa(obs),
-        CheckId::Ipv6Reachable => ipv6::reachable(obs, &target.settings.expect_status),
-        CheckId::Ipv6SameContent => ipv6::same_content(obs),
-        CheckId::Ipv6Ns => ipv6::name_servers(obs),
-        CheckId::DomainVn => domain::vn(obs),
-        CheckId::DomainGovVn => domain::gov_vn(obs),
-        CheckId::TlsValid => tls::valid(obs),
-        CheckId::TlsExpiry => tls::expiry(obs, &target.settings, obs.started_at as i64),
-        CheckId::TlsModern => tls::modern(obs),
-        CheckId::TlsChainComplete => tls::chain_complete(obs),
-        CheckId::HttpsRedirect => https::redirect(obs, target),
-        CheckId::HttpsHsts => https::hsts(obs),
-        CheckId::HttpUp => http::up(obs, &target.settings.expect_status),
-    }
+/// Runs the given checks over one target's observations, judged as of the audit's start.
+pub fn evaluate(target: &Target, observations: &Observations, ids: &[CheckId]) -> Vec<CheckResult> {
+    let input = CheckInput {
+        target,
+        observations,
+        now: observations.started_at as i64,
+    };
+    ids.iter()
+        .map(|id| match implementation(*id) {
+            Some(check) => check(&input),
+            None => CheckResult::new(
+                *id,
+                Status::Error,
+                Reason::new(
+                    "this build has no implementation of the check",
+                    "bản này chưa có phần kiểm tra này",
+                ),
+                serde_json::Value::Null,
+            ),
+        })
+        .collect()
 }
 
 #[cfg(test)]
 pub(crate) mod fixtures;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_catalogue_check_has_exactly_one_implementation() {
+        for id in CheckId::all() {
+            let count = IMPLEMENTED
+                .iter()
+                .flat_map(|c| c.iter())
+                .filter(|(i, _)| *i == id)
+                .count();
+            assert_eq!(count, 1, "{id} is implemented {count} times");
+        }
+    }
+}

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
+use super::input::CheckFn;
 use super::result::{not_tested, CheckResult, Reason, Status};
 use crate::model::catalogue::CheckId;
 use crate::model::target::TargetSettings;
@@ -13,6 +14,16 @@ use crate::probe::crl::Revocation;
 use crate::probe::legacy_tls::LegacyTlsOutcome;
 use crate::probe::tls::{CertFacts, TlsFacts};
 use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
+    (CheckId::TlsValid, |input| valid(input.observations)),
+    (CheckId::TlsExpiry, |input| {
+        expiry(input.observations, &input.target.settings, input.now)
+    }),
+    (CheckId::TlsModern, |input| modern(input.observations)),
+    (CheckId::TlsChainComplete, |input| chain_complete(input.observations)),
+];
 
 /// One handshake: where (address, and the URL when it was a redirect hop) and what it showed.
 struct Seen<'a> {
