@@ -352,79 +352,125 @@ impl FamilyOut {
 
 /// Every per-target family of the contract, over the given snapshots.
 fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapshot>]) -> Result<(), std::fmt::Error> {
-    let mut target_info = FamilyOut::info(
-        "target",
-        "Who owns the target and how it is classified; join on target for grouping",
-    );
-    let mut ratio = FamilyOut::gauge(
-        "target_compliance_ratio",
-        "Share (0-1) of the target's applicable required checks that pass",
-    );
-    let mut compliant = FamilyOut::gauge(
-        "target_compliant",
-        "Whether every required check of the target passes (1) or not (0)",
-    );
-    let mut last_audit = FamilyOut::seconds(
-        "target_last_audit_timestamp",
-        "Unix time the target's latest audit finished; stale values mean probing stopped",
-    );
-    let mut audit_seconds = FamilyOut::seconds("target_audit_duration", "Wall time of the target's latest audit");
-    let mut interval = FamilyOut::seconds(
-        "target_interval",
-        "How often the target is audited; alerts compare it with the last audit time",
-    );
-    let mut passed = FamilyOut::gauge(
-        "check_passed",
-        "Whether the check passes (1; warn counts as pass) or fails or could not be tested (0); absent when not applicable",
-    );
-    let mut required = FamilyOut::gauge(
-        "check_required",
-        "Whether the target's policy requires the check (1) or only recommends it (0); absent when exempt",
-    );
-    let mut status = FamilyOut::gauge(
-        "check_status",
-        "The check's status as a number: 0 pass, 1 warn, 2 fail, 3 error, 4 skip",
-    );
-    let mut last_change = FamilyOut::seconds(
-        "check_last_change_timestamp",
-        "Unix time the check last changed status (\"failing since\"); survives restarts",
-    );
-    let mut probe_success = FamilyOut::gauge(
-        "probe_success",
-        "Whether every usable address of the family answered with an expected status (0 when it has none)",
-    );
-    let mut durations = FamilyOut::seconds(
-        "http_duration",
-        "Seconds per phase of the request on the family's first address",
-    );
-    let mut status_code = FamilyOut::gauge(
-        "http_status_code",
-        "Final HTTP status on the family's first address after redirects",
-    );
-    let mut addresses = FamilyOut::gauge("dns_addresses", "Usable (accepted) addresses of the host per family");
-    let mut name_servers = FamilyOut::gauge(
-        "dns_name_servers",
-        "Name servers of the target's zone that have at least one usable address of the family",
-    );
-    let mut not_after = FamilyOut::seconds(
-        "tls_cert_not_after_timestamp",
-        "Unix time the leaf certificate expires; exported even when the certificate is invalid",
-    );
-    let mut cert_valid = FamilyOut::gauge(
-        "tls_cert_valid",
-        "Whether the presented chain verifies for the host (1) or not (0)",
-    );
-    let mut cert_info = FamilyOut::info(
-        "tls_cert",
-        "The leaf certificate's issuer, subject and SHA-256 fingerprint",
-    );
-    let mut version_info = FamilyOut::info("tls_version", "TLS version negotiated on the first address");
-
+    let mut families = TargetFamilies::new();
     for snapshot in snapshots {
+        families.push(snapshot);
+    }
+    families.encode(&mut encoder)
+}
+
+/// The per-target metric families, filled one snapshot at a time: the one place a verdict
+/// becomes metric values.
+struct TargetFamilies {
+    target_info: FamilyOut,
+    ratio: FamilyOut,
+    compliant: FamilyOut,
+    last_audit: FamilyOut,
+    audit_seconds: FamilyOut,
+    interval: FamilyOut,
+    passed: FamilyOut,
+    required: FamilyOut,
+    status: FamilyOut,
+    last_change: FamilyOut,
+    probe_success: FamilyOut,
+    durations: FamilyOut,
+    status_code: FamilyOut,
+    addresses: FamilyOut,
+    name_servers: FamilyOut,
+    not_after: FamilyOut,
+    cert_valid: FamilyOut,
+    cert_info: FamilyOut,
+    version_info: FamilyOut,
+}
+
+impl TargetFamilies {
+    fn new() -> TargetFamilies {
+        TargetFamilies {
+        target_info: FamilyOut::info(
+            "target",
+            "Who owns the target and how it is classified; join on target for grouping",
+        ),
+        ratio: FamilyOut::gauge(
+            "target_compliance_ratio",
+            "Share (0-1) of the target's applicable required checks that pass",
+        ),
+        compliant: FamilyOut::gauge(
+            "target_compliant",
+            "Whether every required check of the target passes (1) or not (0)",
+        ),
+        last_audit: FamilyOut::seconds(
+            "target_last_audit_timestamp",
+            "Unix time the target's latest audit finished; stale values mean probing stopped",
+        ),
+        audit_seconds: FamilyOut::seconds("target_audit_duration", "Wall time of the target's latest audit"),
+        interval: FamilyOut::seconds(
+            "target_interval",
+            "How often the target is audited; alerts compare it with the last audit time",
+        ),
+        passed: FamilyOut::gauge(
+            "check_passed",
+            "Whether the check passes (1; warn counts as pass) or fails or could not be tested (0); absent when not applicable",
+        ),
+        required: FamilyOut::gauge(
+            "check_required",
+            "Whether the target's policy requires the check (1) or only recommends it (0); absent when exempt",
+        ),
+        status: FamilyOut::gauge(
+            "check_status",
+            "The check's status as a number: 0 pass, 1 warn, 2 fail, 3 error, 4 skip",
+        ),
+        last_change: FamilyOut::seconds(
+            "check_last_change_timestamp",
+            "Unix time the check last changed status (\"failing since\"); survives restarts",
+        ),
+        probe_success: FamilyOut::gauge(
+            "probe_success",
+            "Whether every usable address of the family answered with an expected status (0 when it has none)",
+        ),
+        durations: FamilyOut::seconds(
+            "http_duration",
+            "Seconds per phase of the request on the family's first address",
+        ),
+        status_code: FamilyOut::gauge(
+            "http_status_code",
+            "Final HTTP status on the family's first address after redirects",
+        ),
+        addresses: FamilyOut::gauge("dns_addresses", "Usable (accepted) addresses of the host per family"),
+        name_servers: FamilyOut::gauge(
+            "dns_name_servers",
+            "Name servers of the target's zone that have at least one usable address of the family",
+        ),
+        not_after: FamilyOut::seconds(
+            "tls_cert_not_after_timestamp",
+            "Unix time the leaf certificate expires; exported even when the certificate is invalid",
+        ),
+        cert_valid: FamilyOut::gauge(
+            "tls_cert_valid",
+            "Whether the presented chain verifies for the host (1) or not (0)",
+        ),
+        cert_info: FamilyOut::info(
+            "tls_cert",
+            "The leaf certificate's issuer, subject and SHA-256 fingerprint",
+        ),
+        version_info: FamilyOut::info("tls_version", "TLS version negotiated on the first address"),
+        }
+    }
+
+    fn push(&mut self, snapshot: &TargetSnapshot) {
+        self.push_target(snapshot);
+        self.push_checks(snapshot);
+        for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
+            self.push_family(snapshot, family);
+        }
+        self.push_certificate(snapshot);
+    }
+
+    /// Who the target is and how it stands as a whole.
+    fn push_target(&mut self, snapshot: &TargetSnapshot) {
         let id = snapshot.target.id.clone();
         let verdict = &snapshot.verdict;
         let target = || vec![("target", id.clone())];
-        target_info.push(
+        self.target_info.push(
             vec![
                 ("target", id.clone()),
                 ("name", verdict.name.clone().unwrap_or_default()),
@@ -434,81 +480,95 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
             ],
             1.0,
         );
-        ratio.push(target(), verdict.compliance_ratio);
-        compliant.push(target(), f64::from(u8::from(verdict.passed)));
-        last_audit.push(target(), snapshot.audited_at);
-        audit_seconds.push(target(), verdict.observations.duration_seconds);
-        interval.push(target(), snapshot.target.settings.interval.as_secs_f64());
+        self.ratio.push(target(), verdict.compliance_ratio);
+        self.compliant.push(target(), f64::from(u8::from(verdict.passed)));
+        self.last_audit.push(target(), snapshot.audited_at);
+        self.audit_seconds.push(target(), verdict.observations.duration_seconds);
+        self.interval
+            .push(target(), snapshot.target.settings.interval.as_secs_f64());
+    }
 
+    /// Each check's status, whether it is required, and since when it has been so.
+    fn push_checks(&mut self, snapshot: &TargetSnapshot) {
+        let id = snapshot.target.id.clone();
+        let verdict = &snapshot.verdict;
         for result in &verdict.checks {
             let labels = vec![("target", id.clone()), ("check", result.id.as_str().to_string())];
             if result.status != Status::Skip {
                 let ok = result.status.counts_as_met();
-                passed.push(labels.clone(), f64::from(u8::from(ok)));
+                self.passed.push(labels.clone(), f64::from(u8::from(ok)));
             }
             match snapshot.target.policy.requirement(result.id) {
-                Requirement::Required => required.push(labels.clone(), 1.0),
-                Requirement::Recommended => required.push(labels.clone(), 0.0),
+                Requirement::Required => self.required.push(labels.clone(), 1.0),
+                Requirement::Recommended => self.required.push(labels.clone(), 0.0),
                 Requirement::Exempt => {}
             }
-            status.push(labels.clone(), status_number(result.status));
+            self.status.push(labels.clone(), status_number(result.status));
             if let Some(state) = snapshot.states.get(&result.id) {
-                last_change.push(labels, state.since);
+                self.last_change.push(labels, state.since);
             }
         }
+    }
 
+    /// Addresses, name servers, reachability and timings of one address family.
+    fn push_family(&mut self, snapshot: &TargetSnapshot, family: IpFamily) {
+        let id = snapshot.target.id.clone();
+        let verdict = &snapshot.verdict;
         let observations = &verdict.observations;
-        for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
-            let family_label = family.as_str().to_string();
-            let labels = vec![("target", id.clone()), ("ip_family", family_label.clone())];
-            let usable = observations.usable(family).count();
-            addresses.push(labels.clone(), usable as f64);
-            let fetches: Vec<&AddressFetch> = observations.fetches_of(family).collect();
-            let mut probed = verdict
-                .addresses
-                .iter()
-                .filter(|a| a.family == family && a.probed)
-                .peekable();
-            let success = probed.peek().is_some() && probed.all(|address| address.works);
-            probe_success.push(labels.clone(), f64::from(u8::from(success)));
-            if let Some(first) = fetches.first() {
-                if let Some(code) = first.final_status() {
-                    status_code.push(labels.clone(), f64::from(code));
-                }
-                let timings = &first.timings;
-                for (phase, value) in [
-                    ("resolve", timings.resolve),
-                    ("connect", timings.connect),
-                    ("tls", timings.tls),
-                    ("processing", timings.processing),
-                    ("transfer", timings.transfer),
-                ] {
-                    if let Some(seconds) = value {
-                        let mut phase_labels = labels.clone();
-                        phase_labels.push(("phase", phase.to_string()));
-                        durations.push(phase_labels, seconds);
-                    }
-                }
+        let family_label = family.as_str().to_string();
+        let labels = vec![("target", id.clone()), ("ip_family", family_label.clone())];
+        let usable = observations.usable(family).count();
+        self.addresses.push(labels.clone(), usable as f64);
+        let fetches: Vec<&AddressFetch> = observations.fetches_of(family).collect();
+        let mut probed = verdict
+            .addresses
+            .iter()
+            .filter(|a| a.family == family && a.probed)
+            .peekable();
+        let success = probed.peek().is_some() && probed.all(|address| address.works);
+        self.probe_success.push(labels.clone(), f64::from(u8::from(success)));
+        if let Some(first) = fetches.first() {
+            if let Some(code) = first.final_status() {
+                self.status_code.push(labels.clone(), f64::from(code));
             }
-            if let Some(zone) = &observations.zone {
-                let count = zone
-                    .name_servers
-                    .iter()
-                    .filter(|server| {
-                        let lookup = match family {
-                            IpFamily::Ipv4 => &server.a,
-                            IpFamily::Ipv6 => &server.aaaa,
-                        };
-                        crate::probe::dns::addresses_of(lookup)
-                            .iter()
-                            .any(|ip| observations.accepts(*ip))
-                    })
-                    .count();
-                name_servers.push(labels, count as f64);
+            let timings = &first.timings;
+            for (phase, value) in [
+                ("resolve", timings.resolve),
+                ("connect", timings.connect),
+                ("tls", timings.tls),
+                ("processing", timings.processing),
+                ("transfer", timings.transfer),
+            ] {
+                if let Some(seconds) = value {
+                    let mut phase_labels = labels.clone();
+                    phase_labels.push(("phase", phase.to_string()));
+                    self.durations.push(phase_labels, seconds);
+                }
             }
         }
+        if let Some(zone) = &observations.zone {
+            let count = zone
+                .name_servers
+                .iter()
+                .filter(|server| {
+                    let lookup = match family {
+                        IpFamily::Ipv4 => &server.a,
+                        IpFamily::Ipv6 => &server.aaaa,
+                    };
+                    crate::probe::dns::addresses_of(lookup)
+                        .iter()
+                        .any(|ip| observations.accepts(*ip))
+                })
+                .count();
+            self.name_servers.push(labels, count as f64);
+        }
+    }
 
-        // Every address's certificate counts: the soonest expiry, and valid only if all verify.
+    /// The certificate: every address's counts (the soonest expiry; valid only if all verify).
+    fn push_certificate(&mut self, snapshot: &TargetSnapshot) {
+        let id = snapshot.target.id.clone();
+        let target = || vec![("target", id.clone())];
+        let observations = &snapshot.verdict.observations;
         let handshakes: Vec<_> = observations.fetches.iter().filter_map(|f| f.tls.as_ref()).collect();
         let soonest = handshakes
             .iter()
@@ -517,8 +577,8 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
             .min_by_key(|leaf| leaf.not_after);
         if let Some(tls) = handshakes.first() {
             if let Some(leaf) = soonest.or(tls.chain.first()) {
-                not_after.push(target(), leaf.not_after as f64);
-                cert_info.push(
+                self.not_after.push(target(), leaf.not_after as f64);
+                self.cert_info.push(
                     vec![
                         ("target", id.clone()),
                         ("issuer", leaf.issuer.clone()),
@@ -532,37 +592,40 @@ fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapsho
                 .fetches
                 .iter()
                 .all(|f| f.tls.as_ref().is_some_and(|t| t.verify_failure.is_none()));
-            cert_valid.push(target(), f64::from(u8::from(all_valid)));
+            self.cert_valid.push(target(), f64::from(u8::from(all_valid)));
             if tls.handshake_completed {
-                version_info.push(vec![("target", id.clone()), ("version", tls.version.clone())], 1.0);
+                self.version_info
+                    .push(vec![("target", id.clone()), ("version", tls.version.clone())], 1.0);
             }
         }
     }
 
-    for family in [
-        &target_info,
-        &ratio,
-        &compliant,
-        &last_audit,
-        &audit_seconds,
-        &interval,
-        &passed,
-        &required,
-        &status,
-        &last_change,
-        &probe_success,
-        &durations,
-        &status_code,
-        &addresses,
-        &name_servers,
-        &not_after,
-        &cert_valid,
-        &cert_info,
-        &version_info,
-    ] {
-        family.encode(&mut encoder)?;
+    fn encode(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for family in [
+            &self.target_info,
+            &self.ratio,
+            &self.compliant,
+            &self.last_audit,
+            &self.audit_seconds,
+            &self.interval,
+            &self.passed,
+            &self.required,
+            &self.status,
+            &self.last_change,
+            &self.probe_success,
+            &self.durations,
+            &self.status_code,
+            &self.addresses,
+            &self.name_servers,
+            &self.not_after,
+            &self.cert_valid,
+            &self.cert_info,
+            &self.version_info,
+        ] {
+            family.encode(encoder)?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The numeric code of a status in `vnready_check_status`; ordered by severity for pass..error.
