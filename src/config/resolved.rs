@@ -68,6 +68,13 @@ impl Overrides {
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
 impl Config {
+    /// Keeps only the targets this config adds or changes relative to `old` (`check
+    /// --baseline`: a CI job gates the sites a change touches, not the whole province).
+    pub fn keep_added_or_changed_since(&mut self, old: &Config) {
+        self.targets
+            .retain(|target| !old.targets.iter().any(|before| before == target));
+    }
+
     /// A config with no file: command-line targets and defaults only.
     pub fn empty() -> Config {
         Config {

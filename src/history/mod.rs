@@ -1,6 +1,7 @@
-//! What changed between two audits of a target: check status transitions ("failing since")
-//! and changes of the facts a SOC watches (certificate, addresses, name servers). Pure
-//! functions: the daemon feeds them verdicts, the store persists their output.
+//! History: what changed between two audits of a target — check status transitions ("failing
+//! since") and changes of the facts a SOC watches (certificate, addresses, name servers) — as
+//! pure functions here; [`store`] persists their output in SQLite and [`snapshots`] keeps the
+//! latest verdict of every target in memory.
 
 pub mod snapshots;
 pub mod store;

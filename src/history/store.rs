@@ -1,4 +1,4 @@
-//! History: every check's status transitions, its current state with "since", the watched
+//! The persistent history: every check's status transitions, its current state with "since", the watched
 //! facts, and the latest full verdict per target. The daemon talks to a [`HistoryStore`]
 //! through a [`StoreWriter`] thread, so a slow or full disk never stalls probing.
 

@@ -1,4 +1,4 @@
-//! Prometheus exposition: the metrics contract of DESIGN.md, rendered from the latest
+//! Prometheus exposition: the metrics contract of docs/metrics.md, rendered from the latest
 //! snapshots at scrape time (so a removed target's series vanish with its snapshot), plus the
 //! daemon's own operational metrics. OpenMetrics or text 0.0.4, by content negotiation.
 

@@ -1,0 +1,206 @@
+//! The command line as clap parses it: commands, their flags and the flag value parsers.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config, Overrides, ResolverAddr};
+use crate::model::duration::HumanDuration;
+use crate::output::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "vnready", version, about = "Audit IPv6, .vn and TLS readiness of government websites", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log level of vnready's own lines: error, warn, info, debug or trace (stderr). Default:
+    /// info for serve, warn otherwise. Other crates (DNS, TLS, HTTP libraries) stay silent
+    /// unless RUST_LOG or a full directive ("info,hickory_net=debug") asks for them.
+    #[arg(long = "log.level", global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Log format: text for people, json (one object per line) for a SIEM.
+    #[arg(long = "log.format", global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Audit targets once and exit 0 (all required checks pass), 1 (some fail) or 2 (usage error).
+    Check(CheckArgs),
+    /// Run the daemon: audit every target on its interval, serve Prometheus metrics, keep history.
+    Serve(ServeArgs),
+    /// Write a compliance report (CSV, XLSX, HTML, Markdown, JSON) from the history store or a fresh audit.
+    Report(ReportArgs),
+    /// Check a targets file without probing anything; exit 0 if valid, 2 if not.
+    Validate(ValidateArgs),
+}
+
+/// Report file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Csv,
+    Xlsx,
+    Html,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The targets file: names, agencies, categories, policies and goals come from it.
+    #[arg(long = "config", short = 'c', value_name = "FILE", default_value = "targets.yaml")]
+    pub config: PathBuf,
+    /// The daemon's history store.
+    #[arg(long = "storage.path", value_name = "FILE", default_value = "data/vnready.db")]
+    pub storage_path: PathBuf,
+    /// Audit every target now instead of reading the latest results from the store ("since"
+    /// still comes from the store when it exists).
+    #[arg(long = "audit")]
+    pub audit: bool,
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value = "html")]
+    pub format: ReportFormat,
+    /// Write here instead of standard output (required for xlsx on a terminal).
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Language of labels and reasons.
+    #[arg(long = "lang", value_enum, default_value = "vi")]
+    pub lang: crate::report::Lang,
+    /// How the summary groups sites.
+    #[arg(long = "group-by", value_enum, default_value = "agency")]
+    pub group_by: crate::report::GroupBy,
+    /// An earlier report in JSON (`--format json`): list what improved and what regressed.
+    #[arg(long = "compare", value_name = "OLD.json")]
+    pub compare: Option<PathBuf>,
+}
+
+/// Default `--web.listen-address`: loopback, on a port of our own.
+pub const DEFAULT_LISTEN_ADDRESS: &str = "127.0.0.1:9731";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The targets file; re-read on SIGHUP and POST /-/reload.
+    #[arg(long = "config", short = 'c', value_name = "FILE", default_value = "targets.yaml")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+    /// Address for /metrics, /probe and /-/*: HOST:PORT, [IPv6]:PORT or :PORT (all interfaces).
+    #[arg(long = "web.listen-address", value_name = "ADDRESS", default_value = DEFAULT_LISTEN_ADDRESS)]
+    pub listen_address: String,
+    /// SQLite file for history (status transitions, "failing since", latest results). Empty: keep none.
+    #[arg(long = "storage.path", value_name = "FILE", default_value = "data/vnready.db", value_parser = parse_storage_path)]
+    pub storage_path: PathBuf,
+    /// Audit only this replica's share of the targets: K/N, replica K (1-based) of N.
+    #[arg(long = "shard", value_name = "K/N", default_value = "1/1")]
+    pub shard: crate::daemon::shard::Shard,
+    /// On SIGTERM, how long in-flight audits may run before they are cancelled.
+    #[arg(long = "shutdown.grace-period", value_name = "DURATION", default_value = "10s")]
+    pub grace_period: HumanDuration,
+}
+
+/// Flags shared by `check` and `serve`; they override the config file.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProbeFlags {
+    /// DNS resolver to use instead of the file's or the system's (repeatable): IP, IP:PORT or [IPv6]:PORT.
+    #[arg(long = "resolver", value_name = "IP[:PORT]")]
+    pub resolvers: Vec<ResolverAddr>,
+    /// Accept addresses in this special-purpose range as usable (repeatable; adds to the file's ranges).
+    #[arg(long = "accept-range", value_name = "CIDR", value_parser = parse_cidr_flag)]
+    pub accept_ranges: Vec<ipnet::IpNet>,
+    /// Extra trusted root CA in PEM, e.g. Vietnam's national root (repeatable; adds to the file's roots).
+    #[arg(long = "extra-root", value_name = "PEM")]
+    pub extra_roots: Vec<PathBuf>,
+    /// DNSSEC trust anchor: a file of DNSKEY records trusted besides the root's (a lab zone, an
+    /// internal root); replaces the file's `resolver.trust_anchor`.
+    #[arg(long = "trust-anchor", value_name = "FILE")]
+    pub trust_anchor: Option<PathBuf>,
+    /// Time allowed per target; bounds every phase (DNS, connect, TLS, HTTP). E.g. 10s.
+    #[arg(long = "timeout", value_name = "DURATION")]
+    pub timeout: Option<HumanDuration>,
+    /// How many targets are audited at once.
+    #[arg(long = "concurrency", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: Option<u32>,
+}
+
+/// Any path, including the empty one that turns history off.
+fn parse_storage_path(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
+}
+
+fn parse_category(text: &str) -> Result<crate::model::target::Category, String> {
+    crate::model::target::Category::parse(text).ok_or_else(|| {
+        format!("unknown category {text:?}: expected state_portal, e_newspaper, general_info, education, health, e_commerce or other")
+    })
+}
+
+fn parse_cidr_flag(text: &str) -> Result<ipnet::IpNet, String> {
+    config::parse_cidr(text)
+}
+
+impl ProbeFlags {
+    /// The flags as overrides that a reload re-applies.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            resolvers: self.resolvers.iter().map(|r| r.0).collect(),
+            accept_ranges: self.accept_ranges.clone(),
+            extra_roots: self.extra_roots.clone(),
+            trust_anchor: self.trust_anchor.clone(),
+            timeout: self.timeout.map(|t| t.0),
+            concurrency: self.concurrency.map(|c| c as usize),
+        }
+    }
+
+    /// Applies the flags over a loaded config.
+    pub fn apply(&self, config: &mut Config) {
+        self.overrides().apply(config);
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// URLs or bare host names to audit (e.g. https://haiduong.gov.vn/ or soyte.haiduong.gov.vn).
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Audit the targets in this YAML file (as well as any given on the command line).
+    #[arg(long = "config", short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub probe: ProbeFlags,
+    /// Checks that must pass for exit code 0 (comma-separated ids). Default: each target's
+    /// category policy with --config or --policy, else every check that runs.
+    #[arg(long = "require", value_name = "CHECK[,CHECK…]")]
+    pub require: Option<String>,
+    /// Judge every target as this category, with its required set (state_portal, e_newspaper,
+    /// general_info, education, health, e_commerce, other).
+    #[arg(long = "policy", value_name = "CATEGORY", value_parser = parse_category)]
+    pub policy: Option<crate::model::target::Category>,
+    /// With --config: audit only targets added or changed since this older targets file (a
+    /// merge request's base).
+    #[arg(long = "baseline", value_name = "OLD.yaml", requires = "config")]
+    pub baseline: Option<PathBuf>,
+    /// Run only these checks, and only the probes they need (comma-separated ids).
+    #[arg(long = "only", value_name = "CHECK[,CHECK…]")]
+    pub only: Option<String>,
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value = "text")]
+    pub format: Format,
+    /// Never show a progress bar, even on a terminal.
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The targets file to check.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}

@@ -1,0 +1,86 @@
+//! `vnready report`: facts from the history store or a fresh audit, built into a report and
+//! written in the chosen format, optionally compared with an earlier JSON report.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Context;
+
+use super::args::{ReportArgs, ReportFormat};
+use super::edge::{async_runtime, load_config, usage, UsageError, EXIT_PASS};
+use crate::audit::runner;
+use crate::config::Config;
+use crate::model::clock::unix_now;
+use crate::probe::Prober;
+use crate::report::{self, source, Report};
+
+pub(super) fn run(args: ReportArgs) -> anyhow::Result<u8> {
+    let mut config = match load_config(&args.config) {
+        Ok(config) => config,
+        Err(UsageError(message)) => return usage(&message),
+    };
+    args.probe.apply(&mut config);
+    let previous = match args.compare.as_deref().map(read_earlier_report).transpose() {
+        Ok(previous) => previous,
+        Err(UsageError(message)) => return usage(&message),
+    };
+    let now = unix_now();
+    let known = match known_facts(&args, &config, now) {
+        Ok(known) => known,
+        Err(UsageError(message)) => return usage(&message),
+    };
+    let inputs = source::inputs(&config, &known);
+    let report = Report::build(&config, &inputs, args.lang, now);
+    let comparison = previous.as_ref().map(|old| report::compare(old, &report));
+    let bytes: Vec<u8> = match args.format {
+        ReportFormat::Csv => report::csv::render(&report, args.group_by).into_bytes(),
+        ReportFormat::Markdown => report::markdown::render(&report, args.group_by, comparison.as_ref()).into_bytes(),
+        ReportFormat::Html => report::html::render(&report, args.group_by, comparison.as_ref()).into_bytes(),
+        ReportFormat::Json => serde_json::to_vec_pretty(&report).context("encoding JSON")?,
+        ReportFormat::Xlsx => {
+            if args.output.is_none() && std::io::stdout().is_terminal() {
+                return usage("--format xlsx writes a binary file: give --output FILE.xlsx");
+            }
+            report::xlsx::render(&report).context("building the workbook")?
+        }
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, &bytes).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(&bytes).context("writing output")?,
+    }
+    Ok(EXIT_PASS)
+}
+
+fn read_earlier_report(path: &std::path::Path) -> Result<Report, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| UsageError(format!("--compare {}: cannot read: {err}", path.display())))?;
+    serde_json::from_str::<Report>(&text).map_err(|err| {
+        UsageError(format!(
+            "--compare {}: not a vnready JSON report: {err}",
+            path.display()
+        ))
+    })
+}
+
+/// The store's facts, or a fresh audit's (with the store's "since" times when there is one).
+fn known_facts(args: &ReportArgs, config: &Config, now: f64) -> Result<source::Known, UsageError> {
+    let stored = if args.storage_path.exists() {
+        Some(source::from_store(&args.storage_path).map_err(|err| UsageError(err.to_string()))?)
+    } else {
+        None
+    };
+    if !args.audit {
+        return stored.ok_or_else(|| {
+            UsageError(format!(
+                "no history at {}: run `vnready serve`, point --storage.path at its store, or use --audit",
+                args.storage_path.display()
+            ))
+        });
+    }
+    let plan = crate::daemon::supervisor::daemon_plan(config.concurrency);
+    let runtime = async_runtime().map_err(|err| UsageError(format!("{err:#}")))?;
+    let verdicts = runtime.block_on(async {
+        let prober = Prober::new(&config.probe).map_err(|err| UsageError(err.to_string()))?;
+        Ok::<_, UsageError>(runner::audit_all(&prober, &config.targets, &plan, &|_| {}).await)
+    })?;
+    Ok(source::from_audit(&verdicts, stored, now))
+}
