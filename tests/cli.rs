@@ -255,3 +255,20 @@ async fn only_with_a_config_still_runs_the_required_checks() {
     assert_eq!(status_of(&document, &host("v4only"), "tls.valid"), "pass");
     assert_eq!(status_of(&document, &host("v4only"), "ipv6.aaaa"), "fail");
 }
+
+/// The shipped systemd unit must start the daemon with flags this build accepts.
+#[test]
+fn the_systemd_unit_uses_flags_this_build_accepts() {
+    use clap::Parser;
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/systemd/vnready.service"))
+        .expect("unit file");
+    let exec = unit
+        .split("ExecStart=")
+        .nth(1)
+        .and_then(|rest| rest.split("\nExecReload").next())
+        .expect("ExecStart line");
+    let words: Vec<&str> = exec.split_whitespace().filter(|w| *w != "\\").collect();
+    assert!(words.contains(&"--web.config.file"), "the hardened unit protects the endpoints");
+    let parsed = vnready::cli::Cli::try_parse_from(&words);
+    assert!(parsed.is_ok(), "{words:?}: {}", parsed.err().map(|e| e.to_string()).unwrap_or_default());
+}

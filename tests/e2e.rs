@@ -305,7 +305,30 @@ async fn start_lab(deadline: Instant) -> Lab {
     }
 }
 
+/// The main daemon's basic-auth user, as a scrape config carries it.
+const WEB_USER: &str = "prometheus";
+const WEB_PASSWORD: &str = "e2e-s3cret";
+
 impl Lab {
+    /// An exporter-toolkit web config: TLS with a lab certificate for 127.0.0.1 and one
+    /// bcrypt-hashed user.
+    fn web_config(&self) -> PathBuf {
+        let d = self.dir.path();
+        let cert = self.pki.leaf(&["localhost", "127.0.0.1"], Validity::Current, true);
+        std::fs::write(d.join("web.crt"), &cert.chain_pem).expect("write web cert");
+        std::fs::write(d.join("web.key"), &cert.key_pem).expect("write web key");
+        let hash = bcrypt::hash(WEB_PASSWORD, 4).expect("bcrypt");
+        let path = d.join("web.yml");
+        std::fs::write(
+            &path,
+            format!(
+                "tls_server_config:\n  cert_file: web.crt\n  key_file: web.key\nbasic_auth_users:\n  {WEB_USER}: {hash}\n"
+            ),
+        )
+        .expect("write web config");
+        path
+    }
+
     fn url(&self, label: &str) -> String {
         format!("https://{}:{}/", site(label), self.https_port)
     }
@@ -496,7 +519,19 @@ async fn real_stack_panels_alerts_and_coverage() {
     eprintln!("e2e: nsd and nginx up after {:.1}s", started.elapsed().as_secs_f64());
     let config = lab.vnready_config();
     let config_arg = config.display().to_string();
-    let mut main = Daemon::start(&["--config", &config_arg, "--storage.path", ""]).await;
+    // The main daemon is protected as a hardened deployment is: TLS and basic auth from an
+    // exporter-toolkit web config; Prometheus scrapes it with scheme https and basic_auth.
+    let web_config = lab.web_config();
+    let mut main = Daemon::start(&[
+        "--config",
+        &config_arg,
+        "--storage.path",
+        "",
+        "--web.config.file",
+        &web_config.display().to_string(),
+    ])
+    .await;
+    main.use_tls(&lab.pki.root_pem, WEB_USER, WEB_PASSWORD);
     let mut shards = Vec::new();
     for k in 1..=3 {
         let shard = format!("{k}/3");
@@ -527,6 +562,9 @@ async fn real_stack_panels_alerts_and_coverage() {
         .join("\n");
     std::fs::write(lab.dir.path().join("vnready.rules.yml"), fast_rules).expect("write rules");
     speed_up(&mut single["scrape_configs"][0], false);
+    single["scrape_configs"][0]["scheme"] = "https".into();
+    single["scrape_configs"][0]["tls_config"] = serde_json::json!({ "ca_file": lab.dir.path().join("root.pem") });
+    single["scrape_configs"][0]["basic_auth"] = serde_json::json!({ "username": WEB_USER, "password": WEB_PASSWORD });
     let replicas: BTreeMap<String, String> = BTreeMap::from([
         ("localhost:9731".to_string(), main.address.to_string()),
         ("vnready-1:9731".to_string(), shards[0].address.to_string()),

@@ -659,3 +659,195 @@ async fn a_full_disk_keeps_probing_and_exporting_and_says_so() {
     let stored = vnready::history::store::SqliteStore::open(&store).expect("open");
     assert!(stored.consistency_problems().expect("check").is_empty());
 }
+
+/// What curl saw: its exit code, the HTTP status (0 when there was none) and the body.
+struct Curl {
+    exit: i32,
+    status: u16,
+    headers: String,
+    body: String,
+}
+
+/// Runs the real curl; `args` come before the URL.
+async fn curl(args: &[&str], url: &str) -> Curl {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let headers_path = dir.path().join("headers");
+    let output = tokio::process::Command::new("curl")
+        .args(["-sS", "--max-time", "20", "-o", "-", "-D"])
+        .arg(&headers_path)
+        .args(["-w", "\n%{http_code}"])
+        .args(args)
+        .arg(url)
+        .output()
+        .await
+        .expect("curl is required; scripts/test.sh installs it");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", &text));
+    Curl {
+        exit: output.status.code().unwrap_or(-1),
+        status: status.trim().parse().unwrap_or(0),
+        headers: std::fs::read_to_string(&headers_path).unwrap_or_default(),
+        body: body.to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_config_serves_tls_and_basic_auth_and_reloads_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = lab::pki::LabPki::new();
+    let cert = pki.leaf(&["localhost", "127.0.0.1"], lab::pki::Validity::Current, true);
+    let (cert_path, key_path, ca_path) = (
+        dir.path().join("web.pem"),
+        dir.path().join("web.key"),
+        dir.path().join("ca.pem"),
+    );
+    std::fs::write(&cert_path, &cert.chain_pem).expect("cert");
+    std::fs::write(&key_path, &cert.key_pem).expect("key");
+    std::fs::write(&ca_path, &pki.root_pem).expect("ca");
+    let hash = bcrypt::hash("s3cret", 4).expect("bcrypt");
+    let web_config = |min_version: &str| {
+        format!(
+            "tls_server_config:\n  cert_file: web.pem\n  key_file: web.key\n  min_version: {min_version}\n\
+             http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n\
+             basic_auth_users:\n  prometheus: {hash}\n"
+        )
+    };
+    let web_path = dir.path().join("web.yml");
+    std::fs::write(&web_path, web_config("TLS12")).expect("web.yml");
+    let targets = dir.path().join("targets.yaml");
+    std::fs::write(&targets, "targets: []\n").expect("targets");
+    let daemon = Daemon::start(&[
+        "--config",
+        &arg(&targets),
+        "--storage.path",
+        "",
+        "--web.config.file",
+        &arg(&web_path),
+    ])
+    .await;
+    let url = |path: &str| format!("https://localhost:{}{path}", daemon.address.port());
+    let resolve = format!("localhost:{}:127.0.0.1", daemon.address.port());
+    let ca = arg(&ca_path);
+    let trusted = ["--resolve", &resolve, "--cacert", &ca];
+
+    let with_auth = [&trusted[..], &["-u", "prometheus:s3cret"]].concat();
+    let scrape = curl(&with_auth, &url("/metrics")).await;
+    assert_eq!((scrape.exit, scrape.status), (0, 200), "{}", scrape.body);
+    assert!(scrape.body.contains("vnready_build_info"), "{}", scrape.body);
+    assert!(scrape
+        .headers
+        .to_ascii_lowercase()
+        .contains("x-content-type-options: nosniff"));
+
+    let anonymous = curl(&trusted, &url("/metrics")).await;
+    assert_eq!(anonymous.status, 401);
+    assert!(anonymous
+        .headers
+        .to_ascii_lowercase()
+        .contains("www-authenticate: basic"));
+    let wrong = curl(
+        &[&trusted[..], &["-u", "prometheus:guess"]].concat(),
+        &url("/-/healthy"),
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    let stranger = curl(&[&trusted[..], &["-u", "root:s3cret"]].concat(), &url("/-/healthy")).await;
+    assert_eq!(stranger.status, 401);
+
+    // No plain HTTP on a TLS listener, and no TLS from an untrusted point of view.
+    let plain = curl(&[], &format!("http://127.0.0.1:{}/metrics", daemon.address.port())).await;
+    assert!(
+        plain.exit != 0 || plain.status != 200,
+        "plain HTTP answered: {}",
+        plain.status
+    );
+    let untrusted = curl(&["--resolve", &resolve, "-u", "prometheus:s3cret"], &url("/metrics")).await;
+    assert_eq!(
+        untrusted.exit, 60,
+        "curl must refuse the lab certificate without --cacert"
+    );
+
+    // /-/reload only answers POST; a reload to TLS 1.3 only takes effect for new connections.
+    assert_eq!(curl(&with_auth, &url("/-/reload")).await.status, 405);
+    std::fs::write(&web_path, web_config("TLS13")).expect("web.yml");
+    let mark = daemon.mark();
+    let reload = curl(&[&with_auth[..], &["-X", "POST"]].concat(), &url("/-/reload")).await;
+    assert_eq!(reload.status, 200, "{}", reload.body);
+    assert!(daemon
+        .events_since(mark)
+        .iter()
+        .any(|e| e["event"] == "web_config_reloaded"));
+    let old_client = curl(&[&with_auth[..], &["--tls-max", "1.2"]].concat(), &url("/metrics")).await;
+    assert_ne!(old_client.exit, 0, "a TLS 1.2 client must be refused after the reload");
+    let new_client = curl(&[&with_auth[..], &["--tlsv1.3"]].concat(), &url("/metrics")).await;
+    assert_eq!(new_client.status, 200);
+
+    // A broken web config is refused and the running one keeps serving.
+    std::fs::write(&web_path, "basic_auth_users:\n  prometheus: plaintext\n").expect("web.yml");
+    let rejected = curl(&[&with_auth[..], &["-X", "POST"]].concat(), &url("/-/reload")).await;
+    assert_eq!(rejected.status, 500);
+    assert!(rejected.body.contains("web.yml:2:15"), "{}", rejected.body);
+    assert_eq!(curl(&with_auth, &url("/metrics")).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_web_config_stops_the_start_with_its_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let web_path = dir.path().join("web.yml");
+    std::fs::write(
+        &web_path,
+        "tls_server_config:\n  cert_file: none.pem\n  key_file: none.key\n",
+    )
+    .expect("web");
+    let targets = dir.path().join("targets.yaml");
+    std::fs::write(&targets, "targets: []\n").expect("targets");
+    let output = harness::vnready(&[
+        "serve",
+        "--config",
+        &arg(&targets),
+        "--storage.path",
+        "",
+        "--web.listen-address",
+        "127.0.0.1:0",
+        "--web.config.file",
+        &arg(&web_path),
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", harness::show(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("web.yml:2:14: cert_file"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_answers_429_beyond_its_concurrency_limit() {
+    let lab = Lab::start().await;
+    let hosts = [host("v6hang"), host("good")];
+    let mut config = std::fs::read_to_string(config_for(&lab, &hosts, "1h", "limit.yaml")).expect("read");
+    // One /probe slot, and an audit that holds it: v6hang's IPv6 never answers within 60 s.
+    config = config.replacen("defaults:\n", "defaults:\n  concurrency: 1\n", 1);
+    config = config.replacen(&format!("timeout: {}", lab::LAB_TIMEOUT), "timeout: 60s", 1);
+    let path = lab.dir.path().join("limit-1.yaml");
+    std::fs::write(&path, config).expect("write");
+    let daemon = std::sync::Arc::new(Daemon::start(&["--config", &arg(&path), "--storage.path", ""]).await);
+
+    let hang = lab.url_of(&host("v6hang"));
+    let holder = daemon.clone();
+    let held = tokio::spawn(async move { holder.get(&format!("/probe?target={}", urlencode(&hang))).await });
+    // Wait until the daemon says the slot is taken: only the request above can take it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let metrics = samples(&daemon.get("/metrics").await.body);
+        if find(&metrics, "vnready_probe_requests_in_flight", &[]).is_some_and(|s| s.value == 1.0) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the first /probe never started");
+        tokio::task::yield_now().await;
+    }
+    let good = lab.url_of(&host("good"));
+    let refused = daemon.get(&format!("/probe?target={}", urlencode(&good))).await;
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let metrics = samples(&daemon.get("/metrics").await.body);
+    assert_eq!(value(&metrics, "vnready_probe_requests_throttled_total", &[]), 1.0);
+    assert_eq!(daemon.get("/-/reload").await.status, 405, "/-/reload answers POST only");
+    held.abort();
+}

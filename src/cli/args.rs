@@ -102,6 +102,10 @@ pub struct ServeArgs {
     /// Audit only this replica's share of the targets: K/N, replica K (1-based) of N.
     #[arg(long = "shard", value_name = "K/N", default_value = "1/1")]
     pub shard: crate::daemon::shard::Shard,
+    /// Prometheus exporter-toolkit web config (YAML): TLS (`tls_server_config`), basic auth
+    /// (`basic_auth_users`, bcrypt hashes), response headers and a rate limit. Re-read on reload.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config: Option<PathBuf>,
     /// On SIGTERM, how long in-flight audits may run before they are cancelled.
     #[arg(long = "shutdown.grace-period", value_name = "DURATION", default_value = "10s")]
     pub grace_period: HumanDuration,

@@ -109,6 +109,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<u8> {
         listen_address,
         storage_path,
         shard,
+        web_config,
         grace_period,
     } = args;
     let listen = match serve::parse_listen_address(&listen_address) {
@@ -122,6 +123,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<u8> {
         storage: Some(storage_path).filter(|p| !p.as_os_str().is_empty()),
         shard,
         grace: grace_period.0,
+        web_config,
     };
     match async_runtime()?.block_on(serve::run(options)) {
         Ok(()) => Ok(EXIT_PASS),

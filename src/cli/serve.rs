@@ -16,6 +16,8 @@ use crate::daemon::supervisor::{ConfigSource, ReloadError, Supervisor, Superviso
 use crate::daemon::Daemon;
 use crate::history::store::{HistoryStore, NullStore, SqliteStore, StoreHealth, StoreWriter, StoredHistory};
 use crate::metrics;
+use crate::web::guard::WebSecurity;
+use crate::web::tls_listener::TlsListener;
 use crate::web::{self, AppState};
 
 /// Everything `serve` needs, already parsed.
@@ -28,6 +30,8 @@ pub struct ServeOptions {
     pub storage: Option<PathBuf>,
     pub shard: Shard,
     pub grace: Duration,
+    /// exporter-toolkit web config: TLS, basic auth, headers, rate limit.
+    pub web_config: Option<PathBuf>,
 }
 
 /// Why the daemon could not start.
@@ -36,6 +40,8 @@ pub struct ServeOptions {
 pub enum ServeError {
     #[error(transparent)]
     Config(#[from] ReloadError),
+    #[error(transparent)]
+    WebConfig(#[from] crate::config::ConfigError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -60,6 +66,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         storage,
         shard,
         grace,
+        web_config,
     } = options;
     let source = ConfigSource {
         path: config,
@@ -67,10 +74,12 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     };
     // Reading files and opening SQLite block: they run on the blocking pool, never on a
     // runtime worker.
-    let (runtime, source) = tokio::task::spawn_blocking(move || (source.load(None), source))
-        .await
-        .map_err(|err| ServeError::Blocking(err.to_string()))?;
+    let (runtime, source, security) =
+        tokio::task::spawn_blocking(move || (source.load(None), source, WebSecurity::open(web_config)))
+            .await
+            .map_err(|err| ServeError::Blocking(err.to_string()))?;
     let runtime = runtime?;
+    let security = Arc::new(security?);
     let health = Arc::new(StoreHealth::default());
     let store_health = health.clone();
     let (store, history) = tokio::task::spawn_blocking(move || open_store(storage.as_deref(), &store_health))
@@ -100,22 +109,38 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         address = %address,
         shard = %shard,
         targets = daemon.ops.targets.get(),
+        tls = security.current().tls.is_some(),
+        basic_auth = !security.current().users.is_empty(),
         "serving /metrics and /probe"
     );
 
     let (commands, command_receiver) = mpsc::channel(8);
     let shutdown = CancellationToken::new();
-    spawn_signal_handlers(shutdown.clone(), commands.clone())?;
+    spawn_signal_handlers(shutdown.clone(), commands.clone(), security.clone())?;
     let app = web::router(AppState {
         daemon: daemon.clone(),
         registry,
         commands,
         probe_slots: Arc::new(Semaphore::new(concurrency.max(1))),
+        security: security.clone(),
     });
     let server_stop = CancellationToken::new();
-    let server = tokio::spawn(std::future::IntoFuture::into_future(
-        axum::serve(listener, app).with_graceful_shutdown(server_stop.clone().cancelled_owned()),
-    ));
+    let stopped = server_stop.clone().cancelled_owned();
+    let server = if security.current().tls.is_some() {
+        let listener = TlsListener::spawn(listener, security.clone(), server_stop.clone()).map_err(|source| {
+            ServeError::Listen {
+                address: listen,
+                source,
+            }
+        })?;
+        tokio::spawn(std::future::IntoFuture::into_future(
+            axum::serve(listener, app).with_graceful_shutdown(stopped),
+        ))
+    } else {
+        tokio::spawn(std::future::IntoFuture::into_future(
+            axum::serve(listener, app).with_graceful_shutdown(stopped),
+        ))
+    };
 
     Supervisor::new(daemon.clone(), source)
         .run(command_receiver, shutdown, grace)
@@ -162,6 +187,7 @@ fn open_store(path: Option<&std::path::Path>, health: &StoreHealth) -> (Box<dyn 
 fn spawn_signal_handlers(
     shutdown: CancellationToken,
     commands: mpsc::Sender<SupervisorRequest>,
+    security: Arc<WebSecurity>,
 ) -> Result<(), ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
@@ -182,6 +208,8 @@ fn spawn_signal_handlers(
                 }
                 _ = hangup.recv() => {
                     tracing::info!(event = "signal", signal = "SIGHUP", "reloading configuration");
+                    // A bad web config is logged and the running one stays; targets reload anyway.
+                    let _ = web::reload_web_config(&security).await;
                     let (reply, answer) = oneshot::channel();
                     if commands.send(SupervisorRequest::Reload(reply)).await.is_err() {
                         return;

@@ -26,7 +26,9 @@ pub enum ConfigError {
     Unlocated { file: String, message: String },
 }
 
-pub(super) fn yaml_error(file: &str, text: &str, err: &serde_saphyr::Error) -> ConfigError {
+/// A YAML or schema error from serde-saphyr as a [`ConfigError`] at the key or value to fix;
+/// shared by every YAML file vnready reads (targets.yaml, the web config).
+pub fn yaml_error(file: &str, text: &str, err: &serde_saphyr::Error) -> ConfigError {
     let message = clean_message(&err.to_string());
     match err.location() {
         Some(location) => {
@@ -106,7 +108,8 @@ fn refine_bad_value(text: &str, message: &str, line: u64, column: u64) -> (u64, 
     (line, column)
 }
 
-pub(super) fn located(file: &str, location: serde_saphyr::Location, message: String) -> ConfigError {
+/// An error at a position the parser recorded (a `Spanned` value).
+pub fn located(file: &str, location: serde_saphyr::Location, message: String) -> ConfigError {
     ConfigError::Invalid {
         file: file.to_string(),
         line: location.line(),

@@ -74,6 +74,10 @@ pub struct OpsMetrics {
     pub targets_configured: Gauge,
     pub schedule_lag: Histogram,
     pub audit_duration: Histogram,
+    /// `/probe` audits running now.
+    pub probe_requests_in_flight: Gauge,
+    /// `/probe` requests answered 429 because every slot was busy.
+    pub probe_requests_throttled: Counter,
 }
 
 impl Default for OpsMetrics {
@@ -86,6 +90,8 @@ impl Default for OpsMetrics {
             targets_configured: Gauge::default(),
             schedule_lag: Histogram::new(exponential_buckets(0.001, 4.0, 10)),
             audit_duration: Histogram::new(exponential_buckets(0.01, 2.0, 14)),
+            probe_requests_in_flight: Gauge::default(),
+            probe_requests_throttled: Counter::default(),
         }
     }
 }
@@ -162,6 +168,16 @@ pub fn daemon_registry(
         "Wall time of whole audits (all probes of one target)",
         Unit::Seconds,
         ops.audit_duration.clone(),
+    );
+    registry.register(
+        "probe_requests_in_flight",
+        "/probe audits running now; at the limit (defaults.concurrency) more requests get 429",
+        ops.probe_requests_in_flight.clone(),
+    );
+    registry.register(
+        "probe_requests_throttled",
+        "/probe requests refused with 429 because every /probe slot was busy",
+        ops.probe_requests_throttled.clone(),
     );
     registry.register_collector(Box::new(StoreCollector { health: store }));
     registry.register_collector(Box::new(GoalCollector {

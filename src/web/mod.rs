@@ -1,8 +1,12 @@
 //! The daemon's HTTP endpoints, with the paths and behaviour Prometheus exporters use:
-//! `/metrics`, `/probe`, `/-/healthy`, `/-/ready`, `/-/reload`.
+//! `/metrics`, `/probe`, `/-/healthy`, `/-/ready`, `/-/reload`, the status page, and the
+//! exporter-toolkit web config (TLS, basic auth, headers, rate limit) in front of them all.
 
+pub mod config;
+pub mod guard;
 pub mod probe;
 pub mod status;
+pub mod tls_listener;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,6 +26,7 @@ use crate::daemon::Daemon;
 use crate::history::snapshots::TargetSnapshot;
 use crate::metrics::{self, Exposition};
 use crate::model::clock::unix_now;
+use guard::WebSecurity;
 use probe::ProbeRefusal;
 
 /// What every handler can reach.
@@ -32,10 +37,33 @@ pub struct AppState {
     pub commands: mpsc::Sender<SupervisorRequest>,
     /// Bounds concurrent `/probe` audits so scrapes cannot exhaust the machine.
     pub probe_slots: Arc<Semaphore>,
+    /// TLS, users, headers and rate limit from `--web.config.file`.
+    pub security: Arc<WebSecurity>,
+}
+
+/// Re-reads the web config on the blocking pool and logs the outcome; a bad file keeps the
+/// running one.
+pub async fn reload_web_config(security: &Arc<WebSecurity>) -> Result<(), String> {
+    let reloading = security.clone();
+    let outcome = tokio::task::spawn_blocking(move || reloading.reload())
+        .await
+        .unwrap_or_else(|err| Err(format!("reading the web config failed: {err}")));
+    match outcome {
+        Ok(true) => {
+            tracing::info!(event = "web_config_reloaded", "web config reloaded");
+            Ok(())
+        }
+        Ok(false) => Ok(()),
+        Err(message) => {
+            tracing::error!(event = "web_config_reload_failed", error = %message, "web config reload rejected; the running one stays");
+            Err(message)
+        }
+    }
 }
 
 /// The router with every endpoint.
 pub fn router(state: AppState) -> Router {
+    let security = state.security.clone();
     Router::new()
         .route("/", get(status_overview))
         .route("/site", get(status_site))
@@ -43,7 +71,8 @@ pub fn router(state: AppState) -> Router {
         .route("/probe", get(probe_handler))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload).put(reload))
+        .route("/-/reload", post(reload))
+        .layer(axum::middleware::from_fn_with_state(security, guard::guard))
         .with_state(state)
 }
 
@@ -166,8 +195,10 @@ async fn probe_handler(
         }
     };
     let Ok(_slot) = state.probe_slots.try_acquire() else {
+        state.daemon.ops.probe_requests_throttled.inc();
         return (
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "5")],
             "too many /probe audits running; retry on the next scrape\n",
         )
             .into_response();
@@ -177,6 +208,7 @@ async fn probe_handler(
         .and_then(|v| v.to_str().ok());
     target.settings.timeout = probe::budget(target.settings.timeout, scrape_timeout);
     let started = Instant::now();
+    let _in_flight = InFlight::enter(&state.daemon.ops.probe_requests_in_flight);
     let mut verdict = runner::audit_target(&runtime.prober, &target, &runtime.plan).await;
     verdict.drop_bodies();
     let snapshot = TargetSnapshot {
@@ -187,6 +219,23 @@ async fn probe_handler(
     };
     let registry = metrics::probe_registry(snapshot, started.elapsed().as_secs_f64());
     render_response(&registry, exposition(&headers))
+}
+
+/// Counts a running `/probe` audit until it ends, also when the scraper hangs up and the
+/// handler is dropped half-way.
+struct InFlight(prometheus_client::metrics::gauge::Gauge);
+
+impl InFlight {
+    fn enter(gauge: &prometheus_client::metrics::gauge::Gauge) -> InFlight {
+        gauge.inc();
+        InFlight(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 async fn healthy() -> &'static str {
@@ -206,6 +255,13 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn reload(State(state): State<AppState>) -> Response {
+    if let Err(message) = reload_web_config(&state.security).await {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload rejected: {message}\n"),
+        )
+            .into_response();
+    }
     let (reply, answer) = oneshot::channel();
     if state.commands.send(SupervisorRequest::Reload(reply)).await.is_err() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();

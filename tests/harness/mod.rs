@@ -45,6 +45,14 @@ pub struct Daemon {
     pub address: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
     lines: watch::Receiver<usize>,
+    /// Set by [`Daemon::use_tls`] for a daemon behind `--web.config.file`.
+    client: Option<SecureClient>,
+}
+
+/// How to reach a daemon that serves TLS with basic authentication.
+struct SecureClient {
+    tls: Arc<rustls::ClientConfig>,
+    authorization: String,
 }
 
 /// A count of log lines, taken before an action whose effect a test waits for.
@@ -96,6 +104,7 @@ impl Daemon {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
             lines,
+            client: None,
         };
         let listening = daemon
             .wait_for_event(Mark::START, |event| event["event"] == "listening")
@@ -169,6 +178,27 @@ impl Daemon {
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
 
+    /// Talks TLS (trusting `root_pem`) with basic authentication from now on.
+    pub fn use_tls(&mut self, root_pem: &str, user: &str, password: &str) {
+        use base64::Engine;
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(root_pem.as_bytes()) {
+            roots.add(cert.expect("root PEM")).expect("root");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.client = Some(SecureClient {
+            tls: Arc::new(tls),
+            authorization: format!("Basic {credentials}"),
+        });
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.request("GET", path, &[]).await
     }
@@ -176,14 +206,32 @@ impl Daemon {
     /// One HTTP/1.1 request over a fresh connection.
     pub async fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         let stream = tokio::net::TcpStream::connect(self.address).await.expect("connect");
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .expect("handshake");
-        tokio::spawn(connection);
         let mut builder = hyper::Request::builder()
             .method(method)
             .uri(path)
             .header("host", self.address.to_string());
+        let mut sender = match &self.client {
+            None => {
+                let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+                tokio::spawn(connection);
+                sender
+            }
+            Some(client) => {
+                builder = builder.header("authorization", client.authorization.as_str());
+                let name = rustls::pki_types::ServerName::from(self.address.ip());
+                let tls = tokio_rustls::TlsConnector::from(client.tls.clone())
+                    .connect(name, stream)
+                    .await
+                    .expect("TLS handshake with the daemon");
+                let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                    .await
+                    .expect("handshake");
+                tokio::spawn(connection);
+                sender
+            }
+        };
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
