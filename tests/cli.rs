@@ -268,7 +268,14 @@ fn the_systemd_unit_uses_flags_this_build_accepts() {
         .and_then(|rest| rest.split("\nExecReload").next())
         .expect("ExecStart line");
     let words: Vec<&str> = exec.split_whitespace().filter(|w| *w != "\\").collect();
-    assert!(words.contains(&"--web.config.file"), "the hardened unit protects the endpoints");
+    assert!(
+        words.contains(&"--web.config.file"),
+        "the hardened unit protects the endpoints"
+    );
     let parsed = vnready::cli::Cli::try_parse_from(&words);
-    assert!(parsed.is_ok(), "{words:?}: {}", parsed.err().map(|e| e.to_string()).unwrap_or_default());
+    assert!(
+        parsed.is_ok(),
+        "{words:?}: {}",
+        parsed.err().map(|e| e.to_string()).unwrap_or_default()
+    );
 }

@@ -108,7 +108,16 @@ impl HistoryStore for NullStore {
 pub struct SqliteStore {
     connection: Connection,
     path: PathBuf,
+    /// Crash-test fault point ([`ABORT_BEFORE_COMMIT_ENV`]): the record number at which the
+    /// process aborts inside the open transaction, after the rows are written.
+    abort_before_commit: Option<u64>,
+    records: u64,
 }
+
+/// Environment variable for the crash tests: `N` makes the process abort inside the N-th
+/// write transaction, after its rows are written and before the commit — the worst moment a
+/// power cut or `kill -9` can choose. Never set it in production.
+pub const ABORT_BEFORE_COMMIT_ENV: &str = "VNREADY_FAULT_ABORT_BEFORE_COMMIT";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS check_state (
@@ -160,6 +169,8 @@ impl SqliteStore {
         Ok(SqliteStore {
             connection,
             path: path.to_path_buf(),
+            abort_before_commit: std::env::var(ABORT_BEFORE_COMMIT_ENV).ok().and_then(|n| n.parse().ok()),
+            records: 0,
         })
     }
 
@@ -340,9 +351,38 @@ impl HistoryStore for SqliteStore {
             path: self.path.display().to_string(),
             source,
         })?;
-        let result = write_record(&transaction, record, &facts).and_then(|()| transaction.commit());
-        result.map_err(|e| self.error(e))
+        self.records += 1;
+        let abort_now = self.abort_before_commit == Some(self.records);
+        let result = write_record(&transaction, record, &facts).and_then(|()| {
+            if abort_now {
+                tracing::warn!(event = "fault_abort_before_commit", target = %record.target, "crash test: aborting inside a write transaction");
+                std::process::abort();
+            }
+            transaction.commit()
+        });
+        result.map_err(|e| self.error(e))?;
+        log_committed(record);
+        Ok(())
     }
+}
+
+/// After the commit: what is now durable, so a crash test can tell committed transitions from
+/// announced ones (a `check_changed` line is logged before its record reaches the disk).
+fn log_committed(record: &AuditRecord) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let transitions: Vec<(&str, &str, f64)> = record
+        .transitions
+        .iter()
+        .map(|t| (t.check.as_str(), t.to.as_str(), t.at))
+        .collect();
+    tracing::debug!(
+        event = "store_committed",
+        target = %record.target,
+        transitions = %serde_json::to_string(&transitions).unwrap_or_default(),
+        "history record committed"
+    );
 }
 
 fn write_record(transaction: &rusqlite::Transaction<'_>, record: &AuditRecord, facts: &str) -> rusqlite::Result<()> {

@@ -76,9 +76,15 @@ pub struct Reply {
 impl Daemon {
     /// Starts `vnready serve` with JSON logs on 127.0.0.1:0 plus `args`.
     pub async fn start(args: &[&str]) -> Daemon {
+        Daemon::start_with_env(args, &[]).await
+    }
+
+    /// [`Daemon::start`] with extra environment variables (fault points).
+    pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vnready"))
             .args(["serve", "--log.format", "json", "--web.listen-address", "127.0.0.1:0"])
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

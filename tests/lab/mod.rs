@@ -102,7 +102,13 @@ pub struct Lab {
     _openssl: Vec<OpensslServer>,
     /// Counts connections to [`INTERNAL_V4`]: redirects there must never reach it.
     pub internal: Arc<Counters>,
+    /// A targets file (interval 1s) of [`FLAPPING_SITES`] sites whose status changes on every
+    /// audit; they are not in [`Lab::config_path`], so other tests see a steady lab.
+    pub flapping_config_path: PathBuf,
 }
+
+/// How many sites the flapping config lists.
+pub const FLAPPING_SITES: usize = 8;
 
 impl Drop for Lab {
     fn drop(&mut self) {
@@ -219,6 +225,23 @@ impl Builder {
             },
         );
         self.order.push(host.to_string());
+    }
+
+    /// A v4-only site whose one HTTPS address answers 200 and 503 in turn. Its plain-HTTP page
+    /// answers itself rather than redirecting, so each audit makes exactly one HTTPS request and
+    /// the status flips on every audit. Not added to the main lab config.
+    async fn flapping(&mut self, host: &str) {
+        let behaviour = Behaviour::Alternating {
+            cert: self.cert(host),
+            pages: Arc::new([
+                Page::ok(&page("Cổng"), Some(HSTS_YEAR)),
+                Page::status(503, "<html><title>503</title>Service Unavailable</html>"),
+            ]),
+            served: Arc::default(),
+        };
+        let plain = Page::ok(&page("Cổng"), None);
+        self.site(host, V4_ONLY, Some(behaviour), None, Some(plain)).await;
+        self.order.retain(|listed| listed != host);
     }
 
     /// A good page over https on `host`, for redirect cases.
@@ -477,6 +500,11 @@ impl Lab {
             b.order.push(host(label));
         }
 
+        let flapping: Vec<String> = (1..=FLAPPING_SITES).map(|i| host(&format!("flap{i}"))).collect();
+        for name in &flapping {
+            b.flapping(name).await;
+        }
+
         let dns = DnsServer::start(b.zones).await;
         let root_path = dir.path().join("lab-root.pem");
         std::fs::write(&root_path, format!("{}{}", b.pki.root_pem, every.openssl_ca_pem)).expect("write root");
@@ -495,7 +523,21 @@ impl Lab {
             urls.push(url);
         }
         let config_path = dir.path().join("lab-targets.yaml");
-        std::fs::write(&config_path, yaml).expect("write lab config");
+        std::fs::write(&config_path, &yaml).expect("write lab config");
+        let header = &yaml[..yaml.find("targets:\n").expect("targets key")];
+        let mut flapping_yaml = header.replacen("defaults:\n", "defaults:\n  interval: 1s\n", 1);
+        flapping_yaml.push_str("targets:\n");
+        for name in &flapping {
+            let site = &b.sites[name];
+            flapping_yaml.push_str(&format!(
+                "  - url: \"{}\"\n    http_url: \"http://{}:{}/\"\n",
+                site.url(),
+                site.host,
+                site.http_port
+            ));
+        }
+        let flapping_config_path = dir.path().join("lab-flapping.yaml");
+        std::fs::write(&flapping_config_path, flapping_yaml).expect("write flapping config");
         Lab {
             dir,
             dns,
@@ -507,6 +549,7 @@ impl Lab {
             _legacy: legacy,
             _openssl: b.openssl,
             internal: every.internal,
+            flapping_config_path,
         }
     }
 

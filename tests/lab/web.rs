@@ -94,6 +94,13 @@ pub enum Behaviour {
     Http {
         page: Page,
     },
+    /// HTTPS whose answers alternate between two pages, request by request: a site whose
+    /// status changes on every audit (crash tests need a stream of transitions).
+    Alternating {
+        cert: ServedCert,
+        pages: Arc<[Page; 2]>,
+        served: Arc<AtomicUsize>,
+    },
     /// Accepts TCP and then never says a word.
     Hang,
     /// Completes TLS, then answers 200 with a chunked body that never ends.
@@ -123,7 +130,10 @@ pub async fn bind_pair() -> (TcpListener, TcpListener, u16) {
 /// Serves `behaviour` on `listener` until the task is aborted.
 pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters>) -> tokio::task::JoinHandle<()> {
     let acceptor = match &behaviour {
-        Behaviour::Https { cert, .. } | Behaviour::EndlessBody { cert } | Behaviour::HeaderFlood { cert } => {
+        Behaviour::Https { cert, .. }
+        | Behaviour::Alternating { cert, .. }
+        | Behaviour::EndlessBody { cert }
+        | Behaviour::HeaderFlood { cert } => {
             let config =
                 rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                     .with_safe_default_protocol_versions()
@@ -163,6 +173,14 @@ pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters
                         let Some(acceptor) = acceptor else { return };
                         if let Ok(tls) = acceptor.accept(stream).await {
                             counters.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                            serve_http(tls, page, counters).await;
+                        }
+                    }
+                    Behaviour::Alternating { pages, served, .. } => {
+                        let Some(acceptor) = acceptor else { return };
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            counters.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                            let page = pages[served.fetch_add(1, Ordering::SeqCst) % 2].clone();
                             serve_http(tls, page, counters).await;
                         }
                     }
