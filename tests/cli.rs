@@ -36,6 +36,10 @@ async fn json_over_the_whole_lab_gives_every_expected_status() {
     );
     let document: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
     assert_eq!(document["targets"].as_array().map(Vec::len), Some(lab.urls.len()));
+    // A one-shot audit of every lab site says nothing on stderr unless asked: no DNS-library
+    // dumps, no per-site lines.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.lines().count() <= 2, "check logged:\n{stderr}");
     let first = &document["targets"][0];
     assert_eq!(first["target"], lab.urls[0].as_str(), "target is echoed as given");
     assert!(first["addresses"].as_array().is_some_and(|a| !a.is_empty()));

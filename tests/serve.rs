@@ -996,3 +996,47 @@ async fn twenty_crashes_lose_and_duplicate_no_committed_transition() {
         committed.len()
     );
 }
+
+/// A round over the whole lab logs its events and a handful of operational lines at the
+/// default level: no third-party lines (the DNS library would dump whole DNS messages), no
+/// per-audit chatter, no colour codes in a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_logs_its_events_and_a_few_lines_more() {
+    let lab = Lab::start().await;
+    let mut daemon = Daemon::start(&["--config", &arg(&lab.config_path), "--storage.path", ""]).await;
+    daemon.wait_ready().await;
+    let log = daemon.log();
+    let events = [
+        "check_changed",
+        "certificate_changed",
+        "addresses_changed",
+        "name_servers_changed",
+    ];
+    let mut event_lines = 0;
+    let mut other = Vec::new();
+    for line in &log {
+        assert!(!line.contains('\u{1b}'), "colour codes in a non-terminal log: {line}");
+        let parsed: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("a line that is not ours: {line}"));
+        let event = parsed["event"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a line without an event: {line}"));
+        if events.contains(&event) {
+            event_lines += 1;
+        } else {
+            other.push(event.to_string());
+        }
+    }
+    assert!(event_lines >= lab.urls.len(), "every site announces its first statuses");
+    assert!(
+        other.len() <= 6,
+        "{} operational lines in one round over {} sites: {other:?}",
+        other.len(),
+        lab.urls.len()
+    );
+    eprintln!(
+        "one round over {} sites: {} lines, {event_lines} of them events, other: {other:?}",
+        lab.urls.len(),
+        log.len()
+    );
+}
