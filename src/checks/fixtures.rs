@@ -161,6 +161,7 @@ pub fn observations() -> Observations {
         ],
         dnssec: Some(DnssecState::Secure),
         accept_ranges: Vec::new(),
+        mail: None,
         started_at: NOW as f64,
         duration_seconds: 0.2,
     }

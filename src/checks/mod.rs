@@ -8,6 +8,7 @@ pub mod http;
 pub mod https;
 pub mod input;
 pub mod ipv6;
+pub mod mail;
 pub mod result;
 pub mod similarity;
 pub mod tls;
@@ -20,12 +21,13 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 6] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 7] = [
     dns::CHECKS,
     domain::CHECKS,
     http::CHECKS,
     https::CHECKS,
     ipv6::CHECKS,
+    mail::CHECKS,
     tls::CHECKS,
 ];
 

@@ -74,6 +74,7 @@ pub(super) struct RawDefaults {
     pub(super) tls_expiry_warn: Option<HumanDuration>,
     pub(super) tls_expiry_fail: Option<HumanDuration>,
     pub(super) max_body_bytes: Option<usize>,
+    pub(super) mail_domain: Option<Spanned<String>>,
     pub(super) concurrency: Option<usize>,
 }
 
@@ -83,6 +84,7 @@ pub(super) struct RawResolver {
     #[serde(default)]
     pub(super) servers: Vec<ResolverAddr>,
     pub(super) ns_port: Option<u16>,
+    pub(super) smtp_port: Option<u16>,
     pub(super) trust_anchor: Option<PathBuf>,
 }
 
@@ -111,6 +113,7 @@ pub(super) struct RawTarget {
     pub(super) expect_status: Option<Vec<StatusRange>>,
     pub(super) tls_expiry_warn: Option<Spanned<HumanDuration>>,
     pub(super) tls_expiry_fail: Option<HumanDuration>,
+    pub(super) mail_domain: Option<Spanned<String>>,
     #[serde(default, deserialize_with = "deserialize_ranges")]
     pub(super) accept_ranges: Vec<IpNet>,
     pub(super) policy: Option<Spanned<RawPolicy>>,

@@ -15,7 +15,7 @@ use crate::model::duration::HumanDuration;
 use crate::model::goals::{parse_deadline, Goal};
 use crate::model::policy::{PolicyOverride, TargetPolicy};
 use crate::model::target::{self, Category, StatusRange, Target, TargetSettings};
-use crate::probe::{self, ResolverSettings, TrustSettings, DEFAULT_NS_PORT};
+use crate::probe::{self, ResolverSettings, TrustSettings, DEFAULT_NS_PORT, DEFAULT_SMTP_PORT};
 
 /// The file being resolved: its name for messages and its folder for relative paths.
 struct Source<'a> {
@@ -135,6 +135,9 @@ fn default_settings(defaults: &RawDefaults, source: &Source<'_>) -> Result<Targe
     if let Some(value) = defaults.max_body_bytes {
         settings.max_body_bytes = value;
     }
+    if let Some(domain) = &defaults.mail_domain {
+        settings.mail_domain = Some(mail_domain(domain, source)?);
+    }
     if settings.tls_expiry_fail > settings.tls_expiry_warn {
         return Err(source.unlocated(&format!("defaults: {EXPIRY_ORDER}")));
     }
@@ -164,6 +167,9 @@ fn resolve_target(
         return Err(source.at(location, EXPIRY_ORDER.into()));
     }
     settings.accept_ranges.extend(entry.accept_ranges);
+    if let Some(domain) = &entry.mail_domain {
+        settings.mail_domain = Some(mail_domain(domain, source)?);
+    }
     let http_url: Url = match entry.http_url {
         Some(spanned) => {
             target::parse_http_url(&spanned.value).map_err(|message| source.at(spanned.referenced, message))?
@@ -190,6 +196,12 @@ fn resolve_target(
         settings,
         policy,
     })
+}
+
+/// A mail domain as written (IDN or ASCII, any case), as the ASCII name DNS is asked about.
+fn mail_domain(spanned: &Spanned<String>, source: &Source<'_>) -> Result<String, ConfigError> {
+    target::normalise_host_suffix(&spanned.value)
+        .map_err(|message| source.at(spanned.referenced, format!("mail_domain: {message}")))
 }
 
 /// A policy override from the file; relaxing or tightening a policy needs a recorded reason.
@@ -251,6 +263,7 @@ fn probe_settings(resolver: RawResolver, trust: RawTrust, source: &Source<'_>) -
         resolver: ResolverSettings {
             servers: resolver.servers.into_iter().map(|r| r.0).collect(),
             ns_port: resolver.ns_port.unwrap_or(DEFAULT_NS_PORT),
+            smtp_port: resolver.smtp_port.unwrap_or(DEFAULT_SMTP_PORT),
             trust_anchor: resolver.trust_anchor.map(|path| source.absolute(path)),
         },
         trust: TrustSettings {

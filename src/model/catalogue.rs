@@ -25,6 +25,8 @@ pub enum CheckId {
     HttpsHsts,
     DnsDnssec,
     HttpUp,
+    MailIpv6,
+    MailStarttls,
 }
 
 /// Which probes to run. `--only` narrows this so a certificate sweep does no name-server or
@@ -32,6 +34,8 @@ pub enum CheckId {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ProbeSet {
     pub fetch: bool,
+    /// The domain's MX set and SMTP over IPv6.
+    pub mail: bool,
     pub plain_http: bool,
     pub legacy_tls: bool,
     pub zone: bool,
@@ -41,6 +45,7 @@ pub struct ProbeSet {
 impl ProbeSet {
     pub const ALL: ProbeSet = ProbeSet {
         fetch: true,
+        mail: true,
         plain_http: true,
         legacy_tls: true,
         zone: true,
@@ -50,6 +55,7 @@ impl ProbeSet {
     pub fn union(self, other: ProbeSet) -> ProbeSet {
         ProbeSet {
             fetch: self.fetch || other.fetch,
+            mail: self.mail || other.mail,
             plain_http: self.plain_http || other.plain_http,
             legacy_tls: self.legacy_tls || other.legacy_tls,
             zone: self.zone || other.zone,
@@ -72,6 +78,7 @@ pub struct CheckInfo {
 
 const NONE: ProbeSet = ProbeSet {
     fetch: false,
+    mail: false,
     plain_http: false,
     legacy_tls: false,
     zone: false,
@@ -80,7 +87,7 @@ const NONE: ProbeSet = ProbeSet {
 const FETCH: ProbeSet = ProbeSet { fetch: true, ..NONE };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 15] = [
+pub const CATALOGUE: [CheckInfo; 17] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -222,6 +229,24 @@ pub const CATALOGUE: [CheckInfo; 15] = [
         problem_en: "Site down",
         problem_vi: "Trang không hoạt động",
         needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::MailIpv6,
+        key: "mail.ipv6",
+        title_en: "Mail servers reachable over IPv6",
+        title_vi: "Máy chủ thư điện tử hỗ trợ IPv6",
+        problem_en: "Mail not reachable over IPv6",
+        problem_vi: "Thư điện tử chưa hỗ trợ IPv6",
+        needs: ProbeSet { mail: true, ..NONE },
+    },
+    CheckInfo {
+        id: CheckId::MailStarttls,
+        key: "mail.starttls",
+        title_en: "Mail servers offer STARTTLS",
+        title_vi: "Máy chủ thư điện tử hỗ trợ STARTTLS",
+        problem_en: "Mail sent unencrypted (no STARTTLS)",
+        problem_vi: "Thư điện tử không mã hoá (thiếu STARTTLS)",
+        needs: ProbeSet { mail: true, ..NONE },
     },
 ];
 

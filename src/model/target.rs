@@ -236,6 +236,8 @@ pub struct TargetSettings {
     pub max_body_bytes: usize,
     /// Special-purpose ranges this target may legitimately use (labs, internal networks).
     pub accept_ranges: Vec<IpNet>,
+    /// The domain whose mail `mail.ipv6` audits; `None`: the site's zone apex.
+    pub mail_domain: Option<String>,
 }
 
 impl Default for TargetSettings {
@@ -248,6 +250,7 @@ impl Default for TargetSettings {
             tls_expiry_fail: Duration::from_secs(7 * 86400),
             max_body_bytes: 1024 * 1024,
             accept_ranges: Vec::new(),
+            mail_domain: None,
         }
     }
 }

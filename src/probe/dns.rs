@@ -551,6 +551,7 @@ fn rdata_text(data: &RData) -> String {
         RData::AAAA(aaaa) => IpAddr::V6(aaaa.0).to_string(),
         RData::NS(ns) => display_name(&ns.0),
         RData::CNAME(cname) => display_name(&cname.0),
+        RData::MX(mx) => format!("{} {}", mx.preference, display_name(&mx.exchange)),
         RData::SOA(soa) => format!(
             "{} {} {}",
             display_name(&soa.mname),

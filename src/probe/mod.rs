@@ -8,6 +8,7 @@ pub mod crl;
 pub mod dns;
 pub mod http;
 pub mod legacy_tls;
+pub mod mail;
 pub mod nameserver;
 pub mod revocation;
 pub mod settings;
@@ -27,7 +28,7 @@ use dns::{addresses_of, DnsProber, DnssecState, HostRecords, ZoneFacts};
 use http::{AddressFetch, HttpProber, PlainHttpFacts};
 use legacy_tls::AddressLegacyTls;
 use nameserver::NsQueryOutcome;
-pub use settings::{ResolverSettings, Settings, TrustSettings, DEFAULT_NS_PORT};
+pub use settings::{ResolverSettings, Settings, TrustSettings, DEFAULT_NS_PORT, DEFAULT_SMTP_PORT};
 use tls::TlsSetup;
 
 /// How one name server answered on one address.
@@ -56,6 +57,8 @@ pub struct Observations {
     /// Queries over IPv6 to every usable AAAA of every name server.
     pub ns_queries: Vec<NsAddressQuery>,
     pub dnssec: Option<DnssecState>,
+    /// The mail domain's MX set and SMTP over IPv6 (when probed).
+    pub mail: Option<mail::MailFacts>,
     /// Special-purpose ranges accepted as usable for this target (global plus its own).
     pub accept_ranges: Vec<ipnet::IpNet>,
     /// Unix seconds when probing started.
@@ -100,6 +103,8 @@ pub struct Prober {
     accept_ranges: Vec<ipnet::IpNet>,
     crls: revocation::CrlCache,
     zones: shared::SharedCache<ZoneLevel>,
+    smtp_port: u16,
+    mails: shared::SharedCache<mail::MailFacts>,
 }
 
 /// What is true of a whole zone, computed once per zone per round and shared by its sites.
@@ -134,6 +139,8 @@ impl Prober {
             accept_ranges,
             crls: revocation::CrlCache::default(),
             zones: shared::SharedCache::default(),
+            smtp_port: resolver.smtp_port,
+            mails: shared::SharedCache::default(),
         })
     }
 
@@ -177,8 +184,14 @@ impl Prober {
             }
         };
         let site_future = self.observe_site(target, probes, &accept, deadline);
-        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls)) =
-            tokio::join!(zone_future, site_future);
+        let mail_future = async {
+            if !probes.mail {
+                return None;
+            }
+            self.mail_facts(target, &accept, deadline).await
+        };
+        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls), mail) =
+            tokio::join!(zone_future, site_future, mail_future);
         Observations {
             host,
             probes,
@@ -190,6 +203,7 @@ impl Prober {
             zone,
             ns_queries,
             dnssec,
+            mail,
             accept_ranges: accept.clone(),
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),
@@ -280,6 +294,26 @@ impl Prober {
         };
         let (fetches, plain_http, legacy_tls) = tokio::join!(fetches_future, plain_future, legacy_future);
         (records, addresses, fetches, plain_http, legacy_tls)
+    }
+
+    /// The mail of the target's mail domain (configured, or its zone apex), probed once per
+    /// domain per round and shared by the sites that use it.
+    async fn mail_facts(&self, target: &Target, accept: &[ipnet::IpNet], deadline: Instant) -> Option<mail::MailFacts> {
+        let domain = match &target.settings.mail_domain {
+            Some(domain) => domain.clone(),
+            None => self
+                .dns
+                .find_apex(target.host(), deadline)
+                .await
+                .0
+                .unwrap_or_else(|| target.host().to_string()),
+        };
+        let key = format!("{domain}|{accept:?}");
+        let compute = || async {
+            let facts = mail::probe_mail(&self.dns, &domain, self.smtp_port, accept, deadline).await;
+            (facts, target.settings.interval)
+        };
+        self.mails.get_or_compute(&key, deadline, compute).await
     }
 
     /// Looks the leaf up in its CA's CRL, then drops the DER chain it no longer needs.

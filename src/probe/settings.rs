@@ -8,6 +8,8 @@ use ipnet::IpNet;
 
 /// Port DNS name servers are queried on; overridable only so labs can run unprivileged.
 pub const DEFAULT_NS_PORT: u16 = 53;
+/// Port mail exchanges are spoken to on (SMTP); overridable for labs as the DNS port is.
+pub const DEFAULT_SMTP_PORT: u16 = 25;
 
 /// Everything a [`crate::probe::Prober`] is built from.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -22,6 +24,8 @@ pub struct ResolverSettings {
     /// Empty means the system's resolv.conf.
     pub servers: Vec<SocketAddr>,
     pub ns_port: u16,
+    /// Port of the mail exchanges' SMTP service (25 outside labs).
+    pub smtp_port: u16,
     /// DNSKEY records trusted for DNSSEC besides the root's (a lab, an internal root).
     pub trust_anchor: Option<PathBuf>,
 }
@@ -31,6 +35,7 @@ impl Default for ResolverSettings {
         ResolverSettings {
             servers: Vec::new(),
             ns_port: DEFAULT_NS_PORT,
+            smtp_port: DEFAULT_SMTP_PORT,
             trust_anchor: None,
         }
     }

@@ -128,7 +128,7 @@ struct Builder {
 }
 
 /// Runs `ip` with `args`; "File exists" counts as done, so labs can start in parallel.
-fn ip_command(args: &[&str]) {
+pub fn ip_command(args: &[&str]) {
     let output = std::process::Command::new("ip")
         .args(args)
         .output()
