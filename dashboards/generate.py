@@ -145,6 +145,8 @@ V6_SUCCESS = ('(vnready_probe_success{ip_family="ipv6"} unless on (target) '
               'vnready_check_status{check="ipv6.reachable"} == 3)')
 V6_HAS_AAAA = 'clamp_max(vnready_dns_addresses{ip_family="ipv6"}, 1)'
 NS_PASSED = 'vnready_check_passed{check="ipv6.ns"}'
+IPV6_ONLY_PASSED = 'vnready_check_passed{check="ipv6.only"}'
+MAIL_PASSED = 'vnready_check_passed{check="mail.ipv6"}'
 
 STATUS_MAPPINGS = [{
     "type": "value",
@@ -171,6 +173,21 @@ def overview():
         panel(l, "stat", "Checks changed in 24 h / Tiêu chí thay đổi trong 24 giờ",
               [(f"count(({f('vnready_check_last_change_timestamp_seconds')}) > time() - 86400) or vector(0)",
                 "changes")], w=8, h=4),
+        panel(l, "stat", "IPv6-only ready / Sẵn sàng chỉ dùng IPv6",
+              [(f"sum({f(IPV6_ONLY_PASSED)})", "ready"), (f"count({f(IPV6_ONLY_PASSED)})", "audited")],
+              w=6, h=4,
+              description="Sites a user with IPv6 and nothing else can use: page, name servers and every "
+                          "resource host over IPv6 (check ipv6.only). The 2030 target is all state systems."),
+        panel(l, "stat", "Mail over IPv6 / Thư điện tử qua IPv6",
+              [(f"sum({f(MAIL_PASSED)})", "working"), (f"count({f(MAIL_PASSED)})", "with mail")],
+              w=6, h=4, description="Sites whose mail domain's MX hosts answer SMTP over IPv6 (mail.ipv6)."),
+        panel(l, "table", "Hosts blocking IPv6-only users / Máy chủ tài nguyên chưa hỗ trợ IPv6",
+              [(f"{f('vnready_ipv6_only_blocking_hosts')}", "")],
+              w=12, h=4, table=True,
+              description="Per site, how many hosts its page loads from fail over IPv6 alone; the site page names them.",
+              transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True},
+                                                               "renameByName": {"Value": "blocking hosts"}}},
+                               {"id": "sortBy", "options": {"sort": [{"field": "Value", "desc": True}]}}]),
         panel(l, "bargauge", "Plan goals: achieved vs target / Mục tiêu: đạt được so với chỉ tiêu",
               [("sum by (goal) (vnready_goal_met_targets) / sum by (goal) (vnready_goal_targets)",
                 "{{goal}} achieved"),

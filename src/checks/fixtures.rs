@@ -162,6 +162,7 @@ pub fn observations() -> Observations {
         dnssec: Some(DnssecState::Secure),
         accept_ranges: Vec::new(),
         mail: None,
+        resources: None,
         started_at: NOW as f64,
         duration_seconds: 0.2,
     }

@@ -8,6 +8,7 @@ pub mod http;
 pub mod https;
 pub mod input;
 pub mod ipv6;
+pub mod ipv6_only;
 pub mod mail;
 pub mod result;
 pub mod similarity;
@@ -21,12 +22,13 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 7] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 8] = [
     dns::CHECKS,
     domain::CHECKS,
     http::CHECKS,
     https::CHECKS,
     ipv6::CHECKS,
+    ipv6_only::CHECKS,
     mail::CHECKS,
     tls::CHECKS,
 ];

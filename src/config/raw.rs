@@ -75,6 +75,7 @@ pub(super) struct RawDefaults {
     pub(super) tls_expiry_fail: Option<HumanDuration>,
     pub(super) max_body_bytes: Option<usize>,
     pub(super) mail_domain: Option<Spanned<String>>,
+    pub(super) max_resource_hosts: Option<usize>,
     pub(super) concurrency: Option<usize>,
 }
 
@@ -114,6 +115,7 @@ pub(super) struct RawTarget {
     pub(super) tls_expiry_warn: Option<Spanned<HumanDuration>>,
     pub(super) tls_expiry_fail: Option<HumanDuration>,
     pub(super) mail_domain: Option<Spanned<String>>,
+    pub(super) max_resource_hosts: Option<usize>,
     #[serde(default, deserialize_with = "deserialize_ranges")]
     pub(super) accept_ranges: Vec<IpNet>,
     pub(super) policy: Option<Spanned<RawPolicy>>,

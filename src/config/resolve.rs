@@ -138,6 +138,9 @@ fn default_settings(defaults: &RawDefaults, source: &Source<'_>) -> Result<Targe
     if let Some(domain) = &defaults.mail_domain {
         settings.mail_domain = Some(mail_domain(domain, source)?);
     }
+    if let Some(value) = defaults.max_resource_hosts {
+        settings.max_resource_hosts = value;
+    }
     if settings.tls_expiry_fail > settings.tls_expiry_warn {
         return Err(source.unlocated(&format!("defaults: {EXPIRY_ORDER}")));
     }
@@ -169,6 +172,9 @@ fn resolve_target(
     settings.accept_ranges.extend(entry.accept_ranges);
     if let Some(domain) = &entry.mail_domain {
         settings.mail_domain = Some(mail_domain(domain, source)?);
+    }
+    if let Some(value) = entry.max_resource_hosts {
+        settings.max_resource_hosts = value;
     }
     let http_url: Url = match entry.http_url {
         Some(spanned) => {

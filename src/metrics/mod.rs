@@ -397,6 +397,7 @@ struct TargetFamilies {
     cert_valid: FamilyOut,
     cert_info: FamilyOut,
     version_info: FamilyOut,
+    ipv6_only_blocking: FamilyOut,
 }
 
 impl TargetFamilies {
@@ -469,6 +470,10 @@ impl TargetFamilies {
             "The leaf certificate's issuer, subject and SHA-256 fingerprint",
         ),
         version_info: FamilyOut::info("tls_version", "TLS version negotiated on the first address"),
+        ipv6_only_blocking: FamilyOut::gauge(
+            "ipv6_only_blocking_hosts",
+            "Hosts the page loads from that fail over IPv6 alone (ipv6.only); the site page names them",
+        ),
         }
     }
 
@@ -522,6 +527,10 @@ impl TargetFamilies {
             self.status.push(labels.clone(), status_number(result.status));
             if let Some(state) = snapshot.states.get(&result.id) {
                 self.last_change.push(labels, state.since);
+            }
+            // The check counted them; the metric only carries the number.
+            if let Some(count) = result.observed.get("blocking_hosts").and_then(|n| n.as_f64()) {
+                self.ipv6_only_blocking.push(vec![("target", id.clone())], count);
             }
         }
     }
@@ -637,6 +646,7 @@ impl TargetFamilies {
             &self.cert_valid,
             &self.cert_info,
             &self.version_info,
+            &self.ipv6_only_blocking,
         ] {
             family.encode(encoder)?;
         }

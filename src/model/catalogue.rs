@@ -27,6 +27,7 @@ pub enum CheckId {
     HttpUp,
     MailIpv6,
     MailStarttls,
+    Ipv6Only,
 }
 
 /// Which probes to run. `--only` narrows this so a certificate sweep does no name-server or
@@ -36,6 +37,8 @@ pub struct ProbeSet {
     pub fetch: bool,
     /// The domain's MX set and SMTP over IPv6.
     pub mail: bool,
+    /// The page's resource hosts over IPv6 (needs `fetch`).
+    pub resources: bool,
     pub plain_http: bool,
     pub legacy_tls: bool,
     pub zone: bool,
@@ -46,6 +49,7 @@ impl ProbeSet {
     pub const ALL: ProbeSet = ProbeSet {
         fetch: true,
         mail: true,
+        resources: true,
         plain_http: true,
         legacy_tls: true,
         zone: true,
@@ -56,6 +60,7 @@ impl ProbeSet {
         ProbeSet {
             fetch: self.fetch || other.fetch,
             mail: self.mail || other.mail,
+            resources: self.resources || other.resources,
             plain_http: self.plain_http || other.plain_http,
             legacy_tls: self.legacy_tls || other.legacy_tls,
             zone: self.zone || other.zone,
@@ -79,6 +84,7 @@ pub struct CheckInfo {
 const NONE: ProbeSet = ProbeSet {
     fetch: false,
     mail: false,
+    resources: false,
     plain_http: false,
     legacy_tls: false,
     zone: false,
@@ -87,7 +93,7 @@ const NONE: ProbeSet = ProbeSet {
 const FETCH: ProbeSet = ProbeSet { fetch: true, ..NONE };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 17] = [
+pub const CATALOGUE: [CheckInfo; 18] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -247,6 +253,20 @@ pub const CATALOGUE: [CheckInfo; 17] = [
         problem_en: "Mail sent unencrypted (no STARTTLS)",
         problem_vi: "Thư điện tử không mã hoá (thiếu STARTTLS)",
         needs: ProbeSet { mail: true, ..NONE },
+    },
+    CheckInfo {
+        id: CheckId::Ipv6Only,
+        key: "ipv6.only",
+        title_en: "Works for IPv6-only users",
+        title_vi: "Dùng được khi chỉ có IPv6",
+        problem_en: "Not usable over IPv6 alone",
+        problem_vi: "Chưa dùng được khi chỉ có IPv6",
+        needs: ProbeSet {
+            fetch: true,
+            zone: true,
+            resources: true,
+            ..NONE
+        },
     },
 ];
 

@@ -238,6 +238,8 @@ pub struct TargetSettings {
     pub accept_ranges: Vec<IpNet>,
     /// The domain whose mail `mail.ipv6` audits; `None`: the site's zone apex.
     pub mail_domain: Option<String>,
+    /// Distinct resource hosts `ipv6.only` probes at most.
+    pub max_resource_hosts: usize,
 }
 
 impl Default for TargetSettings {
@@ -251,6 +253,7 @@ impl Default for TargetSettings {
             max_body_bytes: 1024 * 1024,
             accept_ranges: Vec::new(),
             mail_domain: None,
+            max_resource_hosts: 20,
         }
     }
 }

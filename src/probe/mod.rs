@@ -6,10 +6,12 @@
 pub mod addr;
 pub mod crl;
 pub mod dns;
+pub mod html;
 pub mod http;
 pub mod legacy_tls;
 pub mod mail;
 pub mod nameserver;
+pub mod resources;
 pub mod revocation;
 pub mod settings;
 pub mod shared;
@@ -59,6 +61,8 @@ pub struct Observations {
     pub dnssec: Option<DnssecState>,
     /// The mail domain's MX set and SMTP over IPv6 (when probed).
     pub mail: Option<mail::MailFacts>,
+    /// The resource hosts of the page reached over IPv6 (when probed and a page came back).
+    pub resources: Option<resources::ResourceFacts>,
     /// Special-purpose ranges accepted as usable for this target (global plus its own).
     pub accept_ranges: Vec<ipnet::IpNet>,
     /// Unix seconds when probing started.
@@ -105,6 +109,7 @@ pub struct Prober {
     zones: shared::SharedCache<ZoneLevel>,
     smtp_port: u16,
     mails: shared::SharedCache<mail::MailFacts>,
+    resource_hosts: shared::SharedCache<resources::HostOutcome>,
 }
 
 /// What is true of a whole zone, computed once per zone per round and shared by its sites.
@@ -141,6 +146,7 @@ impl Prober {
             zones: shared::SharedCache::default(),
             smtp_port: resolver.smtp_port,
             mails: shared::SharedCache::default(),
+            resource_hosts: shared::SharedCache::default(),
         })
     }
 
@@ -190,7 +196,7 @@ impl Prober {
             }
             self.mail_facts(target, &accept, deadline).await
         };
-        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls), mail) =
+        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls, resources), mail) =
             tokio::join!(zone_future, site_future, mail_future);
         Observations {
             host,
@@ -204,6 +210,7 @@ impl Prober {
             ns_queries,
             dnssec,
             mail,
+            resources,
             accept_ranges: accept.clone(),
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),
@@ -223,6 +230,7 @@ impl Prober {
         Vec<AddressFetch>,
         Vec<PlainHttpFacts>,
         Vec<AddressLegacyTls>,
+        Option<resources::ResourceFacts>,
     ) {
         let host = target.host();
         let records = self.dns.host_records(host, deadline).await;
@@ -292,8 +300,20 @@ impl Prober {
             }))
             .await
         };
-        let (fetches, plain_http, legacy_tls) = tokio::join!(fetches_future, plain_future, legacy_future);
-        (records, addresses, fetches, plain_http, legacy_tls)
+        let resources_future = async {
+            let fetches = fetches_future.await;
+            let resources = if probes.resources {
+                let max_hosts = target.settings.max_resource_hosts;
+                let fresh_for = target.settings.interval;
+                resources::probe(&http, &fetches, max_hosts, &self.resource_hosts, fresh_for, deadline).await
+            } else {
+                None
+            };
+            (fetches, resources)
+        };
+        let ((fetches, resources), plain_http, legacy_tls) =
+            tokio::join!(resources_future, plain_future, legacy_future);
+        (records, addresses, fetches, plain_http, legacy_tls, resources)
     }
 
     /// The mail of the target's mail domain (configured, or its zone apex), probed once per

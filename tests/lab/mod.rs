@@ -244,6 +244,60 @@ impl Builder {
         self.order.retain(|listed| listed != host);
     }
 
+    /// Takes a host out of the lab's targets file: it only serves other sites' resources.
+    fn unlist(&mut self, host: &str) {
+        self.order.retain(|listed| listed != host);
+    }
+
+    /// A dual-stack site whose page is `html`.
+    async fn site_with_html(&mut self, host: &str, html: &str) {
+        let behaviour = Behaviour::Https {
+            cert: self.cert(host),
+            page: Page::ok(html, Some(HSTS_YEAR)),
+        };
+        self.site(host, DUAL, Some(behaviour.clone()), Some(behaviour), None)
+            .await;
+    }
+
+    /// `ipv6.only`: pages whose resources come from a host with IPv6, a host without AAAA, a
+    /// host whose IPv6 hangs, and more hosts than the cap (21 plain-HTTP hosts on one listener).
+    async fn ipv6_only_cases(&mut self) {
+        let cdn = host("res-cdn6");
+        let (cdn_port, _) = self.healthy(&cdn, DUAL).await;
+        self.unlist(&cdn);
+        let v4 = host("res-v4");
+        let (v4_port, _) = self.healthy(&v4, V4_ONLY).await;
+        self.unlist(&v4);
+        let hang = host("res-hang6");
+        let good = self.good_page(&hang);
+        let (hang_port, _) = self.site(&hang, DUAL, Some(good), Some(Behaviour::Hang), None).await;
+        self.unlist(&hang);
+        let cap_port = self.plain_http(Page::ok("ok", None), Page::ok("ok", None)).await;
+        for i in 1..=21 {
+            self.zones.a(&host(&format!("res-cap{i}")), "::1");
+        }
+        let with_head = |head: String| {
+            format!(
+                "<html><head><title>Cổng</title>{head}</head><body><h1>Cổng</h1>{}</body></html>",
+                page("Cổng")
+            )
+        };
+        let ready = with_head(format!(
+            "<link rel=\"stylesheet\" href=\"https://{cdn}:{cdn_port}/site.css\"><script src=\"https://{cdn}:{cdn_port}/app.js\"></script>"
+        ));
+        self.site_with_html(&host("v6ready"), &ready).await;
+        let script4 = with_head(format!("<script src=\"https://{v4}:{v4_port}/app.js\"></script>"));
+        self.site_with_html(&host("v6script4"), &script4).await;
+        let css_hang = with_head(format!(
+            "<link rel=\"stylesheet\" href=\"https://{hang}:{hang_port}/site.css\">"
+        ));
+        self.site_with_html(&host("v6csshang"), &css_hang).await;
+        let many: String = (1..=21)
+            .map(|i| format!("<img src=\"http://{}:{cap_port}/i.png\">", host(&format!("res-cap{i}"))))
+            .collect();
+        self.site_with_html(&host("v6manyhosts"), &with_head(many)).await;
+    }
+
     /// A good page over https on `host`, for redirect cases.
     fn good_page(&self, host: &str) -> Behaviour {
         Behaviour::Https {
@@ -482,6 +536,7 @@ impl Lab {
 
         // Every address, every hop, every family (issue 9).
         let every = Self::every_address_cases(&mut b, dir.path()).await;
+        b.ipv6_only_cases().await;
 
         // DNS-only cases: no servers behind them.
         b.zones.servfail(&host("servfail"));

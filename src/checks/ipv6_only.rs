@@ -1,0 +1,245 @@
+//! ipv6.only: would the site work for a user with IPv6 and nothing else (no IPv4, no NAT64)?
+//! The page and every redirect hop over IPv6, name servers that answer over IPv6, and every
+//! host the page loads scripts, styles, fonts, images, frames or its login form from.
+
+use serde_json::json;
+
+use super::http::{judge_fetch, FetchVerdict};
+use super::input::CheckFn;
+use super::result::{not_tested, CheckResult, Reason, Status};
+use crate::model::catalogue::CheckId;
+use crate::model::target::StatusRange;
+use crate::probe::addr::IpFamily;
+use crate::probe::resources::HostOutcome;
+use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[(CheckId::Ipv6Only, |input| {
+    only(input.observations, &input.target.settings.expect_status)
+})];
+
+/// Pass when the page, the name servers and every resource host work over IPv6 alone; fail
+/// naming each blocking host and why; warn when the host list was cut at the cap.
+pub fn only(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
+    let id = CheckId::Ipv6Only;
+    let mut blocking: Vec<String> = Vec::new();
+    let mut untested: Vec<String> = Vec::new();
+
+    let page_works = page_over_ipv6(obs, expect, &mut blocking, &mut untested);
+    name_servers_over_ipv6(obs, &mut blocking, &mut untested);
+    let mut blocking_hosts: Vec<&str> = Vec::new();
+    match &obs.resources {
+        Some(resources) => {
+            for host in &resources.hosts {
+                let name = host.host.as_str();
+                let problem = match &host.outcome {
+                    HostOutcome::PageHost | HostOutcome::Works { .. } => None,
+                    HostOutcome::NoAaaa { .. } => Some(format!("{name}: no AAAA")),
+                    HostOutcome::NoUsableAaaa { addresses } => {
+                        let list: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+                        Some(format!("{name}: no usable IPv6 address ({})", list.join(", ")))
+                    }
+                    HostOutcome::Ipv4Literal => Some(format!("{name}: an IPv4 address written in the page")),
+                    HostOutcome::Failed { message, .. } if message == "IPv6 timeout" => {
+                        Some(format!("{name}: IPv6 timeout"))
+                    }
+                    HostOutcome::Failed { ip, message } => Some(format!("{name}: over IPv6 [{ip}]: {message}")),
+                    HostOutcome::LookupFailed { lookup } => {
+                        untested.push(format!("{name}: AAAA lookup {lookup}"));
+                        None
+                    }
+                };
+                if let Some(problem) = problem {
+                    blocking.push(format!("{problem} ({})", host.kinds.join(", ")));
+                    blocking_hosts.push(name);
+                }
+            }
+        }
+        None if page_works => untested.push("the page over IPv6 had no body to read resources from".into()),
+        None => {}
+    }
+    let observed = json!({
+        "blocking_hosts": blocking_hosts.len(),
+        "blocking": blocking,
+        "resources": obs.resources,
+    });
+    if !blocking.is_empty() {
+        let list = blocking.join("; ");
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("not usable over IPv6 alone: {list}"),
+                format!("chưa dùng được khi chỉ có IPv6: {list}"),
+            ),
+            observed,
+        );
+    }
+    if !untested.is_empty() {
+        let items: Vec<&str> = untested.iter().map(String::as_str).collect();
+        return not_tested(id, "could not be tested", "không kiểm tra được", &items, observed);
+    }
+    let hosts = obs.resources.as_ref().map(|r| r.hosts.len()).unwrap_or_default();
+    if let Some(cut) = obs.resources.as_ref().filter(|r| !r.unprobed.is_empty()) {
+        let skipped = cut.unprobed.join(", ");
+        return CheckResult::new(
+            id,
+            Status::Warn,
+            Reason::new(
+                format!("works over IPv6 alone for the {hosts} resource hosts probed; not probed (over the cap): {skipped}"),
+                format!("dùng được khi chỉ có IPv6 với {hosts} máy chủ tài nguyên đã kiểm tra; chưa kiểm tra (vượt giới hạn): {skipped}"),
+            ),
+            observed,
+        );
+    }
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("works over IPv6 alone: the page, its name servers and all {hosts} resource hosts"),
+            format!("dùng được khi chỉ có IPv6: trang, máy chủ tên miền và cả {hosts} máy chủ tài nguyên"),
+        ),
+        observed,
+    )
+}
+
+/// The page and its redirects over every usable IPv6 address. Returns whether one worked.
+fn page_over_ipv6(
+    obs: &Observations,
+    expect: &[StatusRange],
+    blocking: &mut Vec<String>,
+    untested: &mut Vec<String>,
+) -> bool {
+    if obs.usable(IpFamily::Ipv6).next().is_none() {
+        blocking.push(format!("{}: no usable AAAA, the site itself is unreachable", obs.host));
+        return false;
+    }
+    let mut works = false;
+    for fetch in obs.fetches_of(IpFamily::Ipv6) {
+        match judge_fetch(fetch, expect) {
+            FetchVerdict::Works => works = true,
+            FetchVerdict::Broken(why) => blocking.push(format!("{}: {why}", obs.host)),
+            FetchVerdict::Untested(why) => untested.push(why),
+        }
+    }
+    works
+}
+
+/// An IPv6-only resolver must reach at least one of the zone's name servers over IPv6.
+fn name_servers_over_ipv6(obs: &Observations, blocking: &mut Vec<String>, untested: &mut Vec<String>) {
+    let Some(zone) = &obs.zone else {
+        untested.push("the zone's name servers were not probed".into());
+        return;
+    };
+    if zone.name_servers.is_empty() {
+        untested.push(format!(
+            "the zone's name servers could not be found ({})",
+            zone.ns.label()
+        ));
+        return;
+    }
+    if !obs.ns_queries.iter().any(|query| query.outcome.is_authoritative()) {
+        let apex = &zone.apex;
+        blocking.push(format!(
+            "no name server of {apex} answers over IPv6: an IPv6-only resolver cannot find the site"
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::observations;
+    use crate::probe::resources::{ResourceFacts, ResourceHost};
+
+    fn host(name: &str, outcome: HostOutcome) -> ResourceHost {
+        ResourceHost {
+            host: name.into(),
+            url: format!("https://{name}/x"),
+            kinds: vec!["script"],
+            outcome,
+        }
+    }
+
+    fn with_hosts(hosts: Vec<ResourceHost>, unprobed: Vec<String>) -> Observations {
+        let mut obs = observations();
+        obs.resources = Some(ResourceFacts {
+            page: "https://portal.example.gov.vn/".into(),
+            hosts,
+            unprobed,
+        });
+        obs
+    }
+
+    fn expect() -> Vec<StatusRange> {
+        vec![StatusRange::SUCCESS]
+    }
+
+    #[test]
+    fn blocking_hosts_are_named_with_why() {
+        let obs = with_hosts(
+            vec![
+                host(
+                    "static.cdn.com",
+                    HostOutcome::NoAaaa {
+                        lookup: "NOERROR, no data".into(),
+                    },
+                ),
+                host(
+                    "fonts.x.vn",
+                    HostOutcome::Failed {
+                        ip: "2001:db8::1".parse().expect("ip"),
+                        message: "IPv6 timeout".into(),
+                    },
+                ),
+                host(
+                    "ok.example.vn",
+                    HostOutcome::Works {
+                        ip: "2001:db8::2".parse().expect("ip"),
+                        status: 200,
+                    },
+                ),
+            ],
+            Vec::new(),
+        );
+        let result = only(&obs, &expect());
+        assert_eq!(result.status, Status::Fail, "{}", result.reason.en);
+        assert!(result.reason.en.contains("static.cdn.com: no AAAA"));
+        assert!(result.reason.en.contains("fonts.x.vn: IPv6 timeout"));
+        assert!(!result.reason.en.contains("ok.example.vn"));
+        assert_eq!(result.observed["blocking_hosts"], 2);
+    }
+
+    #[test]
+    fn a_clean_page_passes_and_a_cut_list_warns() {
+        let works = || HostOutcome::Works {
+            ip: "2001:db8::2".parse().expect("ip"),
+            status: 200,
+        };
+        let clean = with_hosts(vec![host("cdn.example.vn", works())], Vec::new());
+        assert_eq!(
+            only(&clean, &expect()).status,
+            Status::Pass,
+            "{}",
+            only(&clean, &expect()).reason.en
+        );
+        let cut = with_hosts(vec![host("cdn.example.vn", works())], vec!["more.example.vn".into()]);
+        let result = only(&cut, &expect());
+        assert_eq!(result.status, Status::Warn);
+        assert!(result.reason.en.contains("more.example.vn"));
+    }
+
+    #[test]
+    fn a_failed_lookup_is_never_a_pass() {
+        let obs = with_hosts(
+            vec![host(
+                "slow.example.vn",
+                HostOutcome::LookupFailed {
+                    lookup: "timeout".into(),
+                },
+            )],
+            Vec::new(),
+        );
+        assert_eq!(only(&obs, &expect()).status, Status::Error);
+    }
+}
