@@ -87,6 +87,53 @@ proptest! {
         let _ = title(&page);
         let _ = title(&prefix);
     }
+
+    /// What `ipv6.only` reads from a page: any markup (broken tags, odd attributes, URLs of
+    /// every shape) gives only absolute http(s) URLs with a host, never a panic.
+    #[test]
+    fn resources_come_out_of_any_markup(
+        pieces in proptest::collection::vec(markup_piece(), 0..16),
+        noise in "\\PC{0,40}",
+    ) {
+        let page = format!("{noise}{}", pieces.concat());
+        let base = url::Url::parse("https://portal.haiduong.gov.vn/a/b.html").expect("url");
+        let resources = vnready::probe::html::page_resources(&page, &base);
+        for resource in &resources {
+            let url = url::Url::parse(&resource.url).expect("absolute URL");
+            prop_assert!(matches!(url.scheme(), "http" | "https"));
+            prop_assert!(url.host_str().is_some());
+        }
+        prop_assert!(vnready::probe::html::hosts_of(&resources).len() <= resources.len());
+    }
+}
+
+/// A fragment of HTML: a loading tag with a URL of some shape, a base, or plain junk.
+fn markup_piece() -> impl Strategy<Value = String> {
+    let url = prop_oneof![
+        Just("https://cdn.example.vn/x.js".to_string()),
+        Just("//static.example.com/s.css".to_string()),
+        Just("../img/a.png".to_string()),
+        Just("javascript:alert(1)".to_string()),
+        Just("data:image/png;base64,AAAA".to_string()),
+        Just("http://[::1]:8080/".to_string()),
+        Just("https://xn--cng-6ta.vn/".to_string()),
+        "\\PC{0,30}",
+    ];
+    let tag = prop_oneof![
+        Just("script src"),
+        Just("img src"),
+        Just("link rel=stylesheet href"),
+        Just("link rel=\"preload icon\" href"),
+        Just("iframe src"),
+        Just("form action"),
+        Just("base href"),
+        Just("video src"),
+    ];
+    prop_oneof![
+        (tag, url).prop_map(|(tag, url)| format!("<{tag}=\"{url}\">")),
+        "\\PC{0,20}".prop_map(|junk| format!("<{junk}")),
+        "\\PC{0,20}",
+    ]
 }
 
 /// The classic "billion laughs": nine levels of aliases, each nine times the one below. It must
