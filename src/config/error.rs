@@ -108,6 +108,37 @@ fn refine_bad_value(text: &str, message: &str, line: u64, column: u64) -> (u64, 
     (line, column)
 }
 
+/// A YAML file being read: its name for messages and its folder for relative paths. Shared
+/// by every YAML file vnready reads, so all of them report errors the same way.
+pub struct SourceFile<'a> {
+    pub file: &'a str,
+    pub base_dir: &'a std::path::Path,
+}
+
+impl SourceFile<'_> {
+    /// An error at the position of a `Spanned` value.
+    pub fn at(&self, location: serde_saphyr::Location, message: String) -> ConfigError {
+        located(self.file, location, message)
+    }
+
+    /// An error about the file as a whole (a rule between two keys).
+    pub fn unlocated(&self, message: &str) -> ConfigError {
+        ConfigError::Unlocated {
+            file: self.file.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// A path from the file, relative to the file's folder unless absolute.
+    pub fn absolute(&self, path: &std::path::Path) -> std::path::PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+}
+
 /// An error at a position the parser recorded (a `Spanned` value).
 pub fn located(file: &str, location: serde_saphyr::Location, message: String) -> ConfigError {
     ConfigError::Invalid {

@@ -7,7 +7,7 @@ mod raw;
 mod resolve;
 mod resolved;
 
-pub use error::{located, yaml_error, ConfigError};
+pub use error::{located, yaml_error, ConfigError, SourceFile};
 pub use raw::{parse_cidr, ResolverAddr};
 pub use resolved::{Config, Overrides, DEFAULT_CONCURRENCY};
 

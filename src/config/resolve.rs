@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_saphyr::{Location, Spanned};
 use url::Url;
 
-use super::error::{located, ConfigError};
+use super::error::{ConfigError, SourceFile};
 use super::raw::{RawConfig, RawDefaults, RawGoal, RawPolicy, RawResolver, RawTarget, RawTrust};
 use super::resolved::{Config, DEFAULT_CONCURRENCY};
 use crate::model::duration::HumanDuration;
@@ -17,32 +17,7 @@ use crate::model::policy::{PolicyOverride, TargetPolicy};
 use crate::model::target::{self, Category, StatusRange, Target, TargetSettings};
 use crate::probe::{self, ResolverSettings, TrustSettings, DEFAULT_NS_PORT, DEFAULT_SMTP_PORT};
 
-/// The file being resolved: its name for messages and its folder for relative paths.
-struct Source<'a> {
-    file: &'a str,
-    base_dir: &'a Path,
-}
-
-impl Source<'_> {
-    fn at(&self, location: Location, message: String) -> ConfigError {
-        located(self.file, location, message)
-    }
-
-    fn unlocated(&self, message: &str) -> ConfigError {
-        ConfigError::Unlocated {
-            file: self.file.to_string(),
-            message: message.to_string(),
-        }
-    }
-
-    fn absolute(&self, path: std::path::PathBuf) -> std::path::PathBuf {
-        if path.is_absolute() {
-            path
-        } else {
-            self.base_dir.join(path)
-        }
-    }
-}
+type Source<'a> = SourceFile<'a>;
 
 pub(super) fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<Config, ConfigError> {
     let source = Source { file, base_dir };
@@ -270,14 +245,10 @@ fn probe_settings(resolver: RawResolver, trust: RawTrust, source: &Source<'_>) -
             servers: resolver.servers.into_iter().map(|r| r.0).collect(),
             ns_port: resolver.ns_port.unwrap_or(DEFAULT_NS_PORT),
             smtp_port: resolver.smtp_port.unwrap_or(DEFAULT_SMTP_PORT),
-            trust_anchor: resolver.trust_anchor.map(|path| source.absolute(path)),
+            trust_anchor: resolver.trust_anchor.map(|path| source.absolute(&path)),
         },
         trust: TrustSettings {
-            extra_roots: trust
-                .extra_roots
-                .into_iter()
-                .map(|root| source.absolute(root))
-                .collect(),
+            extra_roots: trust.extra_roots.iter().map(|root| source.absolute(root)).collect(),
             accept_ranges: trust.accept_ranges,
         },
     }

@@ -17,9 +17,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, SupportedProtocolVersion};
 use serde::Deserialize;
-use serde_saphyr::{Location, Spanned};
+use serde_saphyr::Spanned;
 
-use crate::config::{located, yaml_error, ConfigError};
+use crate::config::{yaml_error, ConfigError, SourceFile};
 use crate::model::duration::HumanDuration;
 
 /// A validated web configuration, ready to serve with.
@@ -170,31 +170,12 @@ struct RawRateLimit {
     burst: u32,
 }
 
-struct Source<'a> {
-    file: &'a str,
-    base_dir: &'a Path,
-}
+type Source<'a> = SourceFile<'a>;
 
-impl Source<'_> {
-    fn at(&self, location: Location, message: String) -> ConfigError {
-        located(self.file, location, message)
-    }
-
-    fn unlocated(&self, message: &str) -> ConfigError {
-        ConfigError::Unlocated {
-            file: self.file.to_string(),
-            message: message.to_string(),
-        }
-    }
-
-    fn read(&self, spanned: &Spanned<PathBuf>, what: &str) -> Result<Vec<u8>, ConfigError> {
-        let path = if spanned.value.is_absolute() {
-            spanned.value.clone()
-        } else {
-            self.base_dir.join(&spanned.value)
-        };
-        std::fs::read(&path).map_err(|err| self.at(spanned.referenced, format!("{what} {}: {err}", path.display())))
-    }
+/// Reads a file named in the web config, pointing at its key when it cannot be read.
+fn read(source: &Source<'_>, spanned: &Spanned<PathBuf>, what: &str) -> Result<Vec<u8>, ConfigError> {
+    let path = source.absolute(&spanned.value);
+    std::fs::read(&path).map_err(|err| source.at(spanned.referenced, format!("{what} {}: {err}", path.display())))
 }
 
 /// The one file-or-inline PEM value (`cert_file` or `cert`, …); both or neither is an error.
@@ -208,7 +189,7 @@ fn pem(
         (Some(_), Some(_)) => {
             Err(source.unlocated(&format!("tls_server_config: give {} or {}, not both", names.0, names.1)))
         }
-        (Some(file), None) => source.read(file, names.0).map(Some),
+        (Some(file), None) => read(source, file, names.0).map(Some),
         (None, Some(text)) => Ok(Some(text.as_bytes().to_vec())),
         (None, None) => Ok(None),
     }
