@@ -146,6 +146,8 @@ V6_SUCCESS = ('(vnready_probe_success{ip_family="ipv6"} unless on (target) '
 V6_HAS_AAAA = 'clamp_max(vnready_dns_addresses{ip_family="ipv6"}, 1)'
 NS_PASSED = 'vnready_check_passed{check="ipv6.ns"}'
 IPV6_ONLY_PASSED = 'vnready_check_passed{check="ipv6.only"}'
+CONTENT_SPAM = 'vnready_check_status{check="content.clean"} == 2'
+CONTENT_WARN = 'vnready_check_status{check="content.clean"} == 1'
 MAIL_PASSED = 'vnready_check_passed{check="mail.ipv6"}'
 
 STATUS_MAPPINGS = [{
@@ -181,9 +183,15 @@ def overview():
         panel(l, "stat", "Mail over IPv6 / Thư điện tử qua IPv6",
               [(f"sum({f(MAIL_PASSED)})", "working"), (f"count({f(MAIL_PASSED)})", "with mail")],
               w=6, h=4, description="Sites whose mail domain's MX hosts answer SMTP over IPv6 (mail.ipv6)."),
+        panel(l, "stat", "Injected content (SOC) / Trang bị chèn nội dung (SOC)",
+              [(f"count({f(CONTENT_SPAM)}) or vector(0)", "spam"),
+               (f"count({f(CONTENT_WARN)}) or vector(0)", "to review")],
+              w=6, h=4,
+              description="content.clean: gambling spam, hidden betting links or cloaking (fail), and pages "
+                          "with gambling words in prose only (warn, to review). The site page names the words."),
         panel(l, "table", "Hosts blocking IPv6-only users / Máy chủ tài nguyên chưa hỗ trợ IPv6",
               [(f"{f('vnready_ipv6_only_blocking_hosts')}", "")],
-              w=12, h=4, table=True,
+              w=6, h=4, table=True,
               description="Per site, how many hosts its page loads from fail over IPv6 alone; the site page names them.",
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True},
                                                                "renameByName": {"Value": "blocking hosts"}}},

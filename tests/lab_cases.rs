@@ -27,6 +27,36 @@ async fn audit_lab(lab: &Lab) -> HashMap<String, TargetVerdict> {
     verdicts.into_iter().map(|v| (v.host.clone(), v)).collect()
 }
 
+/// Injected gambling content: no false positive on the clean pages, exact words on the rest.
+fn content_expectations() -> Vec<(String, CheckId, Status, &'static str)> {
+    vec![
+        (host("cleanfish"), ContentClean, Pass, "no gambling content"),
+        (host("cleanschool"), ContentClean, Pass, "no gambling content"),
+        (host("good"), ContentClean, Pass, "the crawler saw the same"),
+        (
+            host("policereport"),
+            ContentClean,
+            Warn,
+            "without promotion: \"cá cược\"",
+        ),
+        (
+            host("injected"),
+            ContentClean,
+            Fail,
+            "injected gambling content: \"nhà cái\" (text:",
+        ),
+        (host("unaccented"), ContentClean, Fail, "nha cai uy tin - ca cuoc"),
+        (host("hiddenbets"), ContentClean, Fail, "\"casino\" (hidden:"),
+        (
+            host("cloaked"),
+            ContentClean,
+            Fail,
+            "gambling spam served only to search engines",
+        ),
+        (host("cloaked"), ContentClean, Fail, "\"lô đề\" (crawler-only:"),
+    ]
+}
+
 /// Would the site work with IPv6 alone: the page, its name servers and its resource hosts.
 fn ipv6_only_expectations() -> Vec<(String, CheckId, Status, &'static str)> {
     vec![
@@ -202,6 +232,7 @@ fn expectations() -> Vec<(String, CheckId, Status, &'static str)> {
         (idn_host_ascii(), Ipv6Reachable, Pass, ""),
     ];
     table.extend(ipv6_only_expectations());
+    table.extend(content_expectations());
     table.push((host("endless"), HttpUp, Pass, ""));
     table.push((host("headerflood"), HttpUp, Fail, "waiting for the response"));
     table.extend(every_address_expectations());
@@ -316,14 +347,15 @@ async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_audit_adds_only_the_legacy_tls_probe_connection_per_address() {
+async fn full_audit_adds_only_the_legacy_tls_and_crawler_connections() {
     let lab = Lab::start().await;
     audit_site(&lab, &host("good"), CheckId::all(), CheckId::all()).await;
     let site = lab.site(&host("good"));
     // Every address also carries the legacy ClientHello probe (a TCP connection with no
     // finished handshake); the plain-HTTP probe goes to the http:// port, one per address.
-    assert_eq!(site.v4.get(), (2, 1, 1), "IPv4 listener");
-    assert_eq!(site.v6.get(), (2, 1, 1), "IPv6 listener");
+    // content.clean asks once more as a search crawler, on the first usable address only.
+    assert_eq!(site.v4.get(), (3, 2, 2), "IPv4 listener: page, legacy hello, crawler");
+    assert_eq!(site.v6.get(), (2, 1, 1), "IPv6 listener: page, legacy hello");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -102,6 +102,9 @@ impl TargetVerdict {
         for fetch in &mut self.observations.fetches {
             fetch.body = Vec::new();
         }
+        if let Some(crawler) = &mut self.observations.crawler {
+            crawler.body = Vec::new();
+        }
     }
 
     /// The result of one check, if it ran.

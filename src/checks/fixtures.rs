@@ -163,6 +163,7 @@ pub fn observations() -> Observations {
         accept_ranges: Vec::new(),
         mail: None,
         resources: None,
+        crawler: None,
         started_at: NOW as f64,
         duration_seconds: 0.2,
     }

@@ -2,6 +2,7 @@
 //! [`CheckResult`]. They never do I/O or read the clock, so every verdict can be unit-tested
 //! from plain data. Each file lists the checks it implements in its `CHECKS` table.
 
+pub mod content;
 pub mod dns;
 pub mod domain;
 pub mod http;
@@ -9,7 +10,9 @@ pub mod https;
 pub mod input;
 pub mod ipv6;
 pub mod ipv6_only;
+pub mod keywords;
 pub mod mail;
+pub mod page_text;
 pub mod result;
 pub mod similarity;
 pub mod tls;
@@ -22,7 +25,8 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 8] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 9] = [
+    content::CHECKS,
     dns::CHECKS,
     domain::CHECKS,
     http::CHECKS,

@@ -119,6 +119,8 @@ pub(super) struct RawTarget {
     #[serde(default, deserialize_with = "deserialize_ranges")]
     pub(super) accept_ranges: Vec<IpNet>,
     pub(super) policy: Option<Spanned<RawPolicy>>,
+    #[serde(default)]
+    pub(super) content: RawTargetContent,
 }
 
 #[derive(Debug, Deserialize)]
@@ -136,7 +138,28 @@ pub(super) struct RawConfig {
     pub(super) policy: std::collections::BTreeMap<Category, Spanned<RawPolicy>>,
     #[serde(default)]
     pub(super) goals: Vec<RawGoal>,
+    #[serde(default)]
+    pub(super) content: RawContent,
     pub(super) targets: Vec<RawTarget>,
+}
+
+/// `content:` at the top: keywords added for every target and the crawler's User-Agent.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawContent {
+    #[serde(default)]
+    pub(super) keywords: Vec<String>,
+    #[serde(default)]
+    pub(super) allow: Vec<String>,
+    pub(super) crawler_user_agent: Option<String>,
+}
+
+/// `content:` on a target: words this site may use (a lottery company's "xổ số").
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTargetContent {
+    #[serde(default)]
+    pub(super) allow: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

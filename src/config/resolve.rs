@@ -21,7 +21,12 @@ type Source<'a> = SourceFile<'a>;
 
 pub(super) fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) -> Result<Config, ConfigError> {
     let source = Source { file, base_dir };
-    let base = default_settings(&raw.defaults, &source)?;
+    let mut base = default_settings(&raw.defaults, &source)?;
+    base.content.keywords = raw.content.keywords;
+    base.content.allow = raw.content.allow;
+    if let Some(agent) = raw.content.crawler_user_agent {
+        base.content.crawler_user_agent = agent;
+    }
     let default_category = raw.defaults.category.unwrap_or_default();
     let concurrency = raw.defaults.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
     if concurrency == 0 {
@@ -145,6 +150,7 @@ fn resolve_target(
         return Err(source.at(location, EXPIRY_ORDER.into()));
     }
     settings.accept_ranges.extend(entry.accept_ranges);
+    settings.content.allow.extend(entry.content.allow);
     if let Some(domain) = &entry.mail_domain {
         settings.mail_domain = Some(mail_domain(domain, source)?);
     }

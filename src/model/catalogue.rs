@@ -28,6 +28,7 @@ pub enum CheckId {
     MailIpv6,
     MailStarttls,
     Ipv6Only,
+    ContentClean,
 }
 
 /// Which probes to run. `--only` narrows this so a certificate sweep does no name-server or
@@ -39,6 +40,8 @@ pub struct ProbeSet {
     pub mail: bool,
     /// The page's resource hosts over IPv6 (needs `fetch`).
     pub resources: bool,
+    /// The page once more as a search crawler (needs `fetch`).
+    pub crawler: bool,
     pub plain_http: bool,
     pub legacy_tls: bool,
     pub zone: bool,
@@ -50,6 +53,7 @@ impl ProbeSet {
         fetch: true,
         mail: true,
         resources: true,
+        crawler: true,
         plain_http: true,
         legacy_tls: true,
         zone: true,
@@ -61,6 +65,7 @@ impl ProbeSet {
             fetch: self.fetch || other.fetch,
             mail: self.mail || other.mail,
             resources: self.resources || other.resources,
+            crawler: self.crawler || other.crawler,
             plain_http: self.plain_http || other.plain_http,
             legacy_tls: self.legacy_tls || other.legacy_tls,
             zone: self.zone || other.zone,
@@ -85,6 +90,7 @@ const NONE: ProbeSet = ProbeSet {
     fetch: false,
     mail: false,
     resources: false,
+    crawler: false,
     plain_http: false,
     legacy_tls: false,
     zone: false,
@@ -93,7 +99,7 @@ const NONE: ProbeSet = ProbeSet {
 const FETCH: ProbeSet = ProbeSet { fetch: true, ..NONE };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 18] = [
+pub const CATALOGUE: [CheckInfo; 19] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -265,6 +271,19 @@ pub const CATALOGUE: [CheckInfo; 18] = [
             fetch: true,
             zone: true,
             resources: true,
+            ..NONE
+        },
+    },
+    CheckInfo {
+        id: CheckId::ContentClean,
+        key: "content.clean",
+        title_en: "No injected gambling content, hidden links or cloaking",
+        title_vi: "Không bị chèn nội dung cờ bạc, liên kết ẩn",
+        problem_en: "Injected gambling content",
+        problem_vi: "Bị chèn nội dung cờ bạc",
+        needs: ProbeSet {
+            fetch: true,
+            crawler: true,
             ..NONE
         },
     },

@@ -240,6 +240,32 @@ pub struct TargetSettings {
     pub mail_domain: Option<String>,
     /// Distinct resource hosts `ipv6.only` probes at most.
     pub max_resource_hosts: usize,
+    /// What `content.clean` looks for and how it asks as a search crawler.
+    pub content: ContentSettings,
+}
+
+/// `content:` in targets.yaml: extra keywords for every target, words one target may use
+/// (a lottery company's "xổ số"), and the crawler's User-Agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContentSettings {
+    /// Added to the shipped gambling list.
+    pub keywords: Vec<String>,
+    /// Keywords that do not count for this target.
+    pub allow: Vec<String>,
+    pub crawler_user_agent: String,
+}
+
+/// The User-Agent of the cloaking request: what injected spam is usually shown to.
+pub const DEFAULT_CRAWLER_USER_AGENT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+
+impl Default for ContentSettings {
+    fn default() -> Self {
+        ContentSettings {
+            keywords: Vec::new(),
+            allow: Vec::new(),
+            crawler_user_agent: DEFAULT_CRAWLER_USER_AGENT.to_string(),
+        }
+    }
 }
 
 impl Default for TargetSettings {
@@ -254,6 +280,7 @@ impl Default for TargetSettings {
             accept_ranges: Vec::new(),
             mail_domain: None,
             max_resource_hosts: 20,
+            content: ContentSettings::default(),
         }
     }
 }

@@ -277,6 +277,8 @@ pub struct HttpProber<'a> {
     pub tls: &'a TlsSetup,
     pub dns: &'a DnsProber,
     pub accept_ranges: &'a [IpNet],
+    /// Sent with every request: [`USER_AGENT_VALUE`], or a search crawler's for `content.clean`.
+    pub user_agent: &'a str,
 }
 
 struct Received {
@@ -317,7 +319,7 @@ impl HttpProber<'_> {
         let mut current_url = url.clone();
         let mut current_ip = ip;
         for hop in 0..=MAX_REDIRECTS {
-            let received = match send(&mut connection, &current_url, deadline, max_body).await {
+            let received = match send(&mut connection, &current_url, deadline, max_body, self.user_agent).await {
                 Ok(received) => received,
                 Err(err) => {
                     record.error = Some(err);
@@ -508,7 +510,7 @@ impl HttpProber<'_> {
                 return facts;
             }
         };
-        match send(&mut connection, url, deadline, 0).await {
+        match send(&mut connection, url, deadline, 0, self.user_agent).await {
             Ok(received) => {
                 facts.status = Some(received.status);
                 facts.location = received.location;
@@ -550,6 +552,7 @@ async fn send(
     url: &Url,
     deadline: Instant,
     max_body: usize,
+    user_agent: &str,
 ) -> Result<Received, FetchError> {
     let path = match url.query() {
         Some(query) => format!("{}?{}", url.path(), query),
@@ -559,7 +562,7 @@ async fn send(
         .method(Method::GET)
         .uri(path)
         .header(HOST, host_header(url))
-        .header(USER_AGENT, USER_AGENT_VALUE)
+        .header(USER_AGENT, user_agent)
         .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
         .header(ACCEPT_ENCODING, "identity")
         .header(ACCEPT_LANGUAGE, "vi,en;q=0.8")

@@ -63,6 +63,8 @@ pub struct Observations {
     pub mail: Option<mail::MailFacts>,
     /// The resource hosts of the page reached over IPv6 (when probed and a page came back).
     pub resources: Option<resources::ResourceFacts>,
+    /// The page fetched once more with a search crawler's User-Agent (`content.clean`).
+    pub crawler: Option<AddressFetch>,
     /// Special-purpose ranges accepted as usable for this target (global plus its own).
     pub accept_ranges: Vec<ipnet::IpNet>,
     /// Unix seconds when probing started.
@@ -196,8 +198,11 @@ impl Prober {
             }
             self.mail_facts(target, &accept, deadline).await
         };
-        let ((zone, ns_queries, dnssec), (records, addresses, fetches, plain_http, legacy_tls, resources), mail) =
-            tokio::join!(zone_future, site_future, mail_future);
+        let (
+            (zone, ns_queries, dnssec),
+            (records, addresses, fetches, plain_http, legacy_tls, resources, crawler),
+            mail,
+        ) = tokio::join!(zone_future, site_future, mail_future);
         Observations {
             host,
             probes,
@@ -211,6 +216,7 @@ impl Prober {
             dnssec,
             mail,
             resources,
+            crawler,
             accept_ranges: accept.clone(),
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),
@@ -231,6 +237,7 @@ impl Prober {
         Vec<PlainHttpFacts>,
         Vec<AddressLegacyTls>,
         Option<resources::ResourceFacts>,
+        Option<AddressFetch>,
     ) {
         let host = target.host();
         let records = self.dns.host_records(host, deadline).await;
@@ -244,6 +251,7 @@ impl Prober {
             tls: &self.tls,
             dns: &self.dns,
             accept_ranges: accept,
+            user_agent: http::USER_AGENT_VALUE,
         };
         let resolve_seconds = records.resolve_seconds;
 
@@ -311,9 +319,15 @@ impl Prober {
             };
             (fetches, resources)
         };
-        let ((fetches, resources), plain_http, legacy_tls) =
-            tokio::join!(resources_future, plain_future, legacy_future);
-        (records, addresses, fetches, plain_http, legacy_tls, resources)
+        let crawler_future = async {
+            if !probes.crawler {
+                return None;
+            }
+            self.as_crawler(&http, target, &usable, deadline).await
+        };
+        let ((fetches, resources), plain_http, legacy_tls, crawler) =
+            tokio::join!(resources_future, plain_future, legacy_future, crawler_future);
+        (records, addresses, fetches, plain_http, legacy_tls, resources, crawler)
     }
 
     /// The mail of the target's mail domain (configured, or its zone apex), probed once per
@@ -334,6 +348,29 @@ impl Prober {
             (facts, target.settings.interval)
         };
         self.mails.get_or_compute(&key, deadline, compute).await
+    }
+
+    /// The page once more, as a search crawler sees it, on the first usable address: injected
+    /// spam is often shown only to crawlers, so the agency never sees it.
+    async fn as_crawler(
+        &self,
+        http: &HttpProber<'_>,
+        target: &Target,
+        usable: &[IpAddr],
+        deadline: Instant,
+    ) -> Option<AddressFetch> {
+        let ip = *usable.first()?;
+        let crawler = HttpProber {
+            tls: http.tls,
+            dns: http.dns,
+            accept_ranges: http.accept_ranges,
+            user_agent: &target.settings.content.crawler_user_agent,
+        };
+        Some(
+            crawler
+                .fetch(&target.url, ip, deadline, target.settings.max_body_bytes, 0.0)
+                .await,
+        )
     }
 
     /// Looks the leaf up in its CA's CRL, then drops the DER chain it no longer needs.

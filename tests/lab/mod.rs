@@ -298,6 +298,42 @@ impl Builder {
         self.site_with_html(&host("v6manyhosts"), &with_head(many)).await;
     }
 
+    /// `content.clean`: clean Vietnamese pages with look-alike words, prose about gambling,
+    /// injected spam (accented and not), a hidden block of betting links, and cloaking.
+    async fn content_cases(&mut self) {
+        let html = |title: &str, body: &str| {
+            format!("<!doctype html><html><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>")
+        };
+        let news = "<p>Tin tức sự kiện của tỉnh.</p><p>Thông báo lịch tiếp công dân tháng 12.</p>";
+        let pages = [
+            ("cleanfish", html("Chi cục Thủy sản", "<h1>Hội nghề cá tỉnh</h1><p>Người nuôi cá lồng trên sông được tập huấn; sản lượng đánh bắt cá tăng. Cá tra, cá rô phi được giá.</p>")),
+            ("cleanschool", html("Trường THPT", "<p>Thầy cô dành cả cuộc đời cho học trò.</p><p>Nhà trường nhắc học sinh tuyệt đối không để lộ đề thi; mọi phát ngôn đều tránh xa cờ bạc.</p>")),
+            ("policereport", html("Công an tỉnh", "<p>Công an tỉnh triệt phá đường dây cá độ bóng đá qua mạng, bắt giữ 12 đối tượng tổ chức cá cược với số tiền hơn 50 tỷ đồng.</p>")),
+            ("injected", html("Sở Tư pháp", &format!("{news}<p>Nhà cái uy tín hàng đầu, nạp tiền nhận thưởng 100%, link vào mới nhất.</p>"))),
+            ("unaccented", html("UBND xã", &format!("{news}<p>NHA CAI UY TIN - CA CUOC BONG DA - LINK VAO</p>"))),
+            ("hiddenbets", html("Sở Nội vụ", &format!("{news}<div style=\"position:absolute;left:-9999px\"><a href=\"https://bet-spam.example/\">casino trực tuyến</a> <a href=\"https://bet-spam.example/x\">game bài đổi thưởng</a></div>"))),
+        ];
+        for (label, body) in pages {
+            self.site_with_html(&host(label), &body).await;
+        }
+        let cloaked = host("cloaked");
+        let normal = Page::ok(&html("Sở Công Thương", news), Some(HSTS_YEAR));
+        let spam = Page::ok(
+            &html(
+                "Sở Công Thương",
+                &format!("{news}<p>soi cầu lô đề miễn phí, tài xỉu online</p>"),
+            ),
+            Some(HSTS_YEAR),
+        );
+        let behaviour = Behaviour::Cloaking {
+            cert: self.cert(&cloaked),
+            page: normal,
+            crawler_page: spam,
+        };
+        self.site(&cloaked, DUAL, Some(behaviour.clone()), Some(behaviour), None)
+            .await;
+    }
+
     /// A good page over https on `host`, for redirect cases.
     fn good_page(&self, host: &str) -> Behaviour {
         Behaviour::Https {
@@ -537,6 +573,7 @@ impl Lab {
         // Every address, every hop, every family (issue 9).
         let every = Self::every_address_cases(&mut b, dir.path()).await;
         b.ipv6_only_cases().await;
+        b.content_cases().await;
 
         // DNS-only cases: no servers behind them.
         b.zones.servfail(&host("servfail"));

@@ -101,6 +101,12 @@ pub enum Behaviour {
         pages: Arc<[Page; 2]>,
         served: Arc<AtomicUsize>,
     },
+    /// HTTPS that shows search crawlers (a User-Agent with "Googlebot") another page: cloaking.
+    Cloaking {
+        cert: ServedCert,
+        page: Page,
+        crawler_page: Page,
+    },
     /// Accepts TCP and then never says a word.
     Hang,
     /// Completes TLS, then answers 200 with a chunked body that never ends.
@@ -132,6 +138,7 @@ pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters
     let acceptor = match &behaviour {
         Behaviour::Https { cert, .. }
         | Behaviour::Alternating { cert, .. }
+        | Behaviour::Cloaking { cert, .. }
         | Behaviour::EndlessBody { cert }
         | Behaviour::HeaderFlood { cert } => {
             let config =
@@ -176,6 +183,13 @@ pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters
                             serve_http(tls, page, counters).await;
                         }
                     }
+                    Behaviour::Cloaking { page, crawler_page, .. } => {
+                        let Some(acceptor) = acceptor else { return };
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            counters.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                            serve_by_agent(tls, page, crawler_page, counters).await;
+                        }
+                    }
                     Behaviour::Alternating { pages, served, .. } => {
                         let Some(acceptor) = acceptor else { return };
                         if let Ok(tls) = acceptor.accept(stream).await {
@@ -198,6 +212,34 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let service = service_fn(move |_request: Request<hyper::body::Incoming>| {
         counters.requests.fetch_add(1, Ordering::SeqCst);
         let page = page.clone();
+        async move {
+            let mut response = Response::builder().status(page.status);
+            for (name, value) in &page.headers {
+                response = response.header(name, value);
+            }
+            Ok::<_, Infallible>(response.body(Full::new(Bytes::from(page.body))).expect("response"))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// Answers `crawler_page` when the User-Agent names Googlebot, `page` otherwise.
+async fn serve_by_agent<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    page: Page,
+    crawler_page: Page,
+    counters: Arc<Counters>,
+) {
+    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+        counters.requests.fetch_add(1, Ordering::SeqCst);
+        let crawler = request
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|agent| agent.contains("Googlebot"));
+        let page = if crawler { crawler_page.clone() } else { page.clone() };
         async move {
             let mut response = Response::builder().status(page.status);
             for (name, value) in &page.headers {

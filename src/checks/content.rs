@@ -1,0 +1,373 @@
+//! content.clean: injected gambling spam, hidden off-site links and cloaking (spam served only
+//! to search crawlers) — the most common incident on Vietnamese government sites. Judged the
+//! way injected spam looks, not the way news looks: a police report on a betting ring or a
+//! lottery story is prose (warn at most), a brand name or a promotion beside a gambling term,
+//! a term in hidden elements, in an off-site link's text or only in the crawler's copy is spam.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use url::Url;
+
+use super::input::CheckFn;
+use super::keywords::{Term, Words, BRANDS, GAMBLING_TERMS, PROMOTION, PROMOTION_WINDOW};
+use super::page_text::{self, PageText};
+use super::result::{CheckResult, Reason, Status};
+use crate::model::catalogue::CheckId;
+use crate::model::target::Target;
+use crate::probe::http::AddressFetch;
+use crate::probe::Observations;
+
+/// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
+pub(super) const CHECKS: &[(CheckId, CheckFn)] =
+    &[(CheckId::ContentClean, |input| clean(input.target, input.observations))];
+
+/// Where a term was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    Title,
+    Meta,
+    Text,
+    Hidden,
+    Link,
+    CrawlerOnly,
+}
+
+impl Place {
+    fn en(self) -> &'static str {
+        match self {
+            Place::Title => "title",
+            Place::Meta => "meta",
+            Place::Text => "text",
+            Place::Hidden => "hidden",
+            Place::Link => "link",
+            Place::CrawlerOnly => "crawler-only",
+        }
+    }
+
+    fn vi(self) -> &'static str {
+        match self {
+            Place::Title => "tiêu đề",
+            Place::Meta => "thẻ meta",
+            Place::Text => "nội dung",
+            Place::Hidden => "phần ẩn",
+            Place::Link => "liên kết",
+            Place::CrawlerOnly => "chỉ hiện cho máy tìm kiếm",
+        }
+    }
+}
+
+/// One matched term.
+#[derive(Clone, Debug)]
+struct Finding {
+    term: String,
+    place: Place,
+    promoted: bool,
+    excerpt: String,
+}
+
+/// The terms this target is judged on: the shipped list plus the file's, minus its allowed ones.
+fn terms_for(target: &Target) -> (Vec<Term>, Vec<Term>) {
+    let allowed: Vec<Term> = target.settings.content.allow.iter().map(|t| Term::new(t)).collect();
+    let keep = |term: &Term| !allowed.iter().any(|a| a == term);
+    let gambling = GAMBLING_TERMS
+        .iter()
+        .copied()
+        .chain(target.settings.content.keywords.iter().map(String::as_str))
+        .map(Term::new)
+        .filter(keep)
+        .collect();
+    let brands = BRANDS.iter().map(|b| Term::new(b)).filter(keep).collect();
+    (gambling, brands)
+}
+
+/// Terms found in one piece of text, each marked promoted when a brand or a promotional word
+/// stands within [`PROMOTION_WINDOW`] words of it.
+fn scan(text: &str, place: Place, gambling: &[Term], brands: &[Term], promotion: &[Term]) -> Vec<Finding> {
+    let words = Words::of(text);
+    let promo_positions: Vec<usize> = promotion.iter().flat_map(|p| words.find(p)).collect();
+    let mut findings = Vec::new();
+    for term in gambling {
+        for at in words.find(term) {
+            let promoted = promo_positions.iter().any(|p| p.abs_diff(at) <= PROMOTION_WINDOW);
+            findings.push(Finding {
+                term: term.text.clone(),
+                place,
+                promoted,
+                excerpt: words.excerpt(at),
+            });
+        }
+    }
+    for brand in brands {
+        for at in words.find(brand) {
+            findings.push(Finding {
+                term: brand.text.clone(),
+                place,
+                promoted: true,
+                excerpt: words.excerpt(at),
+            });
+        }
+    }
+    findings
+}
+
+/// The registrable part a link must stay under to be on-site: `x.gov.vn` style names keep three
+/// labels, others two.
+fn site_domain(host: &str) -> String {
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    let second_level = [
+        "gov", "edu", "com", "net", "org", "ac", "info", "int", "health", "biz", "name", "pro",
+    ];
+    let keep =
+        if labels.len() >= 3 && labels[labels.len() - 1] == "vn" && second_level.contains(&labels[labels.len() - 2]) {
+            3
+        } else {
+            2
+        };
+    labels[labels.len().saturating_sub(keep)..].join(".")
+}
+
+fn off_site(link_host: &str, domain: &str) -> bool {
+    !(link_host == domain || link_host.ends_with(&format!(".{domain}")))
+}
+
+fn findings_of(page: &PageText, domain: &str, gambling: &[Term], brands: &[Term], promotion: &[Term]) -> Vec<Finding> {
+    let mut findings = scan(&page.title, Place::Title, gambling, brands, promotion);
+    findings.extend(scan(&page.meta, Place::Meta, gambling, brands, promotion));
+    findings.extend(scan(&page.visible.join("\n"), Place::Text, gambling, brands, promotion));
+    findings.extend(scan(
+        &page.hidden.join("\n"),
+        Place::Hidden,
+        gambling,
+        brands,
+        promotion,
+    ));
+    for link in &page.links {
+        if link.host.as_deref().is_some_and(|host| off_site(host, domain)) {
+            findings.extend(scan(&link.text, Place::Link, gambling, brands, promotion));
+        }
+    }
+    findings
+}
+
+/// The body of the first fetch that brought the page back.
+fn page_of(fetch: &AddressFetch) -> Option<(String, Url)> {
+    if fetch.error.is_some() || fetch.body.is_empty() {
+        return None;
+    }
+    let url = Url::parse(fetch.final_url.as_deref()?).ok()?;
+    Some((String::from_utf8_lossy(&fetch.body).into_owned(), url))
+}
+
+pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
+    let id = CheckId::ContentClean;
+    let Some((html, url)) = obs.fetches.iter().find_map(page_of) else {
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                "could not be tested: no page was fetched",
+                "không kiểm tra được: không tải được trang",
+            ),
+            json!({}),
+        );
+    };
+    let (gambling, brands) = terms_for(target);
+    let promotion: Vec<Term> = PROMOTION.iter().map(|p| Term::new(p)).collect();
+    let domain = site_domain(url.host_str().unwrap_or_default());
+    let page = page_text::read(&html, &url);
+    let mut findings = findings_of(&page, &domain, &gambling, &brands, &promotion);
+
+    // Cloaking: what the crawler was shown beyond what a visitor sees.
+    let crawler_page = obs.crawler.as_ref().and_then(page_of);
+    if let Some((crawler_html, crawler_url)) = &crawler_page {
+        let crawler = page_text::read(crawler_html, crawler_url);
+        let seen: BTreeSet<String> = findings.iter().map(|f| f.term.clone()).collect();
+        for finding in findings_of(&crawler, &domain, &gambling, &brands, &promotion) {
+            if !seen.contains(&finding.term) {
+                findings.push(Finding {
+                    place: Place::CrawlerOnly,
+                    ..finding
+                });
+            }
+        }
+    }
+    let hidden_off_site: BTreeSet<&str> = page
+        .links
+        .iter()
+        .filter(|link| link.hidden)
+        .filter_map(|link| link.host.as_deref())
+        .filter(|host| off_site(host, &domain))
+        .collect();
+
+    let spam = |f: &&Finding| f.promoted || matches!(f.place, Place::Hidden | Place::Link | Place::CrawlerOnly);
+    let observed = json!({
+        "findings": findings.iter().map(|f| json!({
+            "term": f.term, "place": f.place.en(), "promoted": f.promoted, "excerpt": f.excerpt,
+        })).collect::<Vec<_>>(),
+        "hidden_off_site_links": hidden_off_site,
+        "crawler_fetched": crawler_page.is_some(),
+    });
+    let describe = |chosen: &[&Finding], vi: bool| -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for f in chosen.iter().take(5) {
+            let place = if vi { f.place.vi() } else { f.place.en() };
+            parts.push(format!("\"{}\" ({place}: …{}…)", f.term, f.excerpt));
+        }
+        parts.join("; ")
+    };
+    let spam_findings: Vec<&Finding> = findings.iter().filter(spam).collect();
+    if !spam_findings.is_empty() {
+        let crawler_only = spam_findings.iter().any(|f| f.place == Place::CrawlerOnly);
+        let (lead_en, lead_vi) = if crawler_only {
+            (
+                "gambling spam served only to search engines",
+                "nội dung cờ bạc chỉ hiển thị cho máy tìm kiếm",
+            )
+        } else {
+            ("injected gambling content", "có dấu hiệu bị chèn nội dung cờ bạc")
+        };
+        return CheckResult::new(
+            id,
+            Status::Fail,
+            Reason::new(
+                format!("{lead_en}: {}", describe(&spam_findings, false)),
+                format!("{lead_vi}: {}", describe(&spam_findings, true)),
+            ),
+            observed,
+        );
+    }
+    if !findings.is_empty() {
+        let all: Vec<&Finding> = findings.iter().collect();
+        return CheckResult::new(
+            id,
+            Status::Warn,
+            Reason::new(
+                format!(
+                    "gambling terms in the page's prose, without promotion: {}",
+                    describe(&all, false)
+                ),
+                format!(
+                    "có từ ngữ về cờ bạc trong nội dung, không kèm quảng cáo: {}",
+                    describe(&all, true)
+                ),
+            ),
+            observed,
+        );
+    }
+    if !hidden_off_site.is_empty() {
+        let hosts: Vec<&str> = hidden_off_site.iter().copied().collect();
+        return CheckResult::new(
+            id,
+            Status::Warn,
+            Reason::new(
+                format!("hidden links to other sites: {}", hosts.join(", ")),
+                format!("có liên kết ẩn tới trang khác: {}", hosts.join(", ")),
+            ),
+            observed,
+        );
+    }
+    let crawler_note = if crawler_page.is_some() {
+        ("; the crawler saw the same", "; máy tìm kiếm thấy như nhau")
+    } else {
+        ("", "")
+    };
+    CheckResult::new(
+        id,
+        Status::Pass,
+        Reason::new(
+            format!("no gambling content, hidden links or cloaking found{}", crawler_note.0),
+            format!(
+                "không phát hiện nội dung cờ bạc, liên kết ẩn hay che giấu{}",
+                crawler_note.1
+            ),
+        ),
+        observed,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::fixtures::{observations, target};
+
+    fn judge(html: &str, crawler_html: Option<&str>, allow: &[&str]) -> CheckResult {
+        let mut obs = observations();
+        obs.fetches[0].body = html.as_bytes().to_vec();
+        obs.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
+        obs.crawler = crawler_html.map(|body| {
+            let mut fetch = obs.fetches[0].clone();
+            fetch.body = body.as_bytes().to_vec();
+            fetch
+        });
+        let mut target = target();
+        target.settings.content.allow = allow.iter().map(|a| a.to_string()).collect();
+        clean(&target, &obs)
+    }
+
+    fn page(body: &str) -> String {
+        format!("<html><head><title>Sở Y tế</title></head><body>{body}</body></html>")
+    }
+
+    #[test]
+    fn clean_pages_pass_even_with_lookalike_words() {
+        for body in [
+            "<p>Hội nghề cá tỉnh tổ chức tập huấn nuôi cá lồng.</p>",
+            "<p>Thầy cô dành cả cuộc đời cho học trò.</p>",
+            "<p>Tránh để lộ đề thi trước kỳ thi tốt nghiệp.</p>",
+            "<p>The alphabet song.</p>",
+        ] {
+            let result = judge(&page(body), Some(&page(body)), &[]);
+            assert_eq!(result.status, Status::Pass, "{body}: {}", result.reason.en);
+        }
+    }
+
+    #[test]
+    fn prose_warns_and_promotion_fails() {
+        let report =
+            page("<p>Công an tỉnh triệt phá đường dây cá độ bóng đá, bắt 12 đối tượng tổ chức cá cược qua mạng.</p>");
+        assert_eq!(judge(&report, None, &[]).status, Status::Warn);
+        let ad = page("<p>Nhà cái uy tín số 1, nạp tiền nhận thưởng ngay</p>");
+        let result = judge(&ad, None, &[]);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("\"nhà cái\" (text:"), "{}", result.reason.en);
+        let brand = page("<p>Đăng ký FB88 hôm nay</p>");
+        assert_eq!(judge(&brand, None, &[]).status, Status::Fail);
+    }
+
+    #[test]
+    fn hidden_links_and_crawler_only_spam_fail() {
+        let hidden =
+            page(r#"<p>Tin tức</p><div style="display:none"><a href="https://spam.example/">casino</a></div>"#);
+        let result = judge(&hidden, None, &[]);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("hidden") || result.reason.en.contains("link"));
+        let quiet = page(r#"<div style="display:none"><a href="https://other.example/">xem thêm</a></div>"#);
+        assert_eq!(judge(&quiet, None, &[]).status, Status::Warn);
+        let normal = page("<p>Tin tức y tế</p>");
+        let cloaked = page("<p>Tin tức y tế</p><p>soi cầu lô đề</p>");
+        let result = judge(&normal, Some(&cloaked), &[]);
+        assert_eq!(result.status, Status::Fail);
+        assert!(
+            result.reason.en.contains("served only to search engines"),
+            "{}",
+            result.reason.en
+        );
+        assert!(result.reason.en.contains("crawler-only"));
+    }
+
+    #[test]
+    fn allowed_words_do_not_count() {
+        let lottery = page("<p>Kết quả xổ số kiến thiết hôm nay</p>");
+        assert_eq!(judge(&lottery, None, &[]).status, Status::Warn);
+        assert_eq!(judge(&lottery, None, &["xổ số"]).status, Status::Pass);
+    }
+
+    #[test]
+    fn site_domains_keep_the_province() {
+        assert_eq!(site_domain("soyte.haiduong.gov.vn"), "haiduong.gov.vn");
+        assert_eq!(site_domain("www.baohaiduong.vn"), "baohaiduong.vn");
+        assert!(off_site("spam.example", "haiduong.gov.vn"));
+        assert!(!off_site("dichvucong.haiduong.gov.vn", "haiduong.gov.vn"));
+    }
+}
