@@ -1040,3 +1040,52 @@ async fn a_round_logs_its_events_and_a_few_lines_more() {
         log.len()
     );
 }
+
+/// A third-party script host appearing on a page between two audits is an event for the SOC,
+/// with the host and the page, and a metric.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_script_host_is_an_event_and_a_metric() {
+    let lab = Lab::start().await;
+    let config = config_for(&lab, &[host("newscript")], "1s", "script.yaml");
+    let mut daemon = Daemon::start(&[
+        "--config",
+        &arg(&config),
+        "--storage.path",
+        "",
+        "--log.level",
+        "info,vnready=debug",
+    ])
+    .await;
+    daemon.wait_ready().await;
+    let url = lab.url_of(&host("newscript"));
+    let before = samples(&daemon.get("/metrics").await.body);
+    assert!(find(&before, "vnready_script_host_info", &[("target", &url)]).is_none());
+
+    let mark = daemon.mark();
+    lab.script_switch.store(1, std::sync::atomic::Ordering::SeqCst);
+    let added = daemon.wait_for_event(mark, |e| e["event"] == "script_host_added").await;
+    assert_eq!(added["target"], url.as_str());
+    assert_eq!(added["host"], "cdn.bet-tracker.example");
+    assert!(added["page"]
+        .as_str()
+        .is_some_and(|p| p.starts_with("https://newscript.")));
+    // The snapshot is replaced after the events are logged: wait for a later audit's line.
+    let mark = daemon.mark();
+    daemon
+        .wait_for_event(mark, |e| e["event"] == "audited" && e["target"] == url.as_str())
+        .await;
+    let after = samples(&daemon.get("/metrics").await.body);
+    assert!(find(
+        &after,
+        "vnready_script_host_info",
+        &[("target", &url), ("host", "cdn.bet-tracker.example")]
+    )
+    .is_some());
+
+    let mark = daemon.mark();
+    lab.script_switch.store(0, std::sync::atomic::Ordering::SeqCst);
+    let removed = daemon
+        .wait_for_event(mark, |e| e["event"] == "script_host_removed")
+        .await;
+    assert_eq!(removed["host"], "cdn.bet-tracker.example");
+}

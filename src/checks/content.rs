@@ -14,7 +14,7 @@ use super::keywords::{Term, Words, BRANDS, GAMBLING_TERMS, PROMOTION, PROMOTION_
 use super::page_text::{self, PageText};
 use super::result::{CheckResult, Reason, Status};
 use crate::model::catalogue::CheckId;
-use crate::model::target::Target;
+use crate::model::target::{off_site, site_domain, Target};
 use crate::probe::http::AddressFetch;
 use crate::probe::Observations;
 
@@ -109,26 +109,6 @@ fn scan(text: &str, place: Place, gambling: &[Term], brands: &[Term], promotion:
         }
     }
     findings
-}
-
-/// The registrable part a link must stay under to be on-site: `x.gov.vn` style names keep three
-/// labels, others two.
-fn site_domain(host: &str) -> String {
-    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
-    let second_level = [
-        "gov", "edu", "com", "net", "org", "ac", "info", "int", "health", "biz", "name", "pro",
-    ];
-    let keep =
-        if labels.len() >= 3 && labels[labels.len() - 1] == "vn" && second_level.contains(&labels[labels.len() - 2]) {
-            3
-        } else {
-            2
-        };
-    labels[labels.len().saturating_sub(keep)..].join(".")
-}
-
-fn off_site(link_host: &str, domain: &str) -> bool {
-    !(link_host == domain || link_host.ends_with(&format!(".{domain}")))
 }
 
 fn findings_of(page: &PageText, domain: &str, gambling: &[Term], brands: &[Term], promotion: &[Term]) -> Vec<Finding> {

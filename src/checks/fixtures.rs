@@ -164,6 +164,7 @@ pub fn observations() -> Observations {
         mail: None,
         resources: None,
         crawler: None,
+        script_hosts: None,
         started_at: NOW as f64,
         duration_seconds: 0.2,
     }

@@ -37,6 +37,37 @@ pub fn fact_changed(target: &str, change: &FactChange) {
             to_sha256 = to.as_str(),
             "{target}: certificate changed"
         ),
+        FactChange::ScriptHosts { added, removed, page } => {
+            // One line per host: a SIEM rule can match `script_host_added` alone.
+            for host in added {
+                tracing::info!(
+                    target: EVENT_TARGET,
+                    event = "script_host_added",
+                    target = target,
+                    host = host.as_str(),
+                    page = page.as_str(),
+                    "{target}: new third-party script host {host} on {page}"
+                );
+            }
+            for host in removed {
+                tracing::info!(
+                    target: EVENT_TARGET,
+                    event = "script_host_removed",
+                    target = target,
+                    host = host.as_str(),
+                    page = page.as_str(),
+                    "{target}: third-party script host {host} no longer on {page}"
+                );
+            }
+        }
+        FactChange::FinalUrl { from, to } => tracing::info!(
+            target: EVENT_TARGET,
+            event = "final_url_changed",
+            target = target,
+            from = from.as_str(),
+            to = to.as_str(),
+            "{target}: the page now ends at {to} (was {from})"
+        ),
         FactChange::Addresses { added, removed } | FactChange::NameServers { added, removed } => tracing::info!(
             target: EVENT_TARGET,
             event = change.event(),

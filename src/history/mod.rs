@@ -72,6 +72,12 @@ pub struct WatchedFacts {
     pub cert_sha256: Option<String>,
     pub addresses: Option<Vec<String>>,
     pub name_servers: Option<Vec<String>>,
+    /// Third-party hosts serving the page's scripts and frames (absent in older stores).
+    #[serde(default)]
+    pub script_hosts: Option<Vec<String>>,
+    /// Where the page ends up after redirects (absent in older stores).
+    #[serde(default)]
+    pub final_url: Option<String>,
 }
 
 impl WatchedFacts {
@@ -93,10 +99,17 @@ impl WatchedFacts {
             }
             _ => None,
         });
+        let final_url = observations
+            .fetches
+            .iter()
+            .find(|fetch| fetch.error.is_none())
+            .and_then(|fetch| fetch.final_url.clone());
         WatchedFacts {
             cert_sha256,
             addresses,
             name_servers,
+            script_hosts: observations.script_hosts.clone(),
+            final_url,
         }
     }
 
@@ -106,6 +119,8 @@ impl WatchedFacts {
             cert_sha256: self.cert_sha256.or_else(|| previous.cert_sha256.clone()),
             addresses: self.addresses.or_else(|| previous.addresses.clone()),
             name_servers: self.name_servers.or_else(|| previous.name_servers.clone()),
+            script_hosts: self.script_hosts.or_else(|| previous.script_hosts.clone()),
+            final_url: self.final_url.or_else(|| previous.final_url.clone()),
         }
     }
 }
@@ -113,9 +128,28 @@ impl WatchedFacts {
 /// A watched fact that changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FactChange {
-    Certificate { from: String, to: String },
-    Addresses { added: Vec<String>, removed: Vec<String> },
-    NameServers { added: Vec<String>, removed: Vec<String> },
+    Certificate {
+        from: String,
+        to: String,
+    },
+    Addresses {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    NameServers {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    /// Third-party script or frame hosts appeared or went; `page` is where.
+    ScriptHosts {
+        added: Vec<String>,
+        removed: Vec<String>,
+        page: String,
+    },
+    FinalUrl {
+        from: String,
+        to: String,
+    },
 }
 
 impl FactChange {
@@ -125,6 +159,8 @@ impl FactChange {
             FactChange::Certificate { .. } => "certificate_changed",
             FactChange::Addresses { .. } => "addresses_changed",
             FactChange::NameServers { .. } => "name_servers_changed",
+            FactChange::ScriptHosts { .. } => "script_hosts_changed",
+            FactChange::FinalUrl { .. } => "final_url_changed",
         }
     }
 }
@@ -172,6 +208,21 @@ pub fn fact_changes(previous: &WatchedFacts, current: &WatchedFacts) -> Vec<Fact
         let (added, removed) = set_difference(from, to);
         if !added.is_empty() || !removed.is_empty() {
             changes.push(FactChange::NameServers { added, removed });
+        }
+    }
+    if let (Some(from), Some(to)) = (&previous.script_hosts, &current.script_hosts) {
+        let (added, removed) = set_difference(from, to);
+        if !added.is_empty() || !removed.is_empty() {
+            let page = current.final_url.clone().unwrap_or_default();
+            changes.push(FactChange::ScriptHosts { added, removed, page });
+        }
+    }
+    if let (Some(from), Some(to)) = (&previous.final_url, &current.final_url) {
+        if from != to {
+            changes.push(FactChange::FinalUrl {
+                from: from.clone(),
+                to: to.clone(),
+            });
         }
     }
     changes
@@ -240,6 +291,8 @@ mod tests {
             cert_sha256: Some("aa".into()),
             addresses: Some(vec!["192.0.2.1".into()]),
             name_servers: Some(vec!["ns1.example.vn".into()]),
+            script_hosts: Some(vec!["cdn.example.com".into()]),
+            final_url: Some("https://example.gov.vn/".into()),
         };
         let unknown = WatchedFacts::default();
         assert!(fact_changes(&known, &unknown).is_empty());
@@ -253,11 +306,13 @@ mod tests {
             cert_sha256: Some("aa".into()),
             addresses: Some(vec!["192.0.2.1".into(), "2001:db8::1".into()]),
             name_servers: Some(vec!["ns1.vn".into()]),
+            ..WatchedFacts::default()
         };
         let after = WatchedFacts {
             cert_sha256: Some("bb".into()),
             addresses: Some(vec!["192.0.2.1".into(), "192.0.2.2".into()]),
             name_servers: Some(vec!["ns1.vn".into()]),
+            ..WatchedFacts::default()
         };
         let changes = fact_changes(&before, &after);
         assert_eq!(
@@ -270,6 +325,34 @@ mod tests {
                 FactChange::Addresses {
                     added: vec!["192.0.2.2".into()],
                     removed: vec!["2001:db8::1".into()]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn new_script_hosts_and_a_moved_page_are_changes() {
+        let before = WatchedFacts {
+            script_hosts: Some(vec!["cdn.example.com".into()]),
+            final_url: Some("https://a.gov.vn/".into()),
+            ..WatchedFacts::default()
+        };
+        let after = WatchedFacts {
+            script_hosts: Some(vec!["cdn.example.com".into(), "evil.example".into()]),
+            final_url: Some("https://a.gov.vn/home".into()),
+            ..WatchedFacts::default()
+        };
+        assert_eq!(
+            fact_changes(&before, &after),
+            vec![
+                FactChange::ScriptHosts {
+                    added: vec!["evil.example".into()],
+                    removed: Vec::new(),
+                    page: "https://a.gov.vn/home".into(),
+                },
+                FactChange::FinalUrl {
+                    from: "https://a.gov.vn/".into(),
+                    to: "https://a.gov.vn/home".into(),
                 },
             ]
         );

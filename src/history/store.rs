@@ -581,6 +581,7 @@ mod tests {
                 cert_sha256: Some("ab".repeat(32)),
                 addresses: Some(vec!["192.0.2.1".into()]),
                 name_servers: None,
+                ..WatchedFacts::default()
             },
             verdict_json: "{}".into(),
         }

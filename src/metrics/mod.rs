@@ -398,6 +398,7 @@ struct TargetFamilies {
     cert_info: FamilyOut,
     version_info: FamilyOut,
     ipv6_only_blocking: FamilyOut,
+    script_hosts: FamilyOut,
 }
 
 impl TargetFamilies {
@@ -470,6 +471,10 @@ impl TargetFamilies {
             "The leaf certificate's issuer, subject and SHA-256 fingerprint",
         ),
         version_info: FamilyOut::info("tls_version", "TLS version negotiated on the first address"),
+        script_hosts: FamilyOut::info(
+            "script_host",
+            "A third-party host the page loads scripts or frames from; a new one is the classic sign of injection",
+        ),
         ipv6_only_blocking: FamilyOut::gauge(
             "ipv6_only_blocking_hosts",
             "Hosts the page loads from that fail over IPv6 alone (ipv6.only); the site page names them",
@@ -488,6 +493,10 @@ impl TargetFamilies {
 
     /// Who the target is and how it stands as a whole.
     fn push_target(&mut self, snapshot: &TargetSnapshot) {
+        for host in snapshot.verdict.observations.script_hosts.iter().flatten() {
+            let labels = vec![("target", snapshot.target.id.clone()), ("host", host.clone())];
+            self.script_hosts.push(labels, 1.0);
+        }
         let id = snapshot.target.id.clone();
         let verdict = &snapshot.verdict;
         let target = || vec![("target", id.clone())];
@@ -647,6 +656,7 @@ impl TargetFamilies {
             &self.cert_info,
             &self.version_info,
             &self.ipv6_only_blocking,
+            &self.script_hosts,
         ] {
             family.encode(encoder)?;
         }

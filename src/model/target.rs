@@ -350,6 +350,27 @@ pub fn default_http_url(https_url: &Url) -> Url {
     Url::parse(&format!("http://{host}/")).unwrap_or_else(|_| https_url.clone())
 }
 
+/// The registrable part a link must stay under to be on-site: `x.gov.vn` style names keep three
+/// labels, others two.
+pub fn site_domain(host: &str) -> String {
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    let second_level = [
+        "gov", "edu", "com", "net", "org", "ac", "info", "int", "health", "biz", "name", "pro",
+    ];
+    let keep =
+        if labels.len() >= 3 && labels[labels.len() - 1] == "vn" && second_level.contains(&labels[labels.len() - 2]) {
+            3
+        } else {
+            2
+        };
+    labels[labels.len().saturating_sub(keep)..].join(".")
+}
+
+/// Whether `link_host` lies outside the site's domain (see [`site_domain`]).
+pub fn off_site(link_host: &str, domain: &str) -> bool {
+    !(link_host == domain || link_host.ends_with(&format!(".{domain}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

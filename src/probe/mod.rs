@@ -65,6 +65,9 @@ pub struct Observations {
     pub resources: Option<resources::ResourceFacts>,
     /// The page fetched once more with a search crawler's User-Agent (`content.clean`).
     pub crawler: Option<AddressFetch>,
+    /// Third-party hosts the page loads scripts or frames from, sorted (when a page came
+    /// back): a new one on a government portal is the classic sign of injection.
+    pub script_hosts: Option<Vec<String>>,
     /// Special-purpose ranges accepted as usable for this target (global plus its own).
     pub accept_ranges: Vec<ipnet::IpNet>,
     /// Unix seconds when probing started.
@@ -89,6 +92,28 @@ impl Observations {
             .iter()
             .filter(move |a| a.family == family && a.class.is_usable())
     }
+}
+
+/// The third-party hosts of the first page that came back (scripts and frames only).
+fn third_party_script_hosts(fetches: &[AddressFetch], site_host: &str) -> Option<Vec<String>> {
+    let fetch = fetches.iter().find(|f| f.error.is_none() && !f.body.is_empty())?;
+    let page = url::Url::parse(fetch.final_url.as_deref()?).ok()?;
+    let domain = crate::model::target::site_domain(site_host);
+    let text = String::from_utf8_lossy(&fetch.body);
+    let mut hosts: Vec<String> = html::page_resources(&text, &page)
+        .into_iter()
+        .filter(|resource| matches!(resource.kind, "script" | "iframe"))
+        .filter_map(|resource| {
+            url::Url::parse(&resource.url)
+                .ok()?
+                .host_str()
+                .map(str::to_ascii_lowercase)
+        })
+        .filter(|host| crate::model::target::off_site(host, &domain))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    Some(hosts)
 }
 
 /// Errors that stop probing from starting at all (bad roots, broken resolver config).
@@ -203,6 +228,7 @@ impl Prober {
             (records, addresses, fetches, plain_http, legacy_tls, resources, crawler),
             mail,
         ) = tokio::join!(zone_future, site_future, mail_future);
+        let script_hosts = third_party_script_hosts(&fetches, target.host());
         Observations {
             host,
             probes,
@@ -217,6 +243,7 @@ impl Prober {
             mail,
             resources,
             crawler,
+            script_hosts,
             accept_ranges: accept.clone(),
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),

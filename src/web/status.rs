@@ -391,6 +391,22 @@ fn observed_section(snapshot: &TargetSnapshot, lang: Lang) -> String {
         ));
     }
     out.push_str("</tbody></table>");
+    if let Some(hosts) = &verdict.observations.script_hosts {
+        let title = match lang {
+            Lang::Vi => "Máy chủ bên ngoài cung cấp script và iframe",
+            Lang::En => "Third-party script and frame hosts",
+        };
+        let items: Vec<String> = hosts
+            .iter()
+            .map(|h| format!("<li><code>{}</code></li>", escape(h)))
+            .collect();
+        let list = if items.is_empty() {
+            "<li>—</li>".to_string()
+        } else {
+            items.join("")
+        };
+        out.push_str(&format!("<h2>{title}</h2><ul id=\"script-hosts\">{list}</ul>"));
+    }
     let tls = verdict.observations.fetches.iter().find_map(|f| f.tls.as_ref());
     if let Some(leaf) = tls.and_then(|t| t.chain.first()) {
         let valid = tls.is_some_and(|t| t.verify_failure.is_none());

@@ -102,6 +102,8 @@ pub struct Lab {
     _openssl: Vec<OpensslServer>,
     /// Counts connections to [`INTERNAL_V4`]: redirects there must never reach it.
     pub internal: Arc<Counters>,
+    /// Which page `newscript` serves: 0 without, 1 with a new third-party script host.
+    pub script_switch: Arc<std::sync::atomic::AtomicUsize>,
     /// A targets file (interval 1s) of [`FLAPPING_SITES`] sites whose status changes on every
     /// audit; they are not in [`Lab::config_path`], so other tests see a steady lab.
     pub flapping_config_path: PathBuf,
@@ -332,6 +334,31 @@ impl Builder {
         };
         self.site(&cloaked, DUAL, Some(behaviour.clone()), Some(behaviour), None)
             .await;
+    }
+
+    /// `newscript` (not in the lab's targets file): a portal page that gains a third-party
+    /// script when the test flips the returned switch.
+    async fn switchable_script_site(&mut self) -> Arc<std::sync::atomic::AtomicUsize> {
+        let site = host("newscript");
+        let html = |extra: &str| {
+            Page::ok(
+                &format!("<html><head><title>Cổng</title>{extra}</head><body><p>Tin tức</p></body></html>"),
+                Some(HSTS_YEAR),
+            )
+        };
+        let current = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let behaviour = Behaviour::Switchable {
+            cert: self.cert(&site),
+            pages: Arc::new([
+                html("<script src=\"/js/app.js\"></script>"),
+                html("<script src=\"/js/app.js\"></script><script src=\"https://cdn.bet-tracker.example/t.js\"></script>"),
+            ]),
+            current: current.clone(),
+        };
+        self.site(&site, DUAL, Some(behaviour.clone()), Some(behaviour), None)
+            .await;
+        self.unlist(&site);
+        current
     }
 
     /// A good page over https on `host`, for redirect cases.
@@ -574,6 +601,7 @@ impl Lab {
         let every = Self::every_address_cases(&mut b, dir.path()).await;
         b.ipv6_only_cases().await;
         b.content_cases().await;
+        let script_switch = b.switchable_script_site().await;
 
         // DNS-only cases: no servers behind them.
         b.zones.servfail(&host("servfail"));
@@ -642,6 +670,7 @@ impl Lab {
             _openssl: b.openssl,
             internal: every.internal,
             flapping_config_path,
+            script_switch,
         }
     }
 

@@ -107,6 +107,12 @@ pub enum Behaviour {
         page: Page,
         crawler_page: Page,
     },
+    /// HTTPS answering `pages[current]`: a test switches the page between two audits.
+    Switchable {
+        cert: ServedCert,
+        pages: Arc<[Page; 2]>,
+        current: Arc<AtomicUsize>,
+    },
     /// Accepts TCP and then never says a word.
     Hang,
     /// Completes TLS, then answers 200 with a chunked body that never ends.
@@ -139,6 +145,7 @@ pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters
         Behaviour::Https { cert, .. }
         | Behaviour::Alternating { cert, .. }
         | Behaviour::Cloaking { cert, .. }
+        | Behaviour::Switchable { cert, .. }
         | Behaviour::EndlessBody { cert }
         | Behaviour::HeaderFlood { cert } => {
             let config =
@@ -188,6 +195,14 @@ pub fn serve(listener: TcpListener, behaviour: Behaviour, counters: Arc<Counters
                         if let Ok(tls) = acceptor.accept(stream).await {
                             counters.tls_handshakes.fetch_add(1, Ordering::SeqCst);
                             serve_by_agent(tls, page, crawler_page, counters).await;
+                        }
+                    }
+                    Behaviour::Switchable { pages, current, .. } => {
+                        let Some(acceptor) = acceptor else { return };
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            counters.tls_handshakes.fetch_add(1, Ordering::SeqCst);
+                            let page = pages[current.load(Ordering::SeqCst) % 2].clone();
+                            serve_http(tls, page, counters).await;
                         }
                     }
                     Behaviour::Alternating { pages, served, .. } => {
