@@ -335,25 +335,30 @@ impl Prober {
             }))
             .await
         };
-        let resources_future = async {
+        let after_page_future = async {
             let fetches = fetches_future.await;
-            let resources = if probes.resources {
+            let resources_future = async {
+                if !probes.resources {
+                    return None;
+                }
                 let max_hosts = target.settings.max_resource_hosts;
                 let fresh_for = target.settings.interval;
                 resources::probe(&http, &fetches, max_hosts, &self.resource_hosts, fresh_for, deadline).await
-            } else {
-                None
             };
-            (fetches, resources)
+            // The crawler asks after the page came back, from the address that served it: a
+            // dead site costs no second request, and the two never compete for the same server.
+            let crawler_future = async {
+                let served = fetches.iter().find(|f| f.error.is_none() && !f.body.is_empty())?;
+                if !probes.crawler {
+                    return None;
+                }
+                Some(self.as_crawler(&http, target, served.ip, deadline).await)
+            };
+            let (resources, crawler) = tokio::join!(resources_future, crawler_future);
+            (fetches, resources, crawler)
         };
-        let crawler_future = async {
-            if !probes.crawler {
-                return None;
-            }
-            self.as_crawler(&http, target, &usable, deadline).await
-        };
-        let ((fetches, resources), plain_http, legacy_tls, crawler) =
-            tokio::join!(resources_future, plain_future, legacy_future, crawler_future);
+        let ((fetches, resources, crawler), plain_http, legacy_tls) =
+            tokio::join!(after_page_future, plain_future, legacy_future);
         (records, addresses, fetches, plain_http, legacy_tls, resources, crawler)
     }
 
@@ -377,27 +382,18 @@ impl Prober {
         self.mails.get_or_compute(&key, deadline, compute).await
     }
 
-    /// The page once more, as a search crawler sees it, on the first usable address: injected
-    /// spam is often shown only to crawlers, so the agency never sees it.
-    async fn as_crawler(
-        &self,
-        http: &HttpProber<'_>,
-        target: &Target,
-        usable: &[IpAddr],
-        deadline: Instant,
-    ) -> Option<AddressFetch> {
-        let ip = *usable.first()?;
+    /// The page once more, as a search crawler sees it: injected spam is often shown only to
+    /// crawlers, so the agency never sees it.
+    async fn as_crawler(&self, http: &HttpProber<'_>, target: &Target, ip: IpAddr, deadline: Instant) -> AddressFetch {
         let crawler = HttpProber {
             tls: http.tls,
             dns: http.dns,
             accept_ranges: http.accept_ranges,
             user_agent: &target.settings.content.crawler_user_agent,
         };
-        Some(
-            crawler
-                .fetch(&target.url, ip, deadline, target.settings.max_body_bytes, 0.0)
-                .await,
-        )
+        crawler
+            .fetch(&target.url, ip, deadline, target.settings.max_body_bytes, 0.0)
+            .await
     }
 
     /// Looks the leaf up in its CA's CRL, then drops the DER chain it no longer needs.
