@@ -39,25 +39,21 @@ pub fn fact_changed(target: &str, change: &FactChange) {
         ),
         FactChange::ScriptHosts { added, removed, page } => {
             // One line per host: a SIEM rule can match `script_host_added` alone.
-            for host in added {
-                tracing::info!(
-                    target: EVENT_TARGET,
-                    event = "script_host_added",
-                    target = target,
-                    host = host.as_str(),
-                    page = page.as_str(),
-                    "{target}: new third-party script host {host} on {page}"
-                );
-            }
-            for host in removed {
-                tracing::info!(
-                    target: EVENT_TARGET,
-                    event = "script_host_removed",
-                    target = target,
-                    host = host.as_str(),
-                    page = page.as_str(),
-                    "{target}: third-party script host {host} no longer on {page}"
-                );
+            let changes = [
+                ("script_host_added", added, "new third-party script host"),
+                ("script_host_removed", removed, "third-party script host gone"),
+            ];
+            for (event, hosts, what) in changes {
+                for host in hosts {
+                    tracing::info!(
+                        target: EVENT_TARGET,
+                        event,
+                        target = target,
+                        host = host.as_str(),
+                        page = page.as_str(),
+                        "{target}: {what}: {host} on {page}"
+                    );
+                }
             }
         }
         FactChange::FinalUrl { from, to } => tracing::info!(
