@@ -107,6 +107,20 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(cases())]
+
+    /// The nesting bound that protects the HTML parser always keeps a prefix of the page,
+    /// whatever mix of tags, comments and text it is given.
+    #[test]
+    fn the_nesting_bound_keeps_a_prefix_of_any_text(
+        text in "(<[a-zA-Z!/]{0,4}|[^<]{0,3}|<!--|-->|</script>|<script>|\\PC){0,200}",
+    ) {
+        let kept = vnready::probe::html::bounded(&text);
+        prop_assert!(text.starts_with(kept));
+    }
+}
+
 /// A fragment of HTML: a loading tag with a URL of some shape, a base, or plain junk.
 fn markup_piece() -> impl Strategy<Value = String> {
     let url = prop_oneof![

@@ -15,6 +15,71 @@ pub struct Resource {
     pub url: String,
 }
 
+/// Beyond this estimated nesting depth the rest of a page is not parsed: an HTML5 parser spends
+/// time proportional to the depth on every element, so a page of 100,000 nested tags (a hostile
+/// server's, or a broken one's) would take minutes. Real pages nest a few dozen deep.
+pub const MAX_NESTING: usize = 512;
+
+/// Tags that are never closed, or that the parser closes by itself: they do not nest.
+const NOT_NESTING: [&str; 24] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "p", "li",
+    "td", "th", "tr", "option", "dt", "dd", "tbody", "thead", "!doctype",
+];
+
+/// The part of `html` that keeps the estimated nesting depth within [`MAX_NESTING`]: the whole
+/// page for any real one, a prefix for a hostile one. Linear time.
+pub fn bounded(html: &str) -> &str {
+    let bytes = html.as_bytes();
+    let lower = html.to_ascii_lowercase();
+    let mut depth: usize = 0;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        // Comments and raw-text elements hold no tags, whatever they contain.
+        if lower[i..].starts_with("<!--") {
+            i = lower[i + 4..].find("-->").map_or(bytes.len(), |n| i + 4 + n + 3);
+            continue;
+        }
+        let closing = bytes[i + 1] == b'/';
+        let start = if closing { i + 2 } else { i + 1 };
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .map_or(bytes.len(), |n| start + n);
+        let name = &lower[start..end];
+        if name.is_empty() || NOT_NESTING.contains(&name) {
+            i = end.max(i + 1);
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            i = end;
+            continue;
+        }
+        if RAW_TEXT.contains(&name) {
+            let close = format!("</{name}");
+            i = lower[end..].find(&close).map_or(bytes.len(), |n| end + n + close.len());
+            continue;
+        }
+        let tag_end = bytes[end..].iter().position(|b| *b == b'>').map(|n| end + n);
+        let self_closing = tag_end.is_some_and(|e| e > end && bytes[e - 1] == b'/');
+        if !self_closing {
+            depth += 1;
+            if depth > MAX_NESTING {
+                return &html[..i];
+            }
+        }
+        i = end;
+    }
+    html
+}
+
+/// Elements whose content is text up to their closing tag.
+const RAW_TEXT: [&str; 5] = ["script", "style", "textarea", "title", "xmp"];
+
 /// Elements and the attribute that names what they load.
 const LOADED: [(&str, &str, &str); 8] = [
     ("script[src]", "src", "script"),
@@ -45,7 +110,7 @@ fn link_kind(rel: &str) -> Option<&'static str> {
 /// it is a valid URL) or the page's own URL. `data:`, `javascript:`, `mailto:` and anything that
 /// does not parse are left out.
 pub fn page_resources(html: &str, page_url: &Url) -> Vec<Resource> {
-    let document = Html::parse_document(html);
+    let document = Html::parse_document(bounded(html));
     let base = Selector::parse("base[href]")
         .ok()
         .and_then(|selector| document.select(&selector).next())
@@ -156,6 +221,30 @@ mod tests {
             <body><script src="app.js"></script></body></html>"#;
         let resources = page_resources(html, &page());
         assert_eq!(resources[0].url, "https://cdn.haiduong.gov.vn/assets/app.js");
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_and_real_pages_are_whole() {
+        let depth = 100_000;
+        let hostile = format!(
+            "<script src=\"https://a.example/x.js\"></script>{}x{}",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        let kept = bounded(&hostile);
+        assert!(kept.len() < 6 * (MAX_NESTING + 10) + 60, "{} bytes kept", kept.len());
+        assert_eq!(
+            page_resources(&hostile, &page()).len(),
+            1,
+            "what came before the cut is read"
+        );
+        let real = format!(
+            "<!DOCTYPE html><html><head><meta charset=utf-8><link rel=icon href=/f.ico></head><body>{}</body></html>",
+            "<div><!-- <div> --><p>Tin<br>tức<img src=a.png><ul><li>một<li>hai</ul>\
+             <script>if (a<b && c<d) {}</script><style>a<b{}</style></div>"
+                .repeat(5_000)
+        );
+        assert_eq!(bounded(&real).len(), real.len());
     }
 
     #[test]
