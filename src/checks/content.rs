@@ -217,6 +217,23 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
             observed,
         );
     }
+    // Asked as a crawler but shown nothing: cloaking was not tested, so no pass.
+    if let (Some(crawler), None) = (&obs.crawler, &crawler_page) {
+        let why = crawler
+            .error
+            .as_ref()
+            .map(|err| err.message.clone())
+            .unwrap_or_else(|| "an empty page".into());
+        return CheckResult::new(
+            id,
+            Status::Error,
+            Reason::new(
+                format!("could not be tested as a search crawler ([{}]: {why})", crawler.ip),
+                format!("không kiểm tra được với vai trò máy tìm kiếm ([{}]: {why})", crawler.ip),
+            ),
+            observed,
+        );
+    }
     if !findings.is_empty() {
         let all: Vec<&Finding> = findings.iter().collect();
         return CheckResult::new(
@@ -334,6 +351,20 @@ mod tests {
             result.reason.en
         );
         assert!(result.reason.en.contains("crawler-only"));
+    }
+
+    #[test]
+    fn a_failed_crawler_request_is_never_a_pass() {
+        let mut obs = observations();
+        let html = page("<p>Tin tức y tế</p>");
+        obs.fetches[0].body = html.as_bytes().to_vec();
+        obs.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
+        let mut crawler = obs.fetches[0].clone();
+        crawler.body = Vec::new();
+        obs.crawler = Some(crawler);
+        let result = clean(&target(), &obs);
+        assert_eq!(result.status, Status::Error, "{}", result.reason.en);
+        assert!(result.reason.en.contains("as a search crawler"));
     }
 
     #[test]

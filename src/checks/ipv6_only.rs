@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::http::{judge_fetch, FetchVerdict};
+use super::http::{judge_fetch, unreachable_round_robin_members, FetchVerdict};
 use super::input::CheckFn;
 use super::result::{not_tested, CheckResult, Reason, Status};
 use crate::model::catalogue::CheckId;
@@ -113,6 +113,10 @@ fn page_over_ipv6(
     if obs.usable(IpFamily::Ipv6).next().is_none() {
         blocking.push(format!("{}: no usable AAAA, the site itself is unreachable", obs.host));
         return false;
+    }
+    // A documentation or ULA AAAA beside the public ones strands the users given it.
+    for member in unreachable_round_robin_members(obs, IpFamily::Ipv6) {
+        blocking.push(format!("{}: {member}", obs.host));
     }
     let mut works = false;
     for fetch in obs.fetches_of(IpFamily::Ipv6) {
@@ -227,6 +231,20 @@ mod tests {
         let result = only(&cut, &expect());
         assert_eq!(result.status, Status::Warn);
         assert!(result.reason.en.contains("more.example.vn"));
+    }
+
+    #[test]
+    fn a_non_public_aaaa_beside_a_public_one_blocks() {
+        let mut obs = with_hosts(Vec::new(), Vec::new());
+        let documentation = crate::probe::addr::classify("2001:db8::9".parse().expect("ip"), &[]);
+        obs.addresses.push(documentation);
+        let result = only(&obs, &expect());
+        assert_eq!(result.status, Status::Fail, "{}", result.reason.en);
+        assert!(
+            result.reason.en.contains("[2001:db8::9] is published"),
+            "{}",
+            result.reason.en
+        );
     }
 
     #[test]

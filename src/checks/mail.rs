@@ -77,6 +77,14 @@ pub fn ipv6(obs: &Observations) -> CheckResult {
                 let unusable: Vec<String> = exchange.unusable.iter().map(ToString::to_string).collect();
                 problems.push(format!("{host}: no usable IPv6 address ({})", unusable.join(", ")));
             }
+            LookupOutcome::Records { .. } if !exchange.unusable.is_empty() => {
+                // A sending server may pick the non-public address: mail to it is lost.
+                let unusable: Vec<String> = exchange.unusable.iter().map(ToString::to_string).collect();
+                problems.push(format!(
+                    "{host}: non-public IPv6 address published ({})",
+                    unusable.join(", ")
+                ));
+            }
             LookupOutcome::Records { .. } => {}
             LookupOutcome::NoData | LookupOutcome::NxDomain => problems.push(format!("{host}: no AAAA")),
             failed => untested.push(format!("{host}: AAAA lookup {}", failed.label())),
@@ -289,6 +297,19 @@ mod tests {
         );
         assert!(!result.reason.en.contains("mx1"));
         assert_eq!(starttls(&obs).status, Status::Pass, "mx1 answered with STARTTLS");
+    }
+
+    #[test]
+    fn a_non_public_aaaa_beside_a_working_one_fails() {
+        let mut mixed = exchange("mx.haiduong.gov.vn", records(), vec![answered(true)]);
+        mixed.unusable = vec!["2001:db8::25".parse().expect("ip")];
+        let obs = with_mail(records(), false, vec![mixed]);
+        let result = ipv6(&obs);
+        assert_eq!(result.status, Status::Fail);
+        assert!(result
+            .reason
+            .en
+            .contains("non-public IPv6 address published (2001:db8::25)"));
     }
 
     #[test]
