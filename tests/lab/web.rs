@@ -224,20 +224,7 @@ async fn serve_http<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     page: Page,
     counters: Arc<Counters>,
 ) {
-    let service = service_fn(move |_request: Request<hyper::body::Incoming>| {
-        counters.requests.fetch_add(1, Ordering::SeqCst);
-        let page = page.clone();
-        async move {
-            let mut response = Response::builder().status(page.status);
-            for (name, value) in &page.headers {
-                response = response.header(name, value);
-            }
-            Ok::<_, Infallible>(response.body(Full::new(Bytes::from(page.body))).expect("response"))
-        }
-    });
-    let _ = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    serve_chosen(stream, counters, move |_| page.clone()).await;
 }
 
 /// Answers `crawler_page` when the User-Agent names Googlebot, `page` otherwise.
@@ -247,14 +234,30 @@ async fn serve_by_agent<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     crawler_page: Page,
     counters: Arc<Counters>,
 ) {
-    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-        counters.requests.fetch_add(1, Ordering::SeqCst);
+    serve_chosen(stream, counters, move |request| {
         let crawler = request
             .headers()
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|agent| agent.contains("Googlebot"));
-        let page = if crawler { crawler_page.clone() } else { page.clone() };
+        if crawler {
+            crawler_page.clone()
+        } else {
+            page.clone()
+        }
+    })
+    .await;
+}
+
+/// Serves HTTP/1.1 on `stream`, answering each request with the page `choose` picks for it.
+async fn serve_chosen<S, F>(stream: S, counters: Arc<Counters>, choose: F)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: Fn(&Request<hyper::body::Incoming>) -> Page + Send + 'static,
+{
+    let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+        counters.requests.fetch_add(1, Ordering::SeqCst);
+        let page = choose(&request);
         async move {
             let mut response = Response::builder().status(page.status);
             for (name, value) in &page.headers {
