@@ -144,11 +144,13 @@ def dashboard(uid, title, panels, variables, description):
 V6_SUCCESS = ('(vnready_probe_success{ip_family="ipv6"} unless on (target) '
               'vnready_check_status{check="ipv6.reachable"} == 3)')
 V6_HAS_AAAA = 'clamp_max(vnready_dns_addresses{ip_family="ipv6"}, 1)'
-NS_PASSED = 'vnready_check_passed{check="ipv6.ns"}'
-IPV6_ONLY_PASSED = 'vnready_check_passed{check="ipv6.only"}'
+# A check passes when its status is 0 (pass) or 1 (warn); skipped checks have no series.
+NS_PASSED = 'vnready_check_status{check="ipv6.ns"} <= bool 1'
+IPV6_ONLY_PASSED = 'vnready_check_status{check="ipv6.only"} <= bool 1'
 CONTENT_SPAM = 'vnready_check_status{check="content.clean"} == 2'
 CONTENT_WARN = 'vnready_check_status{check="content.clean"} == 1'
-MAIL_PASSED = 'vnready_check_passed{check="mail.ipv6"}'
+MAIL_PASSED = 'vnready_check_status{check="mail.ipv6"} <= bool 1'
+CHECK_PASSED = 'vnready_check_status <= bool 1'
 
 STATUS_MAPPINGS = [{
     "type": "value",
@@ -172,9 +174,10 @@ def overview():
               [(f"avg({f('vnready_target_compliance_ratio')})", "ratio")], w=4, h=4, unit="percentunit"),
         panel(l, "stat", "Sites reachable over IPv6 / Trang truy cập được qua IPv6",
               [(f"sum({f(V6_SUCCESS)})", "IPv6")], w=4, h=4),
-        panel(l, "stat", "Checks changed in 24 h / Tiêu chí thay đổi trong 24 giờ",
+        panel(l, "stat", "New problems in 24 h / Lỗi mới trong 24 giờ",
               [(f"count(({f('vnready_check_last_change_timestamp_seconds')}) > time() - 86400) or vector(0)",
-                "changes")], w=8, h=4),
+                "new problems")], w=8, h=4,
+              description="Checks that began to warn, fail or err in the last 24 hours and still do."),
         panel(l, "stat", "IPv6-only ready / Sẵn sàng chỉ dùng IPv6",
               [(f"sum({f(IPV6_ONLY_PASSED)})", "ready"), (f"count({f(IPV6_ONLY_PASSED)})", "audited")],
               w=6, h=4,
@@ -209,12 +212,12 @@ def overview():
               w=12, h=8, table=True,
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True, "Value": True}}}]),
         panel(l, "bargauge", "Share of sites passing each check / Tỷ lệ trang đạt từng tiêu chí",
-              [(f"avg by (check) ({f('vnready_check_passed')})", "{{check}}")],
+              [(f"avg by (check) ({f(CHECK_PASSED)})", "{{check}}")],
               w=12, h=10, unit="percentunit", table=True,
               options={"orientation": "horizontal", "displayMode": "gradient"}),
         panel(l, "table", "Sites passing / failing each check / Số trang đạt, không đạt từng tiêu chí",
-              [(f"sum by (check) ({f('vnready_check_passed')})", "passing"),
-               (f"count by (check) ({f('vnready_check_passed == 0')}) or sum by (check) ({f('vnready_check_passed')}) * 0",
+              [(f"sum by (check) ({f(CHECK_PASSED)})", "passing"),
+               (f"count by (check) ({f('vnready_check_status > 1')}) or sum by (check) ({f(CHECK_PASSED)}) * 0",
                 "failing")],
               w=12, h=10, table=True,
               transformations=[{"id": "merge", "options": {}}]),
@@ -234,7 +237,7 @@ def overview():
               w=12, h=10, unit="percentunit", table=True,
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}},
                                {"id": "sortBy", "options": {"sort": [{"field": "Value", "desc": False}]}}]),
-        panel(l, "table", "Changed in the last 24 hours / Thay đổi trong 24 giờ qua",
+        panel(l, "table", "Problems that began in the last 24 hours / Lỗi phát sinh trong 24 giờ qua",
               [(f"(({f('vnready_check_last_change_timestamp_seconds')}) > time() - 86400) * 1000", ""),
                (f"({f('vnready_check_status')}) and on (target, check) "
                 f"(({f('vnready_check_last_change_timestamp_seconds')}) > time() - 86400)", "")],
@@ -277,11 +280,10 @@ def site():
                   "0": {"text": "invalid / không hợp lệ", "color": "red"},
                   "1": {"text": "valid / hợp lệ", "color": "green"}}}]),
         panel(l, "table", "Certificate and issuer / Chứng thư và tổ chức cấp",
-              [(f"vnready_tls_cert_info{{{t}}}", ""), (f"vnready_tls_version_info{{{t}}}", "")],
+              [(f"vnready_tls_cert_info{{{t}}}", "")],
               w=12, h=5, table=True,
-              transformations=[{"id": "merge", "options": {}},
-                               {"id": "organize", "options": {"excludeByName": {"Time": True}}}]),
-        panel(l, "table", "Last change of every check / Lần thay đổi gần nhất của từng tiêu chí",
+              transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}]),
+        panel(l, "table", "Failing since / Không đạt từ lúc",
               [(f"vnready_check_last_change_timestamp_seconds{{{t}}} * 1000", "")],
               w=24, h=10, unit="dateTimeAsIso", table=True),
     ]

@@ -174,7 +174,7 @@ const LABELS: [&str; 7] = ["good", "v6broken", "down", "expiring", "expiring7", 
 fn zone_file() -> String {
     let mut zone = format!(
         "$ORIGIN {ZONE}.\n$TTL 30\n@ IN SOA ns1 hostmaster 2026112901 3600 600 86400 30\n@ IN NS ns1\n@ IN NS ns2\n\
-         @ IN MX 10 mail-v4\nmail-v4 IN A 127.0.0.1\n"
+         @ IN MX 10 mail-v4\nmail-v4 IN A 127.0.0.1\nres-v4 IN A 127.0.0.1\n"
     );
     for name in ["ns1", "ns2"].iter().chain(LABELS.iter()) {
         zone.push_str(&format!("{name} IN A 127.0.0.1\n{name} IN AAAA ::1\n"));
@@ -193,6 +193,11 @@ fn nginx_config(lab_dir: &Path, https: u16, http: u16, flipped: bool) -> String 
                 format!("if ($server_addr = \"::1\") {{ return 503; }} default_type text/html; return 200 '{body}';")
             }
             "down" => "return 503;".to_string(),
+            // A logo from a host without AAAA blocks IPv6-only users (the overview's table).
+            "expiring" => format!(
+                "default_type text/html; return 200 '{}';",
+                body.replace("</p>", &format!("</p><img src=\"https://res-v4.{ZONE}/logo.png\">"))
+            ),
             _ => format!("default_type text/html; return 200 '{body}';"),
         };
         servers.push_str(&format!(
@@ -601,7 +606,7 @@ async fn real_stack_panels_alerts_and_coverage() {
     // A regression needs a pass Prometheus has seen: wait for flip's redirect to be recorded as
     // passing, then break it in nginx.
     let flip = lab.url("flip");
-    let flip_passing = format!("vnready_check_passed{{target=\"{flip}\",check=\"https.redirect\"}} == 1");
+    let flip_passing = format!("vnready_check_status{{target=\"{flip}\",check=\"https.redirect\"}} <= 1");
     eprintln!(
         "e2e: Prometheus has every target after {:.1}s",
         started.elapsed().as_secs_f64()

@@ -88,7 +88,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     let writer = StoreWriter::spawn(store, health.clone()).map_err(ServeError::StoreThread)?;
     let concurrency = runtime.config.concurrency;
     let daemon = Arc::new(Daemon::new(runtime, history, writer, health, shard));
-    let registry = Arc::new(metrics::daemon_registry(
+    let exposition = Arc::new(metrics::daemon_exposition(
         daemon.snapshots.clone(),
         daemon.clone(),
         &daemon.ops,
@@ -119,7 +119,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     spawn_signal_handlers(shutdown.clone(), commands.clone(), security.clone())?;
     let app = web::router(AppState {
         daemon: daemon.clone(),
-        registry,
+        exposition,
         commands,
         probe_slots: Arc::new(Semaphore::new(concurrency.max(1))),
         security: security.clone(),

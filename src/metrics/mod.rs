@@ -2,6 +2,9 @@
 //! snapshots at scrape time (so a removed target's series vanish with its snapshot), plus the
 //! daemon's own operational metrics. OpenMetrics or text 0.0.4, by content negotiation.
 
+pub mod targets;
+pub mod text;
+
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -15,13 +18,10 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::checks::Status;
 use crate::history::snapshots::{Snapshots, TargetSnapshot};
 use crate::history::store::StoreHealth;
 use crate::model::goals::Goal;
-use crate::model::policy::Requirement;
-use crate::probe::addr::IpFamily;
-use crate::probe::http::AddressFetch;
+use targets::{TargetBlock, TargetExport};
 
 /// Content type of OpenMetrics text.
 pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -54,12 +54,47 @@ impl Exposition {
 
 /// Renders a registry in the chosen format.
 pub fn render(registry: &Registry, format: Exposition) -> Result<String, std::fmt::Error> {
-    let mut out = String::with_capacity(64 * 1024);
+    let mut out = String::with_capacity(16 * 1024);
     match format {
         Exposition::OpenMetrics => prometheus_client::encoding::text::encode(&mut out, registry)?,
         Exposition::Text => prometheus_client::encoding::prometheus_text::encode(&mut out, registry)?,
     }
     Ok(out)
+}
+
+/// Renders a registry, then the per-target families after it, with OpenMetrics' `# EOF` last.
+fn render_with_targets(
+    registry: &Registry,
+    blocks: &[Arc<TargetBlock>],
+    format: Exposition,
+) -> Result<String, std::fmt::Error> {
+    let mut out = render(registry, format)?;
+    let eof = "# EOF\n";
+    if format == Exposition::OpenMetrics && out.ends_with(eof) {
+        out.truncate(out.len() - eof.len());
+    }
+    let per_target: usize = blocks.iter().map(|block| block.text_len()).sum();
+    out.reserve(per_target + 8 * 1024);
+    targets::write_families(&mut out, blocks, format);
+    if format == Exposition::OpenMetrics {
+        out.push_str(eof);
+    }
+    Ok(out)
+}
+
+/// What `/metrics` serves: the daemon's registry (operational metrics, goals, store health)
+/// and every owned target's families from cached blocks.
+#[derive(Debug)]
+pub struct DaemonExposition {
+    registry: Registry,
+    targets: TargetExport,
+}
+
+impl DaemonExposition {
+    /// The whole exposition. Runs in a scrape, off the probing workers.
+    pub fn render(&self, format: Exposition) -> Result<String, std::fmt::Error> {
+        render_with_targets(&self.registry, &self.targets.blocks(), format)
+    }
 }
 
 type Labels = Vec<(&'static str, String)>;
@@ -111,15 +146,15 @@ pub trait GoalSource: Send + Sync + std::fmt::Debug + 'static {
     fn goals(&self) -> Vec<Goal>;
 }
 
-/// Builds the daemon's registry: target metrics from `snapshots`, goals from `goals`,
+/// Builds what the daemon exposes: target metrics from `snapshots`, goals from `goals`,
 /// operational metrics from `ops` and `store`.
-pub fn daemon_registry(
+pub fn daemon_exposition(
     snapshots: Arc<Snapshots>,
     goals: Arc<dyn GoalSource>,
     ops: &OpsMetrics,
     store: Arc<StoreHealth>,
     shard: &str,
-) -> Registry {
+) -> DaemonExposition {
     let mut registry = Registry::with_prefix("vnready");
     registry.register(
         "build",
@@ -184,8 +219,10 @@ pub fn daemon_registry(
         snapshots: snapshots.clone(),
         goals,
     }));
-    registry.register_collector(Box::new(SnapshotCollector { snapshots }));
-    registry
+    DaemonExposition {
+        registry,
+        targets: TargetExport::new(snapshots),
+    }
 }
 
 #[derive(Debug)]
@@ -239,8 +276,12 @@ impl Collector for GoalCollector {
     }
 }
 
-/// A registry holding one `/probe` result and its duration.
-pub fn probe_registry(snapshot: TargetSnapshot, duration_seconds: f64) -> Registry {
+/// The exposition of one `/probe` audit: its duration and the target's families.
+pub fn render_probe(
+    snapshot: &TargetSnapshot,
+    duration_seconds: f64,
+    format: Exposition,
+) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::with_prefix("vnready");
     let duration: Gauge<f64, AtomicU64> = Gauge::default();
     duration.set(duration_seconds);
@@ -250,10 +291,7 @@ pub fn probe_registry(snapshot: TargetSnapshot, duration_seconds: f64) -> Regist
         Unit::Seconds,
         duration,
     );
-    registry.register_collector(Box::new(FixedCollector {
-        snapshots: vec![Arc::new(snapshot)],
-    }));
-    registry
+    render_with_targets(&registry, &[Arc::new(TargetBlock::encode(snapshot))], format)
 }
 
 #[derive(Debug)]
@@ -286,28 +324,6 @@ impl Collector for StoreCollector {
         )?;
         ConstCounter::new(self.health.dropped()).encode(dropped)?;
         Ok(())
-    }
-}
-
-#[derive(Debug)]
-struct SnapshotCollector {
-    snapshots: Arc<Snapshots>,
-}
-
-impl Collector for SnapshotCollector {
-    fn encode(&self, encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        encode_targets(encoder, &self.snapshots.all())
-    }
-}
-
-#[derive(Debug)]
-struct FixedCollector {
-    snapshots: Vec<Arc<TargetSnapshot>>,
-}
-
-impl Collector for FixedCollector {
-    fn encode(&self, encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        encode_targets(encoder, &self.snapshots)
     }
 }
 
@@ -366,321 +382,12 @@ impl FamilyOut {
     }
 }
 
-/// Every per-target family of the contract, over the given snapshots.
-fn encode_targets(mut encoder: DescriptorEncoder, snapshots: &[Arc<TargetSnapshot>]) -> Result<(), std::fmt::Error> {
-    let mut families = TargetFamilies::new();
-    for snapshot in snapshots {
-        families.push(snapshot);
-    }
-    families.encode(&mut encoder)
-}
-
-/// The per-target metric families, filled one snapshot at a time: the one place a verdict
-/// becomes metric values.
-struct TargetFamilies {
-    target_info: FamilyOut,
-    ratio: FamilyOut,
-    compliant: FamilyOut,
-    last_audit: FamilyOut,
-    audit_seconds: FamilyOut,
-    interval: FamilyOut,
-    passed: FamilyOut,
-    required: FamilyOut,
-    status: FamilyOut,
-    last_change: FamilyOut,
-    probe_success: FamilyOut,
-    durations: FamilyOut,
-    status_code: FamilyOut,
-    addresses: FamilyOut,
-    name_servers: FamilyOut,
-    not_after: FamilyOut,
-    cert_valid: FamilyOut,
-    cert_info: FamilyOut,
-    version_info: FamilyOut,
-    ipv6_only_blocking: FamilyOut,
-    script_hosts: FamilyOut,
-}
-
-impl TargetFamilies {
-    fn new() -> TargetFamilies {
-        TargetFamilies {
-        target_info: FamilyOut::info(
-            "target",
-            "Who owns the target and how it is classified; join on target for grouping",
-        ),
-        ratio: FamilyOut::gauge(
-            "target_compliance_ratio",
-            "Share (0-1) of the target's applicable required checks that pass",
-        ),
-        compliant: FamilyOut::gauge(
-            "target_compliant",
-            "Whether every required check of the target passes (1) or not (0)",
-        ),
-        last_audit: FamilyOut::seconds(
-            "target_last_audit_timestamp",
-            "Unix time the target's latest audit finished; stale values mean probing stopped",
-        ),
-        audit_seconds: FamilyOut::seconds("target_audit_duration", "Wall time of the target's latest audit"),
-        interval: FamilyOut::seconds(
-            "target_interval",
-            "How often the target is audited; alerts compare it with the last audit time",
-        ),
-        passed: FamilyOut::gauge(
-            "check_passed",
-            "Whether the check passes (1; warn counts as pass) or fails or could not be tested (0); absent when not applicable",
-        ),
-        required: FamilyOut::gauge(
-            "check_required",
-            "Whether the target's policy requires the check (1) or only recommends it (0); absent when exempt",
-        ),
-        status: FamilyOut::gauge(
-            "check_status",
-            "The check's status as a number: 0 pass, 1 warn, 2 fail, 3 error, 4 skip",
-        ),
-        last_change: FamilyOut::seconds(
-            "check_last_change_timestamp",
-            "Unix time the check last changed status (\"failing since\"); survives restarts",
-        ),
-        probe_success: FamilyOut::gauge(
-            "probe_success",
-            "Whether every usable address of the family answered with an expected status (0 when it has none)",
-        ),
-        durations: FamilyOut::seconds(
-            "http_duration",
-            "Seconds per phase of the request on the family's first address",
-        ),
-        status_code: FamilyOut::gauge(
-            "http_status_code",
-            "Final HTTP status on the family's first address after redirects",
-        ),
-        addresses: FamilyOut::gauge("dns_addresses", "Usable (accepted) addresses of the host per family"),
-        name_servers: FamilyOut::gauge(
-            "dns_name_servers",
-            "Name servers of the target's zone that have at least one usable address of the family",
-        ),
-        not_after: FamilyOut::seconds(
-            "tls_cert_not_after_timestamp",
-            "Unix time the leaf certificate expires; exported even when the certificate is invalid",
-        ),
-        cert_valid: FamilyOut::gauge(
-            "tls_cert_valid",
-            "Whether the presented chain verifies for the host (1) or not (0)",
-        ),
-        cert_info: FamilyOut::info(
-            "tls_cert",
-            "The leaf certificate's issuer, subject and SHA-256 fingerprint",
-        ),
-        version_info: FamilyOut::info("tls_version", "TLS version negotiated on the first address"),
-        script_hosts: FamilyOut::info(
-            "script_host",
-            "A third-party host the page loads scripts or frames from; a new one is the classic sign of injection",
-        ),
-        ipv6_only_blocking: FamilyOut::gauge(
-            "ipv6_only_blocking_hosts",
-            "Hosts the page loads from that fail over IPv6 alone (ipv6.only); the site page names them",
-        ),
-        }
-    }
-
-    fn push(&mut self, snapshot: &TargetSnapshot) {
-        self.push_target(snapshot);
-        self.push_checks(snapshot);
-        for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
-            self.push_family(snapshot, family);
-        }
-        self.push_certificate(snapshot);
-    }
-
-    /// Who the target is and how it stands as a whole.
-    fn push_target(&mut self, snapshot: &TargetSnapshot) {
-        for host in snapshot.verdict.observations.script_hosts.iter().flatten() {
-            let labels = vec![("target", snapshot.target.id.clone()), ("host", host.clone())];
-            self.script_hosts.push(labels, 1.0);
-        }
-        let id = snapshot.target.id.clone();
-        let verdict = &snapshot.verdict;
-        let target = || vec![("target", id.clone())];
-        self.target_info.push(
-            vec![
-                ("target", id.clone()),
-                ("name", verdict.name.clone().unwrap_or_default()),
-                ("agency", verdict.agency.clone().unwrap_or_default()),
-                ("category", verdict.category.as_str().to_string()),
-                ("district", verdict.district.clone().unwrap_or_default()),
-            ],
-            1.0,
-        );
-        self.ratio.push(target(), verdict.compliance_ratio);
-        self.compliant.push(target(), f64::from(u8::from(verdict.passed)));
-        self.last_audit.push(target(), snapshot.audited_at);
-        self.audit_seconds.push(target(), verdict.observations.duration_seconds);
-        self.interval
-            .push(target(), snapshot.target.settings.interval.as_secs_f64());
-    }
-
-    /// Each check's status, whether it is required, and since when it has been so.
-    fn push_checks(&mut self, snapshot: &TargetSnapshot) {
-        let id = snapshot.target.id.clone();
-        let verdict = &snapshot.verdict;
-        for result in &verdict.checks {
-            let labels = vec![("target", id.clone()), ("check", result.id.as_str().to_string())];
-            if result.status != Status::Skip {
-                let ok = result.status.counts_as_met();
-                self.passed.push(labels.clone(), f64::from(u8::from(ok)));
-            }
-            match snapshot.target.policy.requirement(result.id) {
-                Requirement::Required => self.required.push(labels.clone(), 1.0),
-                Requirement::Recommended => self.required.push(labels.clone(), 0.0),
-                Requirement::Exempt => {}
-            }
-            self.status.push(labels.clone(), status_number(result.status));
-            if let Some(state) = snapshot.states.get(&result.id) {
-                self.last_change.push(labels, state.since);
-            }
-            // The check counted them; the metric only carries the number.
-            if let Some(count) = result.observed.get("blocking_hosts").and_then(|n| n.as_f64()) {
-                self.ipv6_only_blocking.push(vec![("target", id.clone())], count);
-            }
-        }
-    }
-
-    /// Addresses, name servers, reachability and timings of one address family.
-    fn push_family(&mut self, snapshot: &TargetSnapshot, family: IpFamily) {
-        let id = snapshot.target.id.clone();
-        let verdict = &snapshot.verdict;
-        let observations = &verdict.observations;
-        let family_label = family.as_str().to_string();
-        let labels = vec![("target", id.clone()), ("ip_family", family_label.clone())];
-        let usable = observations.usable(family).count();
-        self.addresses.push(labels.clone(), usable as f64);
-        let fetches: Vec<&AddressFetch> = observations.fetches_of(family).collect();
-        let mut probed = verdict
-            .addresses
-            .iter()
-            .filter(|a| a.family == family && a.probed)
-            .peekable();
-        let success = probed.peek().is_some() && probed.all(|address| address.works);
-        self.probe_success.push(labels.clone(), f64::from(u8::from(success)));
-        if let Some(first) = fetches.first() {
-            if let Some(code) = first.final_status() {
-                self.status_code.push(labels.clone(), f64::from(code));
-            }
-            let timings = &first.timings;
-            for (phase, value) in [
-                ("resolve", timings.resolve),
-                ("connect", timings.connect),
-                ("tls", timings.tls),
-                ("processing", timings.processing),
-                ("transfer", timings.transfer),
-            ] {
-                if let Some(seconds) = value {
-                    let mut phase_labels = labels.clone();
-                    phase_labels.push(("phase", phase.to_string()));
-                    self.durations.push(phase_labels, seconds);
-                }
-            }
-        }
-        if let Some(zone) = &observations.zone {
-            let count = zone
-                .name_servers
-                .iter()
-                .filter(|server| {
-                    let lookup = match family {
-                        IpFamily::Ipv4 => &server.a,
-                        IpFamily::Ipv6 => &server.aaaa,
-                    };
-                    crate::probe::dns::addresses_of(lookup)
-                        .iter()
-                        .any(|ip| observations.accepts(*ip))
-                })
-                .count();
-            self.name_servers.push(labels, count as f64);
-        }
-    }
-
-    /// The certificate: every address's counts (the soonest expiry; valid only if all verify).
-    fn push_certificate(&mut self, snapshot: &TargetSnapshot) {
-        let id = snapshot.target.id.clone();
-        let target = || vec![("target", id.clone())];
-        let observations = &snapshot.verdict.observations;
-        let handshakes: Vec<_> = observations.fetches.iter().filter_map(|f| f.tls.as_ref()).collect();
-        let soonest = handshakes
-            .iter()
-            .filter_map(|tls| tls.chain.first())
-            .filter(|leaf| leaf.not_after > 0)
-            .min_by_key(|leaf| leaf.not_after);
-        if let Some(tls) = handshakes.first() {
-            if let Some(leaf) = soonest.or(tls.chain.first()) {
-                self.not_after.push(target(), leaf.not_after as f64);
-                self.cert_info.push(
-                    vec![
-                        ("target", id.clone()),
-                        ("issuer", leaf.issuer.clone()),
-                        ("subject", leaf.subject.clone()),
-                        ("fingerprint_sha256", leaf.sha256.clone()),
-                    ],
-                    1.0,
-                );
-            }
-            let all_valid = observations
-                .fetches
-                .iter()
-                .all(|f| f.tls.as_ref().is_some_and(|t| t.verify_failure.is_none()));
-            self.cert_valid.push(target(), f64::from(u8::from(all_valid)));
-            if tls.handshake_completed {
-                self.version_info
-                    .push(vec![("target", id.clone()), ("version", tls.version.clone())], 1.0);
-            }
-        }
-    }
-
-    fn encode(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        for family in [
-            &self.target_info,
-            &self.ratio,
-            &self.compliant,
-            &self.last_audit,
-            &self.audit_seconds,
-            &self.interval,
-            &self.passed,
-            &self.required,
-            &self.status,
-            &self.last_change,
-            &self.probe_success,
-            &self.durations,
-            &self.status_code,
-            &self.addresses,
-            &self.name_servers,
-            &self.not_after,
-            &self.cert_valid,
-            &self.cert_info,
-            &self.version_info,
-            &self.ipv6_only_blocking,
-            &self.script_hosts,
-        ] {
-            family.encode(encoder)?;
-        }
-        Ok(())
-    }
-}
-
-/// The numeric code of a status in `vnready_check_status`; ordered by severity for pass..error.
-pub fn status_number(status: Status) -> f64 {
-    match status {
-        Status::Pass => 0.0,
-        Status::Warn => 1.0,
-        Status::Fail => 2.0,
-        Status::Error => 3.0,
-        Status::Skip => 4.0,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::audit::fixtures;
     use crate::checks::fixtures::target as fixture_target;
-    use crate::checks::CheckId;
+    use crate::checks::{CheckId, Status};
     use crate::history::CheckState;
 
     fn snapshot() -> TargetSnapshot {
@@ -702,23 +409,25 @@ mod tests {
     }
 
     #[test]
-    fn both_formats_carry_the_contract_and_skip_is_not_a_sample_of_check_passed() {
-        let registry = probe_registry(snapshot(), 0.5);
-        let text = render(&registry, Exposition::Text).expect("render");
+    fn both_formats_carry_the_contract_and_the_probe_duration() {
+        let snapshot = snapshot();
+        let text = render_probe(&snapshot, 0.5, Exposition::Text).expect("render");
         let id = fixture_target().id;
         assert!(text.contains(&format!(
-            "vnready_check_passed{{target=\"{id}\",check=\"ipv6.aaaa\"}} 0"
+            "vnready_check_status{{target=\"{id}\",check=\"ipv6.aaaa\",requirement=\"recommended\"}} 2\n"
         )));
-        assert!(!text.contains("check=\"dns.dnssec\"} 1"), "{text}");
+        assert!(!text.contains("dns.dnssec"), "{text}");
         assert!(text.contains(&format!(
-            "vnready_check_last_change_timestamp_seconds{{target=\"{id}\",check=\"ipv6.aaaa\"}} 1700000000.0"
+            "vnready_check_last_change_timestamp_seconds{{target=\"{id}\",check=\"ipv6.aaaa\"}} 1700000000\n"
         )));
         assert!(text.contains("# TYPE vnready_target_info gauge"));
         assert!(text.contains("vnready_tls_cert_not_after_timestamp_seconds{"));
+        assert!(text.contains("vnready_probe_duration_seconds 0.5"));
         assert!(!text.contains("# EOF"));
 
-        let open = render(&registry, Exposition::OpenMetrics).expect("render");
+        let open = render_probe(&snapshot, 0.5, Exposition::OpenMetrics).expect("render");
         assert!(open.ends_with("# EOF\n"));
+        assert_eq!(open.matches("# EOF").count(), 1);
         assert!(open.contains("# TYPE vnready_target info"));
         assert!(open.contains("# UNIT vnready_http_duration_seconds seconds"));
     }

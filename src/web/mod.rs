@@ -17,7 +17,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::audit::runner;
@@ -33,7 +32,8 @@ use probe::ProbeRefusal;
 #[derive(Clone)]
 pub struct AppState {
     pub daemon: Arc<Daemon>,
-    pub registry: Arc<Registry>,
+    /// What `/metrics` renders.
+    pub exposition: Arc<metrics::DaemonExposition>,
     pub commands: mpsc::Sender<SupervisorRequest>,
     /// Bounds concurrent `/probe` audits so scrapes cannot exhaust the machine.
     pub probe_slots: Arc<Semaphore>,
@@ -108,8 +108,8 @@ fn exposition(headers: &HeaderMap) -> Exposition {
     Exposition::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
 }
 
-fn render_response(registry: &Registry, format: Exposition) -> Response {
-    match metrics::render(registry, format) {
+fn render_response(rendered: Result<String, std::fmt::Error>, format: Exposition) -> Response {
+    match rendered {
         Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed\n").into_response(),
     }
@@ -120,9 +120,9 @@ fn render_response(registry: &Registry, format: Exposition) -> Response {
 async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let format = exposition(&headers);
     let gzip = accepts_gzip(&headers);
-    let registry = state.registry.clone();
+    let exposition = state.exposition.clone();
     let rendered = tokio::task::spawn_blocking(move || {
-        let text = metrics::render(&registry, format).map_err(|_| ())?;
+        let text = exposition.render(format).map_err(|_| ())?;
         if !gzip {
             return Ok::<_, ()>((text.into_bytes(), false));
         }
@@ -217,8 +217,11 @@ async fn probe_handler(
         states: Default::default(),
         audited_at: unix_now(),
     };
-    let registry = metrics::probe_registry(snapshot, started.elapsed().as_secs_f64());
-    render_response(&registry, exposition(&headers))
+    let format = exposition(&headers);
+    render_response(
+        metrics::render_probe(&snapshot, started.elapsed().as_secs_f64(), format),
+        format,
+    )
 }
 
 /// Counts a running `/probe` audit until it ends, also when the scraper hangs up and the
