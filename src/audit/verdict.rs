@@ -107,6 +107,43 @@ impl TargetVerdict {
         }
     }
 
+    /// Shrinks a judged verdict to what the daemon keeps in memory between audits (status
+    /// page, metrics, goals), after its full JSON went to the store: each check's status and
+    /// reason with only the scalar counts of what it observed, every address with its
+    /// timings, each fetch's leaf certificate and final response, and the zone's name
+    /// servers. Ten thousand full verdicts held the daemon at a gigabyte.
+    pub fn compact_for_memory(&mut self) {
+        self.drop_bodies();
+        for check in &mut self.checks {
+            keep_scalar_fields(&mut check.observed);
+        }
+        let observations = &mut self.observations;
+        for fetch in &mut observations.fetches {
+            fetch.hop_handshakes = Vec::new();
+            let last = fetch.responses.pop();
+            fetch.responses = last.into_iter().collect();
+            for response in &mut fetch.responses {
+                response.headers = Vec::new();
+            }
+            if let Some(tls) = &mut fetch.tls {
+                tls.chain.truncate(1);
+                tls.chain_der = Vec::new();
+                for leaf in &mut tls.chain {
+                    leaf.crl_urls = Vec::new();
+                }
+            }
+        }
+        observations.plain_http = Vec::new();
+        observations.legacy_tls = Vec::new();
+        observations.ns_queries = Vec::new();
+        observations.dnssec = None;
+        observations.mail = None;
+        observations.resources = None;
+        observations.crawler = None;
+        observations.fetches.shrink_to_fit();
+        self.addresses.shrink_to_fit();
+    }
+
     /// The result of one check, if it ran.
     pub fn check(&self, id: CheckId) -> Option<&CheckResult> {
         self.checks.iter().find(|check| check.id == id)
@@ -121,6 +158,15 @@ impl TargetVerdict {
 
     pub fn status_of(&self, id: CheckId) -> Option<Status> {
         self.check(id).map(|check| check.status)
+    }
+}
+
+/// Keeps the numbers and flags at the top of a check's observations (counts such as
+/// `blocking_hosts` that metrics export) and drops lists, texts and nested objects.
+fn keep_scalar_fields(observed: &mut serde_json::Value) {
+    match observed {
+        serde_json::Value::Object(fields) => fields.retain(|_, value| value.is_number() || value.is_boolean()),
+        _ => *observed = serde_json::Value::Null,
     }
 }
 

@@ -165,6 +165,7 @@ impl Daemon {
         let current_facts = WatchedFacts::of(&verdict);
         // Serialised before the lock below is taken: it is the costly part of recording.
         let verdict_json = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
+        verdict.compact_for_memory();
         // The memory lock is held from the membership check to the snapshot insert, and
         // `forget` takes it too: an audit finishing while its target is being removed can
         // never resurrect the target's series.

@@ -498,4 +498,20 @@ mod tests {
         assert!(export.blocks().is_empty());
         assert_eq!(export.cached(), 0);
     }
+
+    #[test]
+    fn a_verdict_compacted_for_memory_exports_the_same_lines() {
+        let mut full = snapshot(Status::Fail);
+        let blocking = fixtures::verdict_with(&[(CheckId::Ipv6Only, Status::Fail)]).checks;
+        full.verdict.checks.extend(blocking.into_iter().map(|mut check| {
+            check.observed = serde_json::json!({"blocking_hosts": 2, "blocking": ["a: no AAAA"]});
+            check
+        }));
+        let before = text_of(&full);
+        assert!(before.contains("vnready_ipv6_only_blocking_hosts{"), "{before}");
+        assert!(before.contains("vnready_tls_cert_info{"), "{before}");
+        let mut compact = full.clone();
+        compact.verdict.compact_for_memory();
+        assert_eq!(text_of(&compact), before);
+    }
 }
