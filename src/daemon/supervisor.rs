@@ -350,7 +350,9 @@ async fn audit_once(
     let lag = Instant::now().saturating_duration_since(scheduled);
     daemon.ops.schedule_lag.observe(lag.as_secs_f64());
     let runtime = daemon.active();
-    let audit = runner::audit_target(&runtime.prober, target, &runtime.plan);
+    // Boxed: the audit's state machine is large, and inline it would make every sleeping
+    // target's task that large too (10,000 of them between audits).
+    let audit = Box::pin(runner::audit_target(&runtime.prober, target, &runtime.plan));
     match tokio::time::timeout(target.settings.timeout + AUDIT_SAFETY_MARGIN, audit).await {
         Ok(verdict) => daemon.record(target, verdict),
         Err(_) => {
