@@ -164,9 +164,16 @@ impl TargetVerdict {
 /// Keeps the numbers and flags at the top of a check's observations (counts such as
 /// `blocking_hosts` that metrics export) and drops lists, texts and nested objects.
 fn keep_scalar_fields(observed: &mut serde_json::Value) {
-    match observed {
-        serde_json::Value::Object(fields) => fields.retain(|_, value| value.is_number() || value.is_boolean()),
-        _ => *observed = serde_json::Value::Null,
+    // Rebuilt rather than filtered in place: a map keeps its capacity when entries leave.
+    let kept: serde_json::Map<String, serde_json::Value> = match std::mem::take(observed) {
+        serde_json::Value::Object(fields) => fields
+            .into_iter()
+            .filter(|(_, value)| value.is_number() || value.is_boolean())
+            .collect(),
+        _ => serde_json::Map::new(),
+    };
+    if !kept.is_empty() {
+        *observed = serde_json::Value::Object(kept);
     }
 }
 
