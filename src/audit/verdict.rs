@@ -109,13 +109,13 @@ impl TargetVerdict {
 
     /// Shrinks a judged verdict to what the daemon keeps in memory between audits (status
     /// page, metrics, goals), after its full JSON went to the store: each check's status and
-    /// reason with only the scalar counts of what it observed, every address with its
+    /// reason with only the counts metrics export, every address with its
     /// timings, each fetch's leaf certificate and final response, and the zone's name
     /// servers. Ten thousand full verdicts held the daemon at a gigabyte.
     pub fn compact_for_memory(&mut self) {
         self.drop_bodies();
         for check in &mut self.checks {
-            keep_scalar_fields(&mut check.observed);
+            check.keep_exported_observations();
         }
         let observations = &mut self.observations;
         for fetch in &mut observations.fetches {
@@ -158,22 +158,6 @@ impl TargetVerdict {
 
     pub fn status_of(&self, id: CheckId) -> Option<Status> {
         self.check(id).map(|check| check.status)
-    }
-}
-
-/// Keeps the numbers and flags at the top of a check's observations (counts such as
-/// `blocking_hosts` that metrics export) and drops lists, texts and nested objects.
-fn keep_scalar_fields(observed: &mut serde_json::Value) {
-    // Rebuilt rather than filtered in place: a map keeps its capacity when entries leave.
-    let kept: serde_json::Map<String, serde_json::Value> = match std::mem::take(observed) {
-        serde_json::Value::Object(fields) => fields
-            .into_iter()
-            .filter(|(_, value)| value.is_number() || value.is_boolean())
-            .collect(),
-        _ => serde_json::Map::new(),
-    };
-    if !kept.is_empty() {
-        *observed = serde_json::Value::Object(kept);
     }
 }
 

@@ -79,7 +79,25 @@ pub struct CheckResult {
     pub observed: Value,
 }
 
+/// The observation fields that outlive judging: a daemon keeps a check's status and reason
+/// between audits and, of what it observed, only these numbers (metrics export them).
+pub const EXPORTED_OBSERVATIONS: &[&str] = &["blocking_hosts"];
+
 impl CheckResult {
+    /// Drops what the check observed except [`EXPORTED_OBSERVATIONS`], releasing the memory.
+    pub fn keep_exported_observations(&mut self) {
+        let kept: serde_json::Map<String, Value> = match std::mem::take(&mut self.observed) {
+            Value::Object(fields) => fields
+                .into_iter()
+                .filter(|(key, _)| EXPORTED_OBSERVATIONS.contains(&key.as_str()))
+                .collect(),
+            _ => serde_json::Map::new(),
+        };
+        if !kept.is_empty() {
+            self.observed = Value::Object(kept);
+        }
+    }
+
     pub fn new(id: CheckId, status: Status, reason: Reason, observed: Value) -> CheckResult {
         CheckResult {
             id,

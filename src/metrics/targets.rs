@@ -317,16 +317,24 @@ pub fn status_number(status: Status) -> f64 {
 
 /// Writes every per-target family over the given blocks: each family's header once, then its
 /// lines from every block in order (both formats want a family's samples together).
-pub fn write_families(out: &mut String, blocks: &[Arc<TargetBlock>], format: Exposition) {
+pub fn write_families(
+    out: &mut dyn std::io::Write,
+    blocks: &[Arc<TargetBlock>],
+    format: Exposition,
+) -> std::io::Result<()> {
+    let mut header = String::new();
     for (index, def) in FAMILIES.iter().enumerate() {
         if blocks.iter().all(|block| block.family(index).is_empty()) {
             continue;
         }
-        def.write_header(out, format);
+        header.clear();
+        def.write_header(&mut header, format);
+        out.write_all(header.as_bytes())?;
         for block in blocks {
-            out.push_str(block.family(index));
+            out.write_all(block.family(index).as_bytes())?;
         }
     }
+    Ok(())
 }
 
 /// The daemon's targets as exposition blocks, re-encoded only for targets audited since the
@@ -429,9 +437,13 @@ mod tests {
     }
 
     fn text_of(snapshot: &TargetSnapshot) -> String {
-        let mut out = String::new();
-        write_families(&mut out, &[Arc::new(TargetBlock::encode(snapshot))], Exposition::Text);
-        out
+        text_of_blocks(&[Arc::new(TargetBlock::encode(snapshot))])
+    }
+
+    fn text_of_blocks(blocks: &[Arc<TargetBlock>]) -> String {
+        let mut out = Vec::new();
+        write_families(&mut out, blocks, Exposition::Text).expect("write to memory");
+        String::from_utf8(out).expect("UTF-8")
     }
 
     #[test]
@@ -462,8 +474,7 @@ mod tests {
             Arc::new(TargetBlock::encode(&snapshot(Status::Fail))),
             Arc::new(TargetBlock::encode(&second)),
         ];
-        let mut out = String::new();
-        write_families(&mut out, &blocks, Exposition::Text);
+        let out = text_of_blocks(&blocks);
         assert_eq!(out.matches("# TYPE vnready_check_status gauge").count(), 1);
         let header = out.find("# TYPE vnready_check_status").unwrap_or_default();
         let next_header = out[header + 1..].find("# HELP").map_or(out.len(), |i| header + 1 + i);
@@ -488,8 +499,7 @@ mod tests {
             !Arc::ptr_eq(&first[0], &after_audit[0]),
             "stale block served after an audit"
         );
-        let mut out = String::new();
-        write_families(&mut out, &after_audit, Exposition::Text);
+        let out = text_of_blocks(&after_audit);
         assert!(
             out.contains("check=\"ipv6.aaaa\",requirement=\"recommended\"} 0\n"),
             "{out}"

@@ -108,41 +108,102 @@ fn exposition(headers: &HeaderMap) -> Exposition {
     Exposition::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
 }
 
-fn render_response(rendered: Result<String, std::fmt::Error>, format: Exposition) -> Response {
+fn render_response(rendered: std::io::Result<Vec<u8>>, format: Exposition) -> Response {
     match rendered {
         Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
         Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed\n").into_response(),
     }
 }
 
-/// Renders off the runtime workers that probe (a large province's exposition takes a while)
-/// and gzips it when the scraper asks, as Prometheus always does.
+/// Streams the exposition as it is written, off the runtime workers that probe, gzipped when
+/// the scraper asks (Prometheus always does): 10,000 targets are 40 MB of text, which is
+/// never held whole.
 async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let format = exposition(&headers);
     let gzip = accepts_gzip(&headers);
+    let (chunks, receiver) = mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
     let exposition = state.exposition.clone();
-    let rendered = tokio::task::spawn_blocking(move || {
-        let text = exposition.render(format).map_err(|_| ())?;
-        if !gzip {
-            return Ok::<_, ()>((text.into_bytes(), false));
+    tokio::task::spawn_blocking(move || {
+        let mut sink = ChunkSender::new(chunks);
+        let written = if gzip {
+            let mut encoder = flate2::write::GzEncoder::new(&mut sink, flate2::Compression::fast());
+            exposition
+                .write(format, &mut encoder)
+                .and_then(|()| encoder.finish().map(|_| ()))
+        } else {
+            exposition.write(format, &mut sink)
+        };
+        match written.and_then(|()| sink.flush_chunk()) {
+            Ok(()) => {}
+            // The scraper hung up: nobody is left to tell.
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(err) => sink.fail(err),
         }
-        gzip_bytes(text.as_bytes()).map(|bytes| (bytes, true)).map_err(|_| ())
-    })
-    .await;
-    match rendered {
-        Ok(Ok((body, gzipped))) => {
-            let mut response = ([(header::CONTENT_TYPE, format.content_type())], body).into_response();
-            if gzipped {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
-            }
-            response
-                .headers_mut()
-                .insert(header::VARY, header::HeaderValue::from_static("Accept-Encoding"));
-            response
+    });
+    let stream = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    let mut response = (
+        [(header::CONTENT_TYPE, format.content_type())],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response();
+    if gzip {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, header::HeaderValue::from_static("gzip"));
+    }
+    response
+        .headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+/// An `io::Write` that hands 64 KiB chunks to the response body; a full channel makes the
+/// writer wait, so a slow scraper cannot make it buffer the whole exposition.
+struct ChunkSender {
+    chunks: mpsc::Sender<std::io::Result<bytes::Bytes>>,
+    buffer: Vec<u8>,
+}
+
+impl ChunkSender {
+    const CHUNK: usize = 64 * 1024;
+
+    fn new(chunks: mpsc::Sender<std::io::Result<bytes::Bytes>>) -> ChunkSender {
+        ChunkSender {
+            chunks,
+            buffer: Vec::with_capacity(Self::CHUNK),
         }
-        _ => (StatusCode::INTERNAL_SERVER_ERROR, "encoding metrics failed\n").into_response(),
+    }
+
+    fn flush_chunk(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = bytes::Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(Self::CHUNK)));
+        self.chunks
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+
+    /// Ends the body with an error, so the scraper sees a broken response, not a short one.
+    fn fail(self, err: std::io::Error) {
+        tracing::error!(event = "metrics_render_failed", error = %err, "writing /metrics failed");
+        let _ = self.chunks.blocking_send(Err(err));
+    }
+}
+
+impl std::io::Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= Self::CHUNK {
+            self.flush_chunk()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -164,13 +225,6 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
             });
             coding.eq_ignore_ascii_case("gzip") && !quality_zero
         })
-}
-
-fn gzip_bytes(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 8), flate2::Compression::fast());
-    encoder.write_all(bytes)?;
-    encoder.finish()
 }
 
 #[derive(serde::Deserialize)]
