@@ -159,7 +159,7 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
     let mut findings = findings_of(&page, &domain, &gambling, &brands, &promotion);
 
     // Cloaking: what the crawler was shown beyond what a visitor sees.
-    let crawler_page = obs.crawler.as_ref().and_then(page_of);
+    let crawler_page = obs.crawler.as_deref().and_then(page_of);
     if let Some((crawler_html, crawler_url)) = &crawler_page {
         let crawler = page_text::read(crawler_html, crawler_url);
         let seen: BTreeSet<String> = findings.iter().map(|f| f.term.clone()).collect();
@@ -295,7 +295,7 @@ mod tests {
         obs.crawler = crawler_html.map(|body| {
             let mut fetch = obs.fetches[0].clone();
             fetch.body = body.as_bytes().to_vec();
-            fetch
+            Box::new(fetch)
         });
         let mut target = target();
         target.settings.content.allow = allow.iter().map(|a| a.to_string()).collect();
@@ -361,7 +361,7 @@ mod tests {
         obs.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
         let mut crawler = obs.fetches[0].clone();
         crawler.body = Vec::new();
-        obs.crawler = Some(crawler);
+        obs.crawler = Some(Box::new(crawler));
         let result = clean(&target(), &obs);
         assert_eq!(result.status, Status::Error, "{}", result.reason.en);
         assert!(result.reason.en.contains("as a search crawler"));

@@ -21,7 +21,6 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::history::snapshots::{Snapshots, TargetSnapshot};
 use crate::history::store::StoreHealth;
 use crate::model::goals::Goal;
-use targets::{TargetBlock, TargetExport};
 
 /// Content type of OpenMetrics text.
 pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -65,7 +64,7 @@ pub fn render(registry: &Registry, format: Exposition) -> Result<String, std::fm
 /// Writes a registry, then the per-target families after it, with OpenMetrics' `# EOF` last.
 fn write_with_targets(
     registry: &Registry,
-    blocks: &[Arc<TargetBlock>],
+    snapshots: &[Arc<TargetSnapshot>],
     format: Exposition,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
@@ -76,7 +75,7 @@ fn write_with_targets(
         Exposition::Text => &head,
     };
     out.write_all(head.as_bytes())?;
-    targets::write_families(out, blocks, format)?;
+    targets::write_families(out, snapshots, format)?;
     if format == Exposition::OpenMetrics {
         out.write_all(eof.as_bytes())?;
     }
@@ -84,11 +83,11 @@ fn write_with_targets(
 }
 
 /// What `/metrics` serves: the daemon's registry (operational metrics, goals, store health)
-/// and every owned target's families from cached blocks.
+/// and every owned target's families, written from the latest snapshots at scrape time.
 #[derive(Debug)]
 pub struct DaemonExposition {
     registry: Registry,
-    targets: TargetExport,
+    snapshots: Arc<Snapshots>,
 }
 
 impl DaemonExposition {
@@ -96,7 +95,7 @@ impl DaemonExposition {
     /// not, instead of building 40 MB of text for 10,000 targets). Runs off the probing
     /// workers.
     pub fn write(&self, format: Exposition, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        write_with_targets(&self.registry, &self.targets.blocks(), format, out)
+        write_with_targets(&self.registry, &self.snapshots.all(), format, out)
     }
 }
 
@@ -222,10 +221,7 @@ pub fn daemon_exposition(
         snapshots: snapshots.clone(),
         goals,
     }));
-    DaemonExposition {
-        registry,
-        targets: TargetExport::new(snapshots),
-    }
+    DaemonExposition { registry, snapshots }
 }
 
 #[derive(Debug)]
@@ -280,7 +276,11 @@ impl Collector for GoalCollector {
 }
 
 /// The exposition of one `/probe` audit: its duration and the target's families.
-pub fn render_probe(snapshot: &TargetSnapshot, duration_seconds: f64, format: Exposition) -> std::io::Result<Vec<u8>> {
+pub fn render_probe(
+    snapshot: &Arc<TargetSnapshot>,
+    duration_seconds: f64,
+    format: Exposition,
+) -> std::io::Result<Vec<u8>> {
     let mut registry = Registry::with_prefix("vnready");
     let duration: Gauge<f64, AtomicU64> = Gauge::default();
     duration.set(duration_seconds);
@@ -291,7 +291,7 @@ pub fn render_probe(snapshot: &TargetSnapshot, duration_seconds: f64, format: Ex
         duration,
     );
     let mut out = Vec::with_capacity(8 * 1024);
-    write_with_targets(&registry, &[Arc::new(TargetBlock::encode(snapshot))], format, &mut out)?;
+    write_with_targets(&registry, std::slice::from_ref(snapshot), format, &mut out)?;
     Ok(out)
 }
 
@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn both_formats_carry_the_contract_and_the_probe_duration() {
-        let snapshot = snapshot();
+        let snapshot = Arc::new(snapshot());
         let text = String::from_utf8(render_probe(&snapshot, 0.5, Exposition::Text).expect("render")).expect("UTF-8");
         let id = fixture_target().id;
         assert!(text.contains(&format!(

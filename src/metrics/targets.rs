@@ -1,16 +1,16 @@
 //! The per-target families of the metrics contract (docs/metrics.md): the one place a verdict
-//! becomes metric values. Each target's lines are encoded once per audit and kept, so a scrape
-//! of 10,000 targets copies text instead of re-encoding half a million samples.
+//! becomes metric values. A scrape writes them family by family, target by target, straight
+//! into the response: nothing the size of the whole exposition (40 MB for 10,000 targets) is
+//! ever held, and a removed target's series vanish with its snapshot.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use super::text::{write_sample, FamilyDef};
 use super::Exposition;
 use crate::checks::Status;
-use crate::history::snapshots::{Snapshots, TargetSnapshot};
+use crate::history::snapshots::TargetSnapshot;
 use crate::probe::addr::IpFamily;
-use crate::probe::http::AddressFetch;
+use crate::probe::tls::{CertFacts, TlsFacts};
 
 /// The per-target families in exposition order. About 40 series per audited site (blackbox
 /// exports about 22 per probe and one family): a check is one series, plus one more while
@@ -37,6 +37,27 @@ enum F {
 }
 
 const FAMILY_COUNT: usize = F::ScriptHost as usize + 1;
+
+/// Every family, in exposition order (the order of [`FAMILIES`]).
+const ORDER: [F; FAMILY_COUNT] = [
+    F::TargetInfo,
+    F::ComplianceRatio,
+    F::Compliant,
+    F::LastAudit,
+    F::Interval,
+    F::CheckStatus,
+    F::CheckLastChange,
+    F::ProbeSuccess,
+    F::HttpDuration,
+    F::HttpStatusCode,
+    F::DnsAddresses,
+    F::DnsNameServers,
+    F::TlsNotAfter,
+    F::TlsCertValid,
+    F::TlsCert,
+    F::Ipv6OnlyBlocking,
+    F::ScriptHost,
+];
 
 static FAMILIES: [FamilyDef; FAMILY_COUNT] = [
     FamilyDef::info(
@@ -109,70 +130,67 @@ static FAMILIES: [FamilyDef; FAMILY_COUNT] = [
     ),
 ];
 
-/// One target's encoded lines, family by family.
-#[derive(Debug)]
-pub struct TargetBlock {
-    text: String,
-    /// Where each family's lines end in `text`; family `i` starts where `i - 1` ends.
-    ends: [usize; FAMILY_COUNT],
-}
-
-impl TargetBlock {
-    fn family(&self, index: usize) -> &str {
-        let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        &self.text[start..self.ends[index]]
-    }
-
-    /// Encodes every per-target family of one snapshot.
-    pub fn encode(snapshot: &TargetSnapshot) -> TargetBlock {
-        let mut parts: [String; FAMILY_COUNT] = Default::default();
-        let mut writer = BlockWriter {
-            parts: &mut parts,
-            id: &snapshot.target.id,
+/// Writes every per-target family over the given snapshots: each family's header once, then
+/// its lines for every target in order (both formats want a family's samples together).
+pub fn write_families(
+    out: &mut dyn std::io::Write,
+    snapshots: &[Arc<TargetSnapshot>],
+    format: Exposition,
+) -> std::io::Result<()> {
+    const FLUSH_AT: usize = 32 * 1024;
+    let mut lines = String::with_capacity(2 * FLUSH_AT);
+    let mut header = String::new();
+    for family in ORDER {
+        let mut header_written = false;
+        let mut flush = |lines: &mut String, out: &mut dyn std::io::Write| -> std::io::Result<()> {
+            if lines.is_empty() {
+                return Ok(());
+            }
+            if !header_written {
+                header.clear();
+                FAMILIES[family as usize].write_header(&mut header, format);
+                out.write_all(header.as_bytes())?;
+                header_written = true;
+            }
+            out.write_all(lines.as_bytes())?;
+            lines.clear();
+            Ok(())
         };
-        writer.target(snapshot);
-        writer.checks(snapshot);
-        for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
-            writer.family(snapshot, family);
+        for snapshot in snapshots {
+            write_target_family(&mut lines, family, snapshot);
+            if lines.len() >= FLUSH_AT {
+                flush(&mut lines, out)?;
+            }
         }
-        writer.certificate(snapshot);
-        let mut text = String::with_capacity(parts.iter().map(String::len).sum());
-        let mut ends = [0; FAMILY_COUNT];
-        for (index, part) in parts.iter().enumerate() {
-            text.push_str(part);
-            ends[index] = text.len();
-        }
-        TargetBlock { text, ends }
+        flush(&mut lines, out)?;
     }
+    Ok(())
+}
 
-    /// Bytes of exposition text in this block.
-    pub fn text_len(&self) -> usize {
-        self.text.len()
+/// Appends one target's samples of one family to `out`.
+struct Lines<'a> {
+    out: &'a mut String,
+    name: &'static str,
+    target: &'a str,
+}
+
+impl Lines<'_> {
+    fn put(&mut self, extra: &[(&str, &str)], value: f64) {
+        write_sample(self.out, self.name, ("target", self.target), extra, value);
     }
 }
 
-struct BlockWriter<'a> {
-    parts: &'a mut [String; FAMILY_COUNT],
-    id: &'a str,
-}
-
-impl BlockWriter<'_> {
-    fn put(&mut self, family: F, extra: &[(&str, &str)], value: f64) {
-        let mut labels: Vec<(&str, &str)> = Vec::with_capacity(extra.len() + 1);
-        labels.push(("target", self.id));
-        labels.extend_from_slice(extra);
-        let def = &FAMILIES[family as usize];
-        write_sample(&mut self.parts[family as usize], def.name, &labels, value);
-    }
-
-    /// Who the target is and how it stands as a whole.
-    fn target(&mut self, snapshot: &TargetSnapshot) {
-        let verdict = &snapshot.verdict;
-        for host in verdict.observations.script_hosts.iter().flatten() {
-            self.put(F::ScriptHost, &[("host", host)], 1.0);
-        }
-        self.put(
-            F::TargetInfo,
+/// One family's lines for one target: the one place a verdict becomes metric values.
+fn write_target_family(out: &mut String, family: F, snapshot: &TargetSnapshot) {
+    let mut lines = Lines {
+        out,
+        name: FAMILIES[family as usize].name,
+        target: &snapshot.target.id,
+    };
+    let verdict = &snapshot.verdict;
+    let observations = &verdict.observations;
+    match family {
+        F::TargetInfo => lines.put(
             &[
                 ("name", verdict.name.as_deref().unwrap_or_default()),
                 ("agency", verdict.agency.as_deref().unwrap_or_default()),
@@ -180,128 +198,165 @@ impl BlockWriter<'_> {
                 ("district", verdict.district.as_deref().unwrap_or_default()),
             ],
             1.0,
-        );
-        self.put(F::ComplianceRatio, &[], verdict.compliance_ratio);
-        self.put(F::Compliant, &[], f64::from(u8::from(verdict.passed)));
-        self.put(F::LastAudit, &[], snapshot.audited_at);
-        self.put(F::Interval, &[], snapshot.target.settings.interval.as_secs_f64());
-    }
-
-    /// Each applicable check's status and requirement, and since when it has not been passing.
-    fn checks(&mut self, snapshot: &TargetSnapshot) {
-        for result in &snapshot.verdict.checks {
-            if result.status == Status::Skip {
-                continue;
+        ),
+        F::ComplianceRatio => lines.put(&[], verdict.compliance_ratio),
+        F::Compliant => lines.put(&[], f64::from(u8::from(verdict.passed))),
+        F::LastAudit => lines.put(&[], snapshot.audited_at),
+        F::Interval => lines.put(&[], snapshot.target.settings.interval.as_secs_f64()),
+        // Each applicable check's status and requirement; skipped checks have no series.
+        F::CheckStatus => {
+            for result in verdict.checks.iter().filter(|r| r.status != Status::Skip) {
+                let requirement = snapshot.target.policy.requirement(result.id).as_str();
+                lines.put(
+                    &[("check", result.id.as_str()), ("requirement", requirement)],
+                    status_number(result.status),
+                );
             }
-            let check = result.id.as_str();
-            let requirement = snapshot.target.policy.requirement(result.id).as_str();
-            self.put(
-                F::CheckStatus,
-                &[("check", check), ("requirement", requirement)],
-                status_number(result.status),
-            );
-            if result.status != Status::Pass {
+        }
+        // Since when a check has not been passing; passing checks carry no "since".
+        F::CheckLastChange => {
+            for result in &verdict.checks {
+                if matches!(result.status, Status::Pass | Status::Skip) {
+                    continue;
+                }
                 if let Some(state) = snapshot.states.get(&result.id) {
-                    self.put(F::CheckLastChange, &[("check", check)], state.since);
-                }
-            }
-            // The check counted them; the metric only carries the number.
-            if let Some(count) = result.observed.get("blocking_hosts").and_then(|n| n.as_f64()) {
-                if count > 0.0 {
-                    self.put(F::Ipv6OnlyBlocking, &[], count);
+                    lines.put(&[("check", result.id.as_str())], state.since);
                 }
             }
         }
+        F::ProbeSuccess => {
+            for ip in IP_FAMILIES {
+                let mut probed = verdict
+                    .addresses
+                    .iter()
+                    .filter(|a| a.family == ip && a.probed)
+                    .peekable();
+                let success = probed.peek().is_some() && probed.all(|address| address.works);
+                lines.put(&[("ip_family", ip.as_str())], f64::from(u8::from(success)));
+            }
+        }
+        F::HttpDuration => {
+            for ip in IP_FAMILIES {
+                let Some(first) = observations.fetches_of(ip).next() else {
+                    continue;
+                };
+                let timings = &first.timings;
+                for (phase, value) in [
+                    ("connect", timings.connect),
+                    ("tls", timings.tls),
+                    ("processing", timings.processing),
+                    ("transfer", timings.transfer),
+                ] {
+                    if let Some(seconds) = value {
+                        lines.put(&[("ip_family", ip.as_str()), ("phase", phase)], seconds);
+                    }
+                }
+            }
+        }
+        F::HttpStatusCode => {
+            for ip in IP_FAMILIES {
+                if let Some(code) = observations.fetches_of(ip).next().and_then(|f| f.final_status()) {
+                    lines.put(&[("ip_family", ip.as_str())], f64::from(code));
+                }
+            }
+        }
+        F::DnsAddresses => {
+            for ip in IP_FAMILIES {
+                lines.put(&[("ip_family", ip.as_str())], observations.usable(ip).count() as f64);
+            }
+        }
+        F::DnsNameServers => {
+            let Some(zone) = &observations.zone else { return };
+            for ip in IP_FAMILIES {
+                let count = zone
+                    .name_servers
+                    .iter()
+                    .filter(|server| {
+                        let lookup = match ip {
+                            IpFamily::Ipv4 => &server.a,
+                            IpFamily::Ipv6 => &server.aaaa,
+                        };
+                        crate::probe::dns::addresses_of(lookup)
+                            .iter()
+                            .any(|address| observations.accepts(*address))
+                    })
+                    .count();
+                lines.put(&[("ip_family", ip.as_str())], count as f64);
+            }
+        }
+        F::TlsNotAfter => {
+            if let Some(leaf) = reported_leaf(&handshakes(snapshot)) {
+                lines.put(&[], leaf.not_after as f64);
+            }
+        }
+        // Valid only if the chain verifies on every address.
+        F::TlsCertValid => {
+            if !handshakes(snapshot).is_empty() {
+                let all_valid = observations
+                    .fetches
+                    .iter()
+                    .all(|f| f.tls.as_ref().is_some_and(|t| t.verify_failure.is_none()));
+                lines.put(&[], f64::from(u8::from(all_valid)));
+            }
+        }
+        F::TlsCert => {
+            let handshakes = handshakes(snapshot);
+            if let Some(leaf) = reported_leaf(&handshakes) {
+                let version = handshakes
+                    .iter()
+                    .find(|tls| tls.handshake_completed)
+                    .map(|tls| tls.version.as_str())
+                    .unwrap_or_default();
+                lines.put(
+                    &[
+                        ("issuer", &leaf.issuer),
+                        ("subject", &leaf.subject),
+                        ("fingerprint_sha256", &leaf.sha256),
+                        ("tls_version", version),
+                    ],
+                    1.0,
+                );
+            }
+        }
+        // The check counted them; the metric only carries the number, and only when some block.
+        F::Ipv6OnlyBlocking => {
+            for result in &verdict.checks {
+                if let Some(count) = result.observed.get("blocking_hosts").and_then(|n| n.as_f64()) {
+                    if count > 0.0 {
+                        lines.put(&[], count);
+                    }
+                }
+            }
+        }
+        F::ScriptHost => {
+            for host in observations.script_hosts.iter().flatten() {
+                lines.put(&[("host", host)], 1.0);
+            }
+        }
     }
+}
 
-    /// Addresses, name servers, reachability and timings of one address family.
-    fn family(&mut self, snapshot: &TargetSnapshot, family: IpFamily) {
-        let verdict = &snapshot.verdict;
-        let observations = &verdict.observations;
-        let ip_family = [("ip_family", family.as_str())];
-        self.put(F::DnsAddresses, &ip_family, observations.usable(family).count() as f64);
-        let mut probed = verdict
-            .addresses
-            .iter()
-            .filter(|a| a.family == family && a.probed)
-            .peekable();
-        let success = probed.peek().is_some() && probed.all(|address| address.works);
-        self.put(F::ProbeSuccess, &ip_family, f64::from(u8::from(success)));
-        let first: Option<&AddressFetch> = observations.fetches_of(family).next();
-        if let Some(first) = first {
-            if let Some(code) = first.final_status() {
-                self.put(F::HttpStatusCode, &ip_family, f64::from(code));
-            }
-            let timings = &first.timings;
-            for (phase, value) in [
-                ("connect", timings.connect),
-                ("tls", timings.tls),
-                ("processing", timings.processing),
-                ("transfer", timings.transfer),
-            ] {
-                if let Some(seconds) = value {
-                    self.put(
-                        F::HttpDuration,
-                        &[("ip_family", family.as_str()), ("phase", phase)],
-                        seconds,
-                    );
-                }
-            }
-        }
-        if let Some(zone) = &observations.zone {
-            let count = zone
-                .name_servers
-                .iter()
-                .filter(|server| {
-                    let lookup = match family {
-                        IpFamily::Ipv4 => &server.a,
-                        IpFamily::Ipv6 => &server.aaaa,
-                    };
-                    crate::probe::dns::addresses_of(lookup)
-                        .iter()
-                        .any(|ip| observations.accepts(*ip))
-                })
-                .count();
-            self.put(F::DnsNameServers, &ip_family, count as f64);
-        }
-    }
+const IP_FAMILIES: [IpFamily; 2] = [IpFamily::Ipv4, IpFamily::Ipv6];
 
-    /// The certificate: every address's counts (the soonest expiry; valid only if all verify).
-    fn certificate(&mut self, snapshot: &TargetSnapshot) {
-        let observations = &snapshot.verdict.observations;
-        let handshakes: Vec<_> = observations.fetches.iter().filter_map(|f| f.tls.as_ref()).collect();
-        let Some(first) = handshakes.first() else {
-            return;
-        };
-        let soonest = handshakes
-            .iter()
-            .filter_map(|tls| tls.chain.first())
-            .filter(|leaf| leaf.not_after > 0)
-            .min_by_key(|leaf| leaf.not_after);
-        if let Some(leaf) = soonest.or(first.chain.first()) {
-            self.put(F::TlsNotAfter, &[], leaf.not_after as f64);
-            let version = handshakes
-                .iter()
-                .find(|tls| tls.handshake_completed)
-                .map(|tls| tls.version.as_str())
-                .unwrap_or_default();
-            self.put(
-                F::TlsCert,
-                &[
-                    ("issuer", &leaf.issuer),
-                    ("subject", &leaf.subject),
-                    ("fingerprint_sha256", &leaf.sha256),
-                    ("tls_version", version),
-                ],
-                1.0,
-            );
-        }
-        let all_valid = observations
-            .fetches
-            .iter()
-            .all(|f| f.tls.as_ref().is_some_and(|t| t.verify_failure.is_none()));
-        self.put(F::TlsCertValid, &[], f64::from(u8::from(all_valid)));
-    }
+/// Every address's TLS handshake, in address order.
+fn handshakes(snapshot: &TargetSnapshot) -> Vec<&TlsFacts> {
+    snapshot
+        .verdict
+        .observations
+        .fetches
+        .iter()
+        .filter_map(|f| f.tls.as_ref())
+        .collect()
+}
+
+/// The leaf that expires soonest across addresses (the first one when none has a date).
+fn reported_leaf<'a>(handshakes: &[&'a TlsFacts]) -> Option<&'a CertFacts> {
+    let soonest = handshakes
+        .iter()
+        .filter_map(|tls| tls.chain.first())
+        .filter(|leaf| leaf.not_after > 0)
+        .min_by_key(|leaf| leaf.not_after);
+    soonest.or_else(|| handshakes.first().and_then(|tls| tls.chain.first()))
 }
 
 /// The numeric code of a status in `vnready_check_status`; ordered by severity.
@@ -312,95 +367,6 @@ pub fn status_number(status: Status) -> f64 {
         Status::Fail => 2.0,
         Status::Error => 3.0,
         Status::Skip => 4.0,
-    }
-}
-
-/// Writes every per-target family over the given blocks: each family's header once, then its
-/// lines from every block in order (both formats want a family's samples together).
-pub fn write_families(
-    out: &mut dyn std::io::Write,
-    blocks: &[Arc<TargetBlock>],
-    format: Exposition,
-) -> std::io::Result<()> {
-    let mut header = String::new();
-    for (index, def) in FAMILIES.iter().enumerate() {
-        if blocks.iter().all(|block| block.family(index).is_empty()) {
-            continue;
-        }
-        header.clear();
-        def.write_header(&mut header, format);
-        out.write_all(header.as_bytes())?;
-        for block in blocks {
-            out.write_all(block.family(index).as_bytes())?;
-        }
-    }
-    Ok(())
-}
-
-/// The daemon's targets as exposition blocks, re-encoded only for targets audited since the
-/// last scrape.
-#[derive(Debug)]
-pub struct TargetExport {
-    snapshots: Arc<Snapshots>,
-    cache: Mutex<BlockCache>,
-}
-
-#[derive(Debug, Default)]
-struct BlockCache {
-    scrape: u64,
-    entries: HashMap<String, CachedBlock>,
-}
-
-#[derive(Debug)]
-struct CachedBlock {
-    /// The snapshot the block was encoded from; a weak reference keeps its allocation (so the
-    /// pointer cannot be reused by a newer snapshot) without keeping the verdict alive.
-    source: Weak<TargetSnapshot>,
-    block: Arc<TargetBlock>,
-    seen_in: u64,
-}
-
-impl TargetExport {
-    pub fn new(snapshots: Arc<Snapshots>) -> TargetExport {
-        TargetExport {
-            snapshots,
-            cache: Mutex::new(BlockCache::default()),
-        }
-    }
-
-    /// Current blocks in target-id order; targets removed by a reload leave the cache.
-    pub fn blocks(&self) -> Vec<Arc<TargetBlock>> {
-        let snapshots = self.snapshots.all();
-        let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.scrape += 1;
-        let scrape = cache.scrape;
-        let mut blocks = Vec::with_capacity(snapshots.len());
-        for snapshot in &snapshots {
-            let fresh = || CachedBlock {
-                source: Arc::downgrade(snapshot),
-                block: Arc::new(TargetBlock::encode(snapshot)),
-                seen_in: scrape,
-            };
-            let entry = match cache.entries.get_mut(&snapshot.target.id) {
-                Some(entry) => {
-                    if entry.source.as_ptr() != Arc::as_ptr(snapshot) {
-                        *entry = fresh();
-                    }
-                    entry.seen_in = scrape;
-                    entry
-                }
-                None => cache.entries.entry(snapshot.target.id.clone()).or_insert_with(fresh),
-            };
-            blocks.push(entry.block.clone());
-        }
-        cache.entries.retain(|_, entry| entry.seen_in == scrape);
-        blocks
-    }
-
-    /// Targets whose blocks are kept.
-    #[cfg(test)]
-    fn cached(&self) -> usize {
-        self.cache.lock().map(|cache| cache.entries.len()).unwrap_or_default()
     }
 }
 
@@ -437,12 +403,12 @@ mod tests {
     }
 
     fn text_of(snapshot: &TargetSnapshot) -> String {
-        text_of_blocks(&[Arc::new(TargetBlock::encode(snapshot))])
+        text_of_all(&[Arc::new(snapshot.clone())])
     }
 
-    fn text_of_blocks(blocks: &[Arc<TargetBlock>]) -> String {
+    fn text_of_all(snapshots: &[Arc<TargetSnapshot>]) -> String {
         let mut out = Vec::new();
-        write_families(&mut out, blocks, Exposition::Text).expect("write to memory");
+        write_families(&mut out, snapshots, Exposition::Text).expect("write to memory");
         String::from_utf8(out).expect("UTF-8")
     }
 
@@ -470,11 +436,7 @@ mod tests {
         let mut other = fixture_target();
         other.id = "https://other.gov.vn/".into();
         second.target = Arc::new(other);
-        let blocks = vec![
-            Arc::new(TargetBlock::encode(&snapshot(Status::Fail))),
-            Arc::new(TargetBlock::encode(&second)),
-        ];
-        let out = text_of_blocks(&blocks);
+        let out = text_of_all(&[Arc::new(snapshot(Status::Fail)), Arc::new(second)]);
         assert_eq!(out.matches("# TYPE vnready_check_status gauge").count(), 1);
         let header = out.find("# TYPE vnready_check_status").unwrap_or_default();
         let next_header = out[header + 1..].find("# HELP").map_or(out.len(), |i| header + 1 + i);
@@ -486,27 +448,25 @@ mod tests {
     }
 
     #[test]
-    fn a_scrape_reencodes_only_targets_audited_since_and_forgets_removed_ones() {
-        let snapshots = Arc::new(Snapshots::default());
-        snapshots.insert(snapshot(Status::Fail));
-        let export = TargetExport::new(snapshots.clone());
-        let first = export.blocks();
-        let again = export.blocks();
-        assert!(Arc::ptr_eq(&first[0], &again[0]), "unchanged target re-encoded");
-        snapshots.insert(snapshot(Status::Pass));
-        let after_audit = export.blocks();
+    fn lines_larger_than_one_flush_keep_their_family_header_once() {
+        let many: Vec<Arc<TargetSnapshot>> = (0..2000)
+            .map(|i| {
+                let mut snapshot = snapshot(Status::Fail);
+                let mut target = fixture_target();
+                target.id = format!("https://site{i}.gov.vn/");
+                snapshot.target = Arc::new(target);
+                Arc::new(snapshot)
+            })
+            .collect();
+        let out = text_of_all(&many);
+        assert_eq!(out.matches("# TYPE vnready_check_status gauge").count(), 1);
+        assert_eq!(out.matches("vnready_check_status{").count(), 2 * 2000);
+        let statuses = out.find("# TYPE vnready_check_status").unwrap_or_default();
+        let since = out.find("# TYPE vnready_check_last_change").unwrap_or_default();
         assert!(
-            !Arc::ptr_eq(&first[0], &after_audit[0]),
-            "stale block served after an audit"
+            out[statuses..since].contains("site1999.gov.vn"),
+            "a family's lines are split"
         );
-        let out = text_of_blocks(&after_audit);
-        assert!(
-            out.contains("check=\"ipv6.aaaa\",requirement=\"recommended\"} 0\n"),
-            "{out}"
-        );
-        snapshots.remove(&fixture_target().id);
-        assert!(export.blocks().is_empty());
-        assert_eq!(export.cached(), 0);
     }
 
     #[test]

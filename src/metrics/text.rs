@@ -74,23 +74,21 @@ impl FamilyDef {
     }
 }
 
-/// Appends one sample line: `name{label="value",...} value`.
-pub fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+/// Appends one sample line: `name{first="value",label="value",...} value`. Per-target lines
+/// always start with their `target` label, passed apart so callers need not build a list.
+pub fn write_sample(out: &mut String, name: &str, first: (&str, &str), labels: &[(&str, &str)], value: f64) {
     out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (label, label_value)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(label);
-            out.push_str("=\"");
-            escape(out, label_value);
-            out.push('"');
+    out.push('{');
+    for (i, (label, label_value)) in std::iter::once(&first).chain(labels).enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        out.push('}');
+        out.push_str(label);
+        out.push_str("=\"");
+        escape(out, label_value);
+        out.push('"');
     }
-    out.push(' ');
+    out.push_str("} ");
     write_value(out, value);
     out.push('\n');
 }
@@ -109,6 +107,10 @@ fn write_value(out: &mut String, value: f64) {
 /// Label values come from targets files and servers (certificate subjects): escape `\`, `"`
 /// and newlines so no value can end the line or forge a label. Help texts get the same.
 fn escape(out: &mut String, value: &str) {
+    if !value.contains(['\\', '"', '\n']) {
+        out.push_str(value);
+        return;
+    }
     for c in value.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -129,7 +131,8 @@ mod tests {
         write_sample(
             &mut out,
             "vnready_tls_cert_info",
-            &[("target", "a"), ("subject", "CN=x\",evil=\"1\nvnready_fake 1\\")],
+            ("target", "a"),
+            &[("subject", "CN=x\",evil=\"1\nvnready_fake 1\\")],
             1.0,
         );
         assert_eq!(
@@ -143,9 +146,12 @@ mod tests {
     fn values_are_written_as_prometheus_reads_them() {
         let mut out = String::new();
         for value in [1_700_000_000.0, 0.25, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.5] {
-            write_sample(&mut out, "x", &[], value);
+            write_sample(&mut out, "x", ("t", "a"), &[], value);
         }
-        assert_eq!(out, "x 1700000000\nx 0.25\nx NaN\nx +Inf\nx -Inf\nx -0.5\n");
+        assert_eq!(
+            out,
+            "x{t=\"a\"} 1700000000\nx{t=\"a\"} 0.25\nx{t=\"a\"} NaN\nx{t=\"a\"} +Inf\nx{t=\"a\"} -Inf\nx{t=\"a\"} -0.5\n"
+        );
     }
 
     #[test]

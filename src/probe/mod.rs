@@ -64,7 +64,8 @@ pub struct Observations {
     /// The resource hosts of the page reached over IPv6 (when probed and a page came back).
     pub resources: Option<resources::ResourceFacts>,
     /// The page fetched once more with a search crawler's User-Agent (`content.clean`).
-    pub crawler: Option<AddressFetch>,
+    /// Boxed: most audits have none kept, and inline it doubled every kept snapshot's size.
+    pub crawler: Option<Box<AddressFetch>>,
     /// Third-party hosts the page loads scripts or frames from, sorted (when a page came
     /// back): a new one on a government portal is the classic sign of injection.
     pub script_hosts: Option<Vec<String>>,
@@ -264,7 +265,7 @@ impl Prober {
         Vec<PlainHttpFacts>,
         Vec<AddressLegacyTls>,
         Option<resources::ResourceFacts>,
-        Option<AddressFetch>,
+        Option<Box<AddressFetch>>,
     ) {
         let host = target.host();
         let records = self.dns.host_records(host, deadline).await;
@@ -352,7 +353,7 @@ impl Prober {
                 if !probes.crawler {
                     return None;
                 }
-                Some(self.as_crawler(&http, target, served.ip, deadline).await)
+                Some(Box::new(self.as_crawler(&http, target, served.ip, deadline).await))
             };
             let (resources, crawler) = tokio::join!(resources_future, crawler_future);
             (fetches, resources, crawler)

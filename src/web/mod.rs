@@ -265,12 +265,12 @@ async fn probe_handler(
     let _in_flight = InFlight::enter(&state.daemon.ops.probe_requests_in_flight);
     let mut verdict = runner::audit_target(&runtime.prober, &target, &runtime.plan).await;
     verdict.drop_bodies();
-    let snapshot = TargetSnapshot {
+    let snapshot = Arc::new(TargetSnapshot {
         target: Arc::new(target),
         verdict,
         states: Default::default(),
         audited_at: unix_now(),
-    };
+    });
     let format = exposition(&headers);
     render_response(
         metrics::render_probe(&snapshot, started.elapsed().as_secs_f64(), format),
