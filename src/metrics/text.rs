@@ -99,6 +99,9 @@ fn write_value(out: &mut String, value: f64) {
         out.push_str("NaN");
     } else if value.is_infinite() {
         out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+    } else if value.fract() == 0.0 && value.abs() < 1e15 {
+        // Counts, codes, flags and whole seconds: integer formatting is several times faster.
+        let _ = write!(out, "{}", value as i64);
     } else {
         let _ = write!(out, "{value}");
     }
@@ -107,18 +110,18 @@ fn write_value(out: &mut String, value: f64) {
 /// Label values come from targets files and servers (certificate subjects): escape `\`, `"`
 /// and newlines so no value can end the line or forge a label. Help texts get the same.
 fn escape(out: &mut String, value: &str) {
-    if !value.contains(['\\', '"', '\n']) {
-        out.push_str(value);
-        return;
+    let mut rest = value;
+    // The three bytes are ASCII, so every split below falls on a character boundary.
+    while let Some(at) = rest.bytes().position(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'\\' => "\\\\",
+            b'"' => "\\\"",
+            _ => "\\n",
+        });
+        rest = &rest[at + 1..];
     }
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
+    out.push_str(rest);
 }
 
 #[cfg(test)]
