@@ -116,6 +116,8 @@ impl TargetVerdict {
         self.drop_bodies();
         for check in &mut self.checks {
             check.keep_exported_observations();
+            check.reason.en.shrink_to_fit();
+            check.reason.vi.shrink_to_fit();
         }
         let observations = &mut self.observations;
         for fetch in &mut observations.fetches {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::text::{write_sample, FamilyDef};
+use super::text::{escaped, write_sample, FamilyDef};
 use super::Exposition;
 use crate::checks::Status;
 use crate::history::snapshots::TargetSnapshot;
@@ -140,6 +140,7 @@ pub fn write_families(
     const FLUSH_AT: usize = 32 * 1024;
     let mut lines = String::with_capacity(2 * FLUSH_AT);
     let mut header = String::new();
+    let targets: Vec<std::borrow::Cow<'_, str>> = snapshots.iter().map(|s| escaped(&s.target.id)).collect();
     for family in ORDER {
         let mut header_written = false;
         let mut flush = |lines: &mut String, out: &mut dyn std::io::Write| -> std::io::Result<()> {
@@ -156,8 +157,8 @@ pub fn write_families(
             lines.clear();
             Ok(())
         };
-        for snapshot in snapshots {
-            write_target_family(&mut lines, family, snapshot);
+        for (snapshot, target) in snapshots.iter().zip(&targets) {
+            write_target_family(&mut lines, family, snapshot, target);
             if lines.len() >= FLUSH_AT {
                 flush(&mut lines, out)?;
             }
@@ -171,21 +172,22 @@ pub fn write_families(
 struct Lines<'a> {
     out: &'a mut String,
     name: &'static str,
+    /// The target's id, escaped for a label value.
     target: &'a str,
 }
 
 impl Lines<'_> {
     fn put(&mut self, extra: &[(&str, &str)], value: f64) {
-        write_sample(self.out, self.name, ("target", self.target), extra, value);
+        write_sample(self.out, self.name, self.target, extra, value);
     }
 }
 
 /// One family's lines for one target: the one place a verdict becomes metric values.
-fn write_target_family(out: &mut String, family: F, snapshot: &TargetSnapshot) {
+fn write_target_family(out: &mut String, family: F, snapshot: &TargetSnapshot, target: &str) {
     let mut lines = Lines {
         out,
         name: FAMILIES[family as usize].name,
-        target: &snapshot.target.id,
+        target,
     };
     let verdict = &snapshot.verdict;
     let observations = &verdict.observations;
@@ -285,13 +287,13 @@ fn write_target_family(out: &mut String, family: F, snapshot: &TargetSnapshot) {
             }
         }
         F::TlsNotAfter => {
-            if let Some(leaf) = reported_leaf(&handshakes(snapshot)) {
+            if let Some(leaf) = reported_leaf(snapshot) {
                 lines.put(&[], leaf.not_after as f64);
             }
         }
         // Valid only if the chain verifies on every address.
         F::TlsCertValid => {
-            if !handshakes(snapshot).is_empty() {
+            if handshakes(snapshot).next().is_some() {
                 let all_valid = observations
                     .fetches
                     .iter()
@@ -300,10 +302,8 @@ fn write_target_family(out: &mut String, family: F, snapshot: &TargetSnapshot) {
             }
         }
         F::TlsCert => {
-            let handshakes = handshakes(snapshot);
-            if let Some(leaf) = reported_leaf(&handshakes) {
-                let version = handshakes
-                    .iter()
+            if let Some(leaf) = reported_leaf(snapshot) {
+                let version = handshakes(snapshot)
                     .find(|tls| tls.handshake_completed)
                     .map(|tls| tls.version.as_str())
                     .unwrap_or_default();
@@ -339,24 +339,22 @@ fn write_target_family(out: &mut String, family: F, snapshot: &TargetSnapshot) {
 const IP_FAMILIES: [IpFamily; 2] = [IpFamily::Ipv4, IpFamily::Ipv6];
 
 /// Every address's TLS handshake, in address order.
-fn handshakes(snapshot: &TargetSnapshot) -> Vec<&TlsFacts> {
+fn handshakes(snapshot: &TargetSnapshot) -> impl Iterator<Item = &TlsFacts> {
     snapshot
         .verdict
         .observations
         .fetches
         .iter()
         .filter_map(|f| f.tls.as_ref())
-        .collect()
 }
 
 /// The leaf that expires soonest across addresses (the first one when none has a date).
-fn reported_leaf<'a>(handshakes: &[&'a TlsFacts]) -> Option<&'a CertFacts> {
-    let soonest = handshakes
-        .iter()
+fn reported_leaf(snapshot: &TargetSnapshot) -> Option<&CertFacts> {
+    let soonest = handshakes(snapshot)
         .filter_map(|tls| tls.chain.first())
         .filter(|leaf| leaf.not_after > 0)
         .min_by_key(|leaf| leaf.not_after);
-    soonest.or_else(|| handshakes.first().and_then(|tls| tls.chain.first()))
+    soonest.or_else(|| handshakes(snapshot).next().and_then(|tls| tls.chain.first()))
 }
 
 /// The numeric code of a status in `vnready_check_status`; ordered by severity.

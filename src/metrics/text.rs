@@ -74,15 +74,16 @@ impl FamilyDef {
     }
 }
 
-/// Appends one sample line: `name{first="value",label="value",...} value`. Per-target lines
-/// always start with their `target` label, passed apart so callers need not build a list.
-pub fn write_sample(out: &mut String, name: &str, first: (&str, &str), labels: &[(&str, &str)], value: f64) {
+/// Appends one sample line: `name{target="…",label="value",...} value`. The target label,
+/// first on every per-target line, comes escaped already ([`escaped`]): a scrape escapes each
+/// target once instead of once per line.
+pub fn write_sample(out: &mut String, name: &str, target_escaped: &str, labels: &[(&str, &str)], value: f64) {
     out.push_str(name);
-    out.push('{');
-    for (i, (label, label_value)) in std::iter::once(&first).chain(labels).enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    out.push_str("{target=\"");
+    out.push_str(target_escaped);
+    out.push('"');
+    for (label, label_value) in labels {
+        out.push(',');
         out.push_str(label);
         out.push_str("=\"");
         escape(out, label_value);
@@ -91,6 +92,17 @@ pub fn write_sample(out: &mut String, name: &str, first: (&str, &str), labels: &
     out.push_str("} ");
     write_value(out, value);
     out.push('\n');
+}
+
+/// A label value as the exposition writes it, borrowed when nothing needs escaping.
+pub fn escaped(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
+        let mut out = String::with_capacity(value.len() + 8);
+        escape(&mut out, value);
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }
 
 /// Numbers as both formats read them (`+Inf`, `NaN`; integers without a fraction).
@@ -134,13 +146,13 @@ mod tests {
         write_sample(
             &mut out,
             "vnready_tls_cert_info",
-            ("target", "a"),
+            &escaped("a\"b"),
             &[("subject", "CN=x\",evil=\"1\nvnready_fake 1\\")],
             1.0,
         );
         assert_eq!(
             out,
-            "vnready_tls_cert_info{target=\"a\",subject=\"CN=x\\\",evil=\\\"1\\nvnready_fake 1\\\\\"} 1\n"
+            "vnready_tls_cert_info{target=\"a\\\"b\",subject=\"CN=x\\\",evil=\\\"1\\nvnready_fake 1\\\\\"} 1\n"
         );
         assert_eq!(out.lines().count(), 1);
     }
@@ -149,11 +161,11 @@ mod tests {
     fn values_are_written_as_prometheus_reads_them() {
         let mut out = String::new();
         for value in [1_700_000_000.0, 0.25, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.5] {
-            write_sample(&mut out, "x", ("t", "a"), &[], value);
+            write_sample(&mut out, "x", "a", &[], value);
         }
         assert_eq!(
             out,
-            "x{t=\"a\"} 1700000000\nx{t=\"a\"} 0.25\nx{t=\"a\"} NaN\nx{t=\"a\"} +Inf\nx{t=\"a\"} -Inf\nx{t=\"a\"} -0.5\n"
+            "x{target=\"a\"} 1700000000\nx{target=\"a\"} 0.25\nx{target=\"a\"} NaN\nx{target=\"a\"} +Inf\nx{target=\"a\"} -Inf\nx{target=\"a\"} -0.5\n"
         );
     }
 
