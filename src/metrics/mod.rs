@@ -2,8 +2,11 @@
 //! snapshots at scrape time (so a removed target's series vanish with its snapshot), plus the
 //! daemon's own operational metrics. OpenMetrics or text 0.0.4, by content negotiation.
 
+pub mod exposition;
 pub mod targets;
 pub mod text;
+
+pub use exposition::{Exposition, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -21,35 +24,6 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::history::snapshots::{Snapshots, TargetSnapshot};
 use crate::history::store::StoreHealth;
 use crate::model::goals::Goal;
-
-/// Content type of OpenMetrics text.
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-/// Content type of the classic Prometheus text format.
-pub const TEXT_CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
-
-/// Which exposition format a scraper asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exposition {
-    OpenMetrics,
-    Text,
-}
-
-impl Exposition {
-    /// OpenMetrics when the Accept header offers it, as Prometheus does; text 0.0.4 otherwise.
-    pub fn negotiate(accept: Option<&str>) -> Exposition {
-        match accept {
-            Some(accept) if accept.contains("application/openmetrics-text") => Exposition::OpenMetrics,
-            _ => Exposition::Text,
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Exposition::OpenMetrics => OPENMETRICS_CONTENT_TYPE,
-            Exposition::Text => TEXT_CONTENT_TYPE,
-        }
-    }
-}
 
 /// Renders a registry in the chosen format.
 pub fn render(registry: &Registry, format: Exposition) -> Result<String, std::fmt::Error> {

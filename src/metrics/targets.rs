@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
+use super::exposition::Exposition;
 use super::text::{escaped, write_sample, FamilyDef};
-use super::Exposition;
 use crate::checks::Status;
 use crate::history::snapshots::TargetSnapshot;
 use crate::probe::addr::IpFamily;

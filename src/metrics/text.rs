@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::Exposition;
+use super::exposition::Exposition;
 
 /// How a family is typed in the exposition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
