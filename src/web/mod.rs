@@ -159,7 +159,7 @@ async fn metrics_handler(State(state): State<AppState>, headers: HeaderMap) -> R
     response
 }
 
-/// An `io::Write` that hands 64 KiB chunks to the response body; a full channel makes the
+/// An `io::Write` that hands 256 KiB chunks to the response body; a full channel makes the
 /// writer wait, so a slow scraper cannot make it buffer the whole exposition.
 struct ChunkSender {
     chunks: mpsc::Sender<std::io::Result<bytes::Bytes>>,
@@ -167,7 +167,7 @@ struct ChunkSender {
 }
 
 impl ChunkSender {
-    const CHUNK: usize = 64 * 1024;
+    const CHUNK: usize = 256 * 1024;
 
     fn new(chunks: mpsc::Sender<std::io::Result<bytes::Bytes>>) -> ChunkSender {
         ChunkSender {
