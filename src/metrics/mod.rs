@@ -360,32 +360,12 @@ impl FamilyOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::fixtures;
     use crate::checks::fixtures::target as fixture_target;
-    use crate::checks::{CheckId, Status};
-    use crate::history::CheckState;
-
-    fn snapshot() -> TargetSnapshot {
-        let verdict = fixtures::verdict_with(&[(CheckId::Ipv6Aaaa, Status::Fail), (CheckId::DnsDnssec, Status::Skip)]);
-        let mut states = crate::history::CheckStates::new();
-        states.insert(
-            CheckId::Ipv6Aaaa,
-            CheckState {
-                status: Status::Fail,
-                since: 1_700_000_000.0,
-            },
-        );
-        TargetSnapshot {
-            target: Arc::new(fixture_target()),
-            verdict,
-            states,
-            audited_at: 1_800_000_000.0,
-        }
-    }
+    use crate::checks::Status;
 
     #[test]
     fn both_formats_carry_the_contract_and_the_probe_duration() {
-        let snapshot = Arc::new(snapshot());
+        let snapshot = Arc::new(targets::tests::snapshot(Status::Fail));
         let text = String::from_utf8(render_probe(&snapshot, 0.5, Exposition::Text).expect("render")).expect("UTF-8");
         let id = fixture_target().id;
         assert!(text.contains(&format!(

@@ -369,14 +369,15 @@ pub fn status_number(status: Status) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::audit::fixtures;
     use crate::checks::fixtures::target as fixture_target;
     use crate::checks::CheckId;
     use crate::history::{CheckState, CheckStates};
 
-    fn snapshot(status: Status) -> TargetSnapshot {
+    /// A snapshot with ipv6.aaaa in `status` (and its since), tls.valid passing, dnssec skipped.
+    pub(in crate::metrics) fn snapshot(status: Status) -> TargetSnapshot {
         let verdict = fixtures::verdict_with(&[
             (CheckId::Ipv6Aaaa, status),
             (CheckId::TlsValid, Status::Pass),
