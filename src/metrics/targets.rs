@@ -12,7 +12,7 @@ use crate::history::snapshots::TargetSnapshot;
 use crate::probe::addr::IpFamily;
 use crate::probe::tls::{CertFacts, TlsFacts};
 
-/// The per-target families in exposition order. About 40 series per audited site (blackbox
+/// The per-target families (written in the order of [`FAMILIES`]). About 40 series per audited site (blackbox
 /// exports about 22 per probe and one family): a check is one series, plus one more while
 /// it is not passing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,97 +36,126 @@ enum F {
     ScriptHost,
 }
 
-const FAMILY_COUNT: usize = F::ScriptHost as usize + 1;
-
-/// Every family, in exposition order (the order of [`FAMILIES`]).
-const ORDER: [F; FAMILY_COUNT] = [
-    F::TargetInfo,
-    F::ComplianceRatio,
-    F::Compliant,
-    F::LastAudit,
-    F::Interval,
-    F::CheckStatus,
-    F::CheckLastChange,
-    F::ProbeSuccess,
-    F::HttpDuration,
-    F::HttpStatusCode,
-    F::DnsAddresses,
-    F::DnsNameServers,
-    F::TlsNotAfter,
-    F::TlsCertValid,
-    F::TlsCert,
-    F::Ipv6OnlyBlocking,
-    F::ScriptHost,
-];
-
-static FAMILIES: [FamilyDef; FAMILY_COUNT] = [
-    FamilyDef::info(
-        "vnready_target_info",
-        "Who owns the target and how it is classified; join on target for grouping",
+/// Every family with its definition, in exposition order.
+static FAMILIES: [(F, FamilyDef); 17] = [
+    (
+        F::TargetInfo,
+        FamilyDef::info(
+            "vnready_target_info",
+            "Who owns the target and how it is classified; join on target for grouping",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_target_compliance_ratio",
-        "Share (0-1) of the target's applicable required checks that pass",
+    (
+        F::ComplianceRatio,
+        FamilyDef::gauge(
+            "vnready_target_compliance_ratio",
+            "Share (0-1) of the target's applicable required checks that pass",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_target_compliant",
-        "Whether every required check of the target passes (1) or not (0)",
+    (
+        F::Compliant,
+        FamilyDef::gauge(
+            "vnready_target_compliant",
+            "Whether every required check of the target passes (1) or not (0)",
+        ),
     ),
-    FamilyDef::seconds(
-        "vnready_target_last_audit_timestamp_seconds",
-        "Unix time the target's latest audit finished; stale values mean probing stopped",
+    (
+        F::LastAudit,
+        FamilyDef::seconds(
+            "vnready_target_last_audit_timestamp_seconds",
+            "Unix time the target's latest audit finished; stale values mean probing stopped",
+        ),
     ),
-    FamilyDef::seconds(
-        "vnready_target_interval_seconds",
-        "How often the target is audited; alerts compare it with the last audit time",
+    (
+        F::Interval,
+        FamilyDef::seconds(
+            "vnready_target_interval_seconds",
+            "How often the target is audited; alerts compare it with the last audit time",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_check_status",
-        "The check's status: 0 pass, 1 warn, 2 fail, 3 error; requirement is required, recommended or exempt by the target's policy; absent when the check does not apply",
+    (
+        F::CheckStatus,
+        FamilyDef::gauge(
+            "vnready_check_status",
+            "The check's status: 0 pass, 1 warn, 2 fail, 3 error; requirement is required, recommended or exempt by the target's policy; absent when the check does not apply",
+        ),
     ),
-    FamilyDef::seconds(
-        "vnready_check_last_change_timestamp_seconds",
-        "Unix time the check took its current status (failing since), present while it warns, fails or errs; survives restarts",
+    (
+        F::CheckLastChange,
+        FamilyDef::seconds(
+            "vnready_check_last_change_timestamp_seconds",
+            "Unix time the check took its current status (failing since), present while it warns, fails or errs; survives restarts",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_probe_success",
-        "Whether every usable address of the family answered with an expected status (0 when it has none)",
+    (
+        F::ProbeSuccess,
+        FamilyDef::gauge(
+            "vnready_probe_success",
+            "Whether every usable address of the family answered with an expected status (0 when it has none)",
+        ),
     ),
-    FamilyDef::seconds(
-        "vnready_http_duration_seconds",
-        "Seconds per phase (connect, tls, processing, transfer) of the request on the family's first address",
+    (
+        F::HttpDuration,
+        FamilyDef::seconds(
+            "vnready_http_duration_seconds",
+            "Seconds per phase (connect, tls, processing, transfer) of the request on the family's first address",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_http_status_code",
-        "Final HTTP status on the family's first address after redirects",
+    (
+        F::HttpStatusCode,
+        FamilyDef::gauge(
+            "vnready_http_status_code",
+            "Final HTTP status on the family's first address after redirects",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_dns_addresses",
-        "Usable (accepted) addresses of the host per family",
+    (
+        F::DnsAddresses,
+        FamilyDef::gauge(
+            "vnready_dns_addresses",
+            "Usable (accepted) addresses of the host per family",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_dns_name_servers",
-        "Name servers of the target's zone that have at least one usable address of the family",
+    (
+        F::DnsNameServers,
+        FamilyDef::gauge(
+            "vnready_dns_name_servers",
+            "Name servers of the target's zone that have at least one usable address of the family",
+        ),
     ),
-    FamilyDef::seconds(
-        "vnready_tls_cert_not_after_timestamp_seconds",
-        "Unix time the leaf certificate expires; exported even when the certificate is invalid",
+    (
+        F::TlsNotAfter,
+        FamilyDef::seconds(
+            "vnready_tls_cert_not_after_timestamp_seconds",
+            "Unix time the leaf certificate expires; exported even when the certificate is invalid",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_tls_cert_valid",
-        "Whether the presented chain verifies for the host on every address (1) or not (0)",
+    (
+        F::TlsCertValid,
+        FamilyDef::gauge(
+            "vnready_tls_cert_valid",
+            "Whether the presented chain verifies for the host on every address (1) or not (0)",
+        ),
     ),
-    FamilyDef::info(
-        "vnready_tls_cert_info",
-        "The leaf certificate's issuer, subject and SHA-256 fingerprint, and the TLS version negotiated",
+    (
+        F::TlsCert,
+        FamilyDef::info(
+            "vnready_tls_cert_info",
+            "The leaf certificate's issuer, subject and SHA-256 fingerprint, and the TLS version negotiated",
+        ),
     ),
-    FamilyDef::gauge(
-        "vnready_ipv6_only_blocking_hosts",
-        "Hosts the page loads from that fail over IPv6 alone (ipv6.only); absent when none; the site page names them",
+    (
+        F::Ipv6OnlyBlocking,
+        FamilyDef::gauge(
+            "vnready_ipv6_only_blocking_hosts",
+            "Hosts the page loads from that fail over IPv6 alone (ipv6.only); absent when none; the site page names them",
+        ),
     ),
-    FamilyDef::info(
-        "vnready_script_host_info",
-        "A third-party host the page loads scripts or frames from; a new one is the classic sign of injection",
+    (
+        F::ScriptHost,
+        FamilyDef::info(
+            "vnready_script_host_info",
+            "A third-party host the page loads scripts or frames from; a new one is the classic sign of injection",
+        ),
     ),
 ];
 
@@ -141,7 +170,7 @@ pub fn write_families(
     let mut lines = String::with_capacity(2 * FLUSH_AT);
     let mut header = String::new();
     let targets: Vec<std::borrow::Cow<'_, str>> = snapshots.iter().map(|s| escaped(&s.target.id)).collect();
-    for family in ORDER {
+    for (family, def) in &FAMILIES {
         let mut header_written = false;
         let mut flush = |lines: &mut String, out: &mut dyn std::io::Write| -> std::io::Result<()> {
             if lines.is_empty() {
@@ -149,7 +178,7 @@ pub fn write_families(
             }
             if !header_written {
                 header.clear();
-                FAMILIES[family as usize].write_header(&mut header, format);
+                def.write_header(&mut header, format);
                 out.write_all(header.as_bytes())?;
                 header_written = true;
             }
@@ -158,7 +187,7 @@ pub fn write_families(
             Ok(())
         };
         for (snapshot, target) in snapshots.iter().zip(&targets) {
-            write_target_family(&mut lines, family, snapshot, target);
+            write_target_family(&mut lines, *family, def.name, snapshot, target);
             if lines.len() >= FLUSH_AT {
                 flush(&mut lines, out)?;
             }
@@ -183,12 +212,8 @@ impl Lines<'_> {
 }
 
 /// One family's lines for one target: the one place a verdict becomes metric values.
-fn write_target_family(out: &mut String, family: F, snapshot: &TargetSnapshot, target: &str) {
-    let mut lines = Lines {
-        out,
-        name: FAMILIES[family as usize].name,
-        target,
-    };
+fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot: &TargetSnapshot, target: &str) {
+    let mut lines = Lines { out, name, target };
     let verdict = &snapshot.verdict;
     let observations = &verdict.observations;
     match family {
@@ -444,6 +469,15 @@ pub(super) mod tests {
             section.contains("other.gov.vn") && section.contains(&fixture_target().id),
             "{section}"
         );
+    }
+
+    #[test]
+    fn every_family_is_listed_once() {
+        let mut listed: Vec<String> = FAMILIES.iter().map(|(family, _)| format!("{family:?}")).collect();
+        listed.sort();
+        listed.dedup();
+        // As many distinct families as the enum has variants (ScriptHost is the last).
+        assert_eq!(listed.len(), F::ScriptHost as usize + 1);
     }
 
     #[test]
