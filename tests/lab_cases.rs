@@ -3,6 +3,7 @@
 mod lab;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use lab::{host, idn_host_ascii, Lab};
 use vnready::audit::plan::AuditPlan;
@@ -17,13 +18,13 @@ use Status::*;
 
 async fn audit_lab(lab: &Lab) -> HashMap<String, TargetVerdict> {
     let config = Config::load(&lab.config_path).expect("lab config is valid");
-    let prober = Prober::new(&config.probe).expect("prober");
-    let plan = AuditPlan {
+    let prober = Arc::new(Prober::new(&config.probe).expect("prober"));
+    let plan = Arc::new(AuditPlan {
         checks: CheckId::all(),
         required: Some(CheckId::all()),
         concurrency: config.concurrency,
-    };
-    let verdicts = audit_all(&prober, &config.targets, &plan, &|_| {}).await;
+    });
+    let verdicts = audit_all(prober, &config.targets, plan, &|_| {}).await;
     verdicts.into_iter().map(|v| (v.host.clone(), v)).collect()
 }
 
@@ -403,12 +404,12 @@ async fn invalid_certificates_keep_their_facts() {
 async fn zone_work_is_done_once_per_zone() {
     let lab = Lab::start().await;
     let config = Config::load(&lab.config_path).expect("lab config");
-    let prober = Prober::new(&config.probe).expect("prober");
-    let plan = AuditPlan {
+    let prober = Arc::new(Prober::new(&config.probe).expect("prober"));
+    let plan = Arc::new(AuditPlan {
         checks: CheckId::all(),
         required: Some(CheckId::all()),
         concurrency: 8,
-    };
+    });
     let in_zone = |labels: &[&str]| -> Vec<vnready::model::target::Target> {
         let hosts: Vec<String> = labels.iter().map(|label| host(label)).collect();
         config
@@ -420,7 +421,7 @@ async fn zone_work_is_done_once_per_zone() {
     };
     let first = in_zone(&["good"]);
     let before = lab.dns.queries();
-    audit_all(&prober, &first, &plan, &|_| {}).await;
+    audit_all(prober.clone(), &first, plan.clone(), &|_| {}).await;
     let first_site = lab.dns.queries() - before;
     let others = in_zone(&[
         "v4only",
@@ -440,7 +441,7 @@ async fn zone_work_is_done_once_per_zone() {
     ]);
     assert_eq!(others.len(), 14);
     let before = lab.dns.queries();
-    audit_all(&prober, &others, &plan, &|_| {}).await;
+    audit_all(prober.clone(), &others, plan.clone(), &|_| {}).await;
     let per_site = (lab.dns.queries() - before) as f64 / others.len() as f64;
     eprintln!("first site of the zone: {first_site} queries; each further site: {per_site:.1} queries");
     assert!(per_site <= 8.0, "{per_site} queries per further site");

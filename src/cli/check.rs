@@ -2,6 +2,7 @@
 //! exit 0 (every required check passed), 1 (some did not) or 2 (usage error).
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
 use anyhow::Context;
 use futures::StreamExt;
@@ -121,7 +122,7 @@ async fn audit_and_stream(
     let prober = Prober::new(&config.probe).map_err(|err| UsageError(err.to_string()))?;
     let write_error = |err: std::io::Error| UsageError(format!("writing output: {err}"));
     let progress = progress_bar(config.targets.len(), no_progress);
-    let mut verdicts = runner::audit_stream(&prober, &config.targets, plan);
+    let mut verdicts = runner::audit_stream(Arc::new(prober), &config.targets, Arc::new(plan.clone()));
     let mut json = match format {
         Format::Json => Some(
             output::json::JsonStream::begin(std::io::BufWriter::new(std::io::stdout().lock()), &plan.checks)

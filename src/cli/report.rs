@@ -2,6 +2,7 @@
 //! written in the chosen format, optionally compared with an earlier JSON report.
 
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -80,7 +81,8 @@ fn known_facts(args: &ReportArgs, config: &Config, now: f64) -> Result<source::K
     let runtime = async_runtime().map_err(|err| UsageError(format!("{err:#}")))?;
     let verdicts = runtime.block_on(async {
         let prober = Prober::new(&config.probe).map_err(|err| UsageError(err.to_string()))?;
-        Ok::<_, UsageError>(runner::audit_all(&prober, &config.targets, &plan, &|_| {}).await)
+        let audits = runner::audit_all(Arc::new(prober), &config.targets, Arc::new(plan), &|_| {});
+        Ok::<_, UsageError>(audits.await)
     })?;
     Ok(source::from_audit(&verdicts, stored, now))
 }
