@@ -67,7 +67,8 @@ pub struct Observations {
     /// Boxed: most audits have none kept, and inline it doubled every kept snapshot's size.
     pub crawler: Option<Box<AddressFetch>>,
     /// Third-party hosts the page loads scripts or frames from, sorted (when a page came
-    /// back): a new one on a government portal is the classic sign of injection.
+    /// back and `content.clean` ran): a new one on a government portal is the classic sign of
+    /// injection.
     pub script_hosts: Option<Vec<String>>,
     /// Special-purpose ranges accepted as usable for this target (global plus its own).
     pub accept_ranges: Vec<ipnet::IpNet>,
@@ -229,7 +230,12 @@ impl Prober {
             (records, addresses, fetches, plain_http, legacy_tls, resources, crawler),
             mail,
         ) = tokio::join!(zone_future, site_future, mail_future);
-        let script_hosts = third_party_script_hosts(&fetches, target.host());
+        // Gathered with `content.clean` (the crawler's probe): it is the same question, what
+        // the page loads that its owner did not write, and an HTML parse is not free.
+        let script_hosts = probes
+            .crawler
+            .then(|| third_party_script_hosts(&fetches, target.host()))
+            .flatten();
         Observations {
             host,
             probes,
