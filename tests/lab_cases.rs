@@ -354,9 +354,39 @@ async fn full_audit_adds_only_the_legacy_tls_and_crawler_connections() {
     let site = lab.site(&host("good"));
     // Every address also carries the legacy ClientHello probe (a TCP connection with no
     // finished handshake); the plain-HTTP probe goes to the http:// port, one per address.
-    // content.clean asks once more as a search crawler, on the first usable address only.
-    assert_eq!(site.v4.get(), (3, 2, 2), "IPv4 listener: page, legacy hello, crawler");
+    // content.clean asks once more as a search crawler, on the first usable address only, on
+    // the connection the page came back on.
+    assert_eq!(site.v4.get(), (2, 1, 2), "IPv4 listener: page + crawler, legacy hello");
     assert_eq!(site.v6.get(), (2, 1, 1), "IPv6 listener: page, legacy hello");
+}
+
+/// The crawler's request rides on the page's connection; a server that closed it gets a new
+/// one, and the crawler still sees what it is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crawler_reuses_the_page_connection_or_opens_one_when_the_server_closed_it() {
+    let lab = Lab::start().await;
+    let good = audit_site(&lab, &host("good"), vec![ContentClean], vec![ContentClean]).await;
+    let crawler = good.observations.crawler.as_deref().expect("the crawler asked");
+    assert!(crawler.error.is_none(), "{:?}", crawler.error);
+    assert_eq!(crawler.connections, 0, "asked on the page's connection");
+    assert_eq!(
+        lab.site(&host("good")).v4.get(),
+        (1, 1, 2),
+        "one connection, two requests"
+    );
+
+    let cloaked = audit_site(&lab, &host("cloaked"), vec![ContentClean], vec![ContentClean]).await;
+    let crawler = cloaked.observations.crawler.as_deref().expect("the crawler asked");
+    assert!(crawler.error.is_none(), "{:?}", crawler.error);
+    assert_eq!(crawler.connections, 1, "the server closed the page's connection");
+    assert_eq!(lab.site(&host("cloaked")).v4.get(), (2, 2, 2));
+    let clean = cloaked
+        .checks
+        .iter()
+        .find(|c| c.id == ContentClean)
+        .expect("content.clean");
+    assert_eq!(clean.status, Fail, "{}", clean.reason.en);
+    assert!(clean.reason.en.contains("crawler-only"), "{}", clean.reason.en);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

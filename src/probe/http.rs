@@ -291,6 +291,24 @@ struct Received {
     transfer: Duration,
 }
 
+/// The connection a fetch ended on, still open, so one more request to the same origin (the
+/// crawler's copy of the page) costs no second TCP and TLS handshake.
+pub struct KeptConnection(Connection);
+
+impl KeptConnection {
+    /// The connection, if it serves `url`'s origin and the server has not closed it.
+    async fn usable_for(self, url: &Url, deadline: Instant) -> Option<Connection> {
+        let KeptConnection(mut connection) = self;
+        if connection.origin != origin_of(url) {
+            return None;
+        }
+        match tokio::time::timeout_at(deadline, connection.sender.ready()).await {
+            Ok(Ok(())) => Some(connection),
+            _ => None,
+        }
+    }
+}
+
 impl HttpProber<'_> {
     /// Fetches `url` over `ip`, following redirects within the same family.
     pub async fn fetch(
@@ -301,19 +319,75 @@ impl HttpProber<'_> {
         max_body: usize,
         resolve_seconds: f64,
     ) -> AddressFetch {
+        self.fetch_on(url, ip, deadline, max_body, resolve_seconds, None)
+            .await
+            .0
+    }
+
+    /// [`HttpProber::fetch`], also handing back the connection the last response came on when
+    /// it can carry another request.
+    pub async fn fetch_keeping(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        max_body: usize,
+        resolve_seconds: f64,
+    ) -> (AddressFetch, Option<KeptConnection>) {
+        self.fetch_on(url, ip, deadline, max_body, resolve_seconds, None).await
+    }
+
+    /// Fetches `url` over `ip` on `kept` when it still serves that origin, else on a new
+    /// connection. A kept connection the server closed just before the request is retried on a
+    /// new one, so reuse never turns into a failure the site did not cause.
+    pub async fn fetch_reusing(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        max_body: usize,
+        kept: Option<KeptConnection>,
+    ) -> AddressFetch {
+        if let Some(connection) = match kept {
+            Some(kept) => kept.usable_for(url, deadline).await,
+            None => None,
+        } {
+            let (record, _) = self.fetch_on(url, ip, deadline, max_body, 0.0, Some(connection)).await;
+            if record.answered() || record.error.is_none() {
+                return record;
+            }
+        }
+        self.fetch(url, ip, deadline, max_body, 0.0).await
+    }
+
+    /// The fetch itself, on `reused` or on a connection it opens.
+    async fn fetch_on(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        max_body: usize,
+        resolve_seconds: f64,
+        reused: Option<Connection>,
+    ) -> (AddressFetch, Option<KeptConnection>) {
         let mut record = AddressFetch::new(ip);
         record.timings.resolve = Some(resolve_seconds);
-        let mut attempt = OpenAttempt::default();
-        let opened = self.open(url, ip, deadline, &mut attempt).await;
-        record.connections += u32::from(attempt.connect.is_some());
-        record.timings.connect = attempt.connect.map(|d| d.as_secs_f64());
-        record.timings.tls = attempt.handshake.map(|d| d.as_secs_f64());
-        record.tls = attempt.tls;
-        let mut connection = match opened {
-            Ok(connection) => connection,
-            Err(err) => {
-                record.error = Some(err);
-                return record;
+        let mut connection = match reused {
+            Some(connection) => connection,
+            None => {
+                let mut attempt = OpenAttempt::default();
+                let opened = self.open(url, ip, deadline, &mut attempt).await;
+                record.connections += u32::from(attempt.connect.is_some());
+                record.timings.connect = attempt.connect.map(|d| d.as_secs_f64());
+                record.timings.tls = attempt.handshake.map(|d| d.as_secs_f64());
+                record.tls = attempt.tls;
+                match opened {
+                    Ok(connection) => connection,
+                    Err(err) => {
+                        record.error = Some(err);
+                        return (record, None);
+                    }
+                }
             }
         };
         let mut current_url = url.clone();
@@ -323,7 +397,7 @@ impl HttpProber<'_> {
                 Ok(received) => received,
                 Err(err) => {
                     record.error = Some(err);
-                    return record;
+                    return (record, None);
                 }
             };
             if hop == 0 {
@@ -351,7 +425,8 @@ impl HttpProber<'_> {
                 record.body_bytes = received.body.len();
                 record.body_truncated = received.truncated;
                 record.body = received.body;
-                return record;
+                let kept = (!received.truncated).then_some(KeptConnection(connection));
+                return (record, kept);
             };
             if hop == MAX_REDIRECTS {
                 record.error = Some(FetchError::new(
@@ -359,7 +434,7 @@ impl HttpProber<'_> {
                     "redirect",
                     format!("more than {MAX_REDIRECTS} redirects"),
                 ));
-                return record;
+                return (record, None);
             }
             let reusable = !received.truncated && origin_of(&next) == connection.origin && connection.sender.is_ready();
             if !reusable {
@@ -367,7 +442,7 @@ impl HttpProber<'_> {
                     Ok(next_ip) => next_ip,
                     Err(err) => {
                         record.error = Some(err);
-                        return record;
+                        return (record, None);
                     }
                 };
                 let mut attempt = OpenAttempt::default();
@@ -384,14 +459,14 @@ impl HttpProber<'_> {
                     Ok(connection) => connection,
                     Err(err) => {
                         record.error = Some(err);
-                        return record;
+                        return (record, None);
                     }
                 };
                 current_ip = next_ip;
             }
             current_url = next;
         }
-        record
+        (record, None)
     }
 
     /// The address a redirect hop is fetched over: the same one for the same host, otherwise

@@ -294,8 +294,8 @@ impl Prober {
                 return Vec::new();
             }
             futures::future::join_all(usable.iter().map(|ip| async {
-                let mut fetch = http
-                    .fetch(
+                let (mut fetch, kept) = http
+                    .fetch_keeping(
                         &target.url,
                         *ip,
                         deadline,
@@ -303,6 +303,8 @@ impl Prober {
                         resolve_seconds,
                     )
                     .await;
+                // Only the crawler asks again; any other connection closes now.
+                let kept = kept.filter(|_| probes.crawler);
                 let refused_handshake = fetch.responses.is_empty()
                     && fetch
                         .error
@@ -319,7 +321,7 @@ impl Prober {
                 for tls in handshakes {
                     self.check_revocation(&http, tls, deadline).await;
                 }
-                fetch
+                (fetch, kept)
             }))
             .await
         };
@@ -343,7 +345,8 @@ impl Prober {
             .await
         };
         let after_page_future = async {
-            let fetches = fetches_future.await;
+            let (fetches, mut kept): (Vec<AddressFetch>, Vec<Option<http::KeptConnection>>) =
+                fetches_future.await.into_iter().unzip();
             let resources_future = async {
                 if !probes.resources {
                     return None;
@@ -354,12 +357,17 @@ impl Prober {
             };
             // The crawler asks after the page came back, from the address that served it: a
             // dead site costs no second request, and the two never compete for the same server.
+            // It asks on the connection the page came back on: one more request, not one
+            // more TCP and TLS handshake.
+            let served = fetches.iter().position(|f| f.error.is_none() && !f.body.is_empty());
+            let served = served.map(|index| (fetches[index].ip, kept[index].take()));
+            kept.clear();
             let crawler_future = async {
-                let served = fetches.iter().find(|f| f.error.is_none() && !f.body.is_empty())?;
+                let (ip, connection) = served?;
                 if !probes.crawler {
                     return None;
                 }
-                Some(Box::new(self.as_crawler(&http, target, served.ip, deadline).await))
+                Some(Box::new(self.as_crawler(&http, target, ip, connection, deadline).await))
             };
             let (resources, crawler) = tokio::join!(resources_future, crawler_future);
             (fetches, resources, crawler)
@@ -391,7 +399,14 @@ impl Prober {
 
     /// The page once more, as a search crawler sees it: injected spam is often shown only to
     /// crawlers, so the agency never sees it.
-    async fn as_crawler(&self, http: &HttpProber<'_>, target: &Target, ip: IpAddr, deadline: Instant) -> AddressFetch {
+    async fn as_crawler(
+        &self,
+        http: &HttpProber<'_>,
+        target: &Target,
+        ip: IpAddr,
+        connection: Option<http::KeptConnection>,
+        deadline: Instant,
+    ) -> AddressFetch {
         let crawler = HttpProber {
             tls: http.tls,
             dns: http.dns,
@@ -399,7 +414,7 @@ impl Prober {
             user_agent: &target.settings.content.crawler_user_agent,
         };
         crawler
-            .fetch(&target.url, ip, deadline, target.settings.max_body_bytes, 0.0)
+            .fetch_reusing(&target.url, ip, deadline, target.settings.max_body_bytes, connection)
             .await
     }
 

@@ -324,7 +324,10 @@ impl Builder {
             self.site_with_html(&host(label), &body).await;
         }
         let cloaked = host("cloaked");
-        let normal = Page::ok(&html("Sở Công Thương", news), Some(HSTS_YEAR));
+        // It also closes every connection after one answer, so the crawler cannot ask on the
+        // page's connection and must open its own.
+        let mut normal = Page::ok(&html("Sở Công Thương", news), Some(HSTS_YEAR));
+        normal.headers.push(("connection".into(), "close".into()));
         let spam = Page::ok(
             &html(
                 "Sở Công Thương",
