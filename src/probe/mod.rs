@@ -10,6 +10,7 @@ pub mod html;
 pub mod http;
 pub mod legacy_tls;
 pub mod mail;
+pub mod memo;
 pub mod nameserver;
 pub mod resources;
 pub mod revocation;

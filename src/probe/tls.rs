@@ -5,14 +5,18 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{Resumption, WebPkiServerVerifier};
+use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use serde::Serialize;
+
+use super::memo::Memo;
 
 /// Why the TLS client could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -31,10 +35,22 @@ pub enum TlsSetupError {
 pub struct TlsSetup {
     pub client_config: Arc<ClientConfig>,
     provider: Arc<CryptoProvider>,
-    verifier: Arc<WebPkiServerVerifier>,
+    roots: Arc<RootCertStore>,
     /// Subjects of every trust anchor, to tell "missing intermediate" from "untrusted root".
     anchor_subjects: HashSet<Vec<u8>>,
+    /// Facts of recently seen certificates, by the SHA-256 of their DER.
+    parsed: Memo<[u8; 32], CertFacts>,
+    /// Chains (by their certificates' fingerprints) that recently verified to a trust anchor;
+    /// the host name is still checked on every connection.
+    trusted_chains: Memo<String, ()>,
 }
+
+/// How many certificates and chains are remembered: a province's sites share a handful; the
+/// bound keeps a 10,000-site daemon's memory flat.
+const MEMO_CAPACITY: usize = 1024;
+/// A verified chain is trusted again without its signatures for at most this long (and never
+/// past the first expiry in it).
+const TRUSTED_CHAIN_FOR: Duration = Duration::from_secs(300);
 
 impl TlsSetup {
     /// Trusts the webpki roots plus `extra_roots` (PEM files, e.g. Vietnam's national root CA).
@@ -52,9 +68,6 @@ impl TlsSetup {
             .map(|anchor| anchor.subject.as_ref().to_vec())
             .collect();
         let roots = Arc::new(roots);
-        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-            .build()
-            .map_err(|err| TlsSetupError::Rustls(err.to_string()))?;
         let recording = Arc::new(AcceptAndRecord {
             provider: provider.clone(),
             seen: Mutex::default(),
@@ -71,8 +84,10 @@ impl TlsSetup {
         Ok(TlsSetup {
             client_config: Arc::new(config),
             provider,
-            verifier,
+            roots,
             anchor_subjects,
+            parsed: Memo::new(MEMO_CAPACITY),
+            trusted_chains: Memo::new(MEMO_CAPACITY),
         })
     }
 
@@ -89,8 +104,11 @@ impl TlsSetup {
         (Arc::new(config), Arc::new(RecordedChain(recorder)))
     }
 
-    /// Verifies a recorded chain against the trust store for `host`, as a browser would.
-    pub fn verify(&self, chain: &[CertificateDer<'static>], host: &str) -> Option<VerifyFailure> {
+    /// Verifies a recorded chain against the trust store for `host`, as a browser would (the
+    /// checks and their order are those of rustls' own verifier). `facts` are the chain's
+    /// parsed certificates: a chain verified within [`TRUSTED_CHAIN_FOR`] is not verified
+    /// again, but its host name always is.
+    pub fn verify(&self, chain: &[CertificateDer<'static>], facts: &[CertFacts], host: &str) -> Option<VerifyFailure> {
         let Some((leaf, intermediates)) = chain.split_first() else {
             return Some(VerifyFailure {
                 code: "no_certificate".into(),
@@ -106,13 +124,51 @@ impl TlsSetup {
                 })
             }
         };
-        match self
-            .verifier
-            .verify_server_cert(leaf, intermediates, &server_name, &[], UnixTime::now())
-        {
-            Ok(_) => None,
-            Err(err) => Some(VerifyFailure::from_rustls(&err)),
+        let verified = ParsedCertificate::try_from(leaf).and_then(|parsed| {
+            self.verify_chain(&parsed, intermediates, facts)?;
+            rustls::client::verify_server_name(&parsed, &server_name)
+        });
+        verified.err().map(|err| VerifyFailure::from_rustls(&err))
+    }
+
+    /// The chain's signatures and validity up to a trust anchor, remembered while it holds.
+    fn verify_chain(
+        &self,
+        leaf: &ParsedCertificate<'_>,
+        intermediates: &[CertificateDer<'_>],
+        facts: &[CertFacts],
+    ) -> Result<(), rustls::Error> {
+        let key: String = facts.iter().map(|cert| cert.sha256.as_str()).collect();
+        let now = std::time::Instant::now();
+        if self.trusted_chains.get(&key, now).is_some() {
+            // Re-checked below only in time: the memo never outlives the first expiry.
+            return Ok(());
         }
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            leaf,
+            &self.roots,
+            intermediates,
+            UnixTime::now(),
+            self.provider.signature_verification_algorithms.all,
+        )?;
+        let first_expiry = facts.iter().map(|cert| cert.not_after).min().unwrap_or(0);
+        let left = u64::try_from(first_expiry - crate::model::clock::unix_now() as i64).unwrap_or(0);
+        let until = now + TRUSTED_CHAIN_FOR.min(Duration::from_secs(left));
+        self.trusted_chains.put(key, (), until, now);
+        Ok(())
+    }
+
+    /// Facts of one certificate, parsed once while it is recent.
+    fn facts_of(&self, der: &[u8]) -> CertFacts {
+        let now = std::time::Instant::now();
+        let mut key = [0u8; 32];
+        key.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, der).as_ref());
+        if let Some(facts) = self.parsed.get(&key, now) {
+            return facts;
+        }
+        let facts = cert_facts(der, self).unwrap_or_else(|| unparseable(der));
+        self.parsed.put(key, facts.clone(), now + TRUSTED_CHAIN_FOR, now);
+        facts
     }
 
     /// Whether a certificate's issuer is one of the trust anchors.
@@ -383,6 +439,26 @@ pub fn cert_facts(der: &[u8], setup: &TlsSetup) -> Option<CertFacts> {
     })
 }
 
+/// What is recorded of a certificate x509-parser cannot read: its fingerprint.
+fn unparseable(der: &[u8]) -> CertFacts {
+    CertFacts {
+        subject: "(unparseable certificate)".into(),
+        issuer: String::new(),
+        serial: String::new(),
+        not_before: 0,
+        not_after: 0,
+        dns_names: Vec::new(),
+        sha256: sha256_hex(der),
+        self_signed: false,
+        key: "unparsed".into(),
+        rsa_bits: None,
+        weak_signature: None,
+        issuer_is_trust_anchor: false,
+        is_trust_anchor: false,
+        crl_urls: Vec::new(),
+    }
+}
+
 /// Lower-case hex SHA-256, the fingerprint SOC tools compare.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
@@ -441,28 +517,8 @@ pub fn facts_from_connection(conn: &rustls::ClientConnection, host: &str, setup:
 /// Judges a recorded chain for `host`. Version and cipher are left unknown: the caller fills
 /// them in when the handshake finished.
 pub fn facts_from_chain(chain: &[CertificateDer<'static>], host: &str, setup: &TlsSetup) -> TlsFacts {
-    let parsed: Vec<CertFacts> = chain
-        .iter()
-        .map(|der| {
-            cert_facts(der.as_ref(), setup).unwrap_or_else(|| CertFacts {
-                subject: "(unparseable certificate)".into(),
-                issuer: String::new(),
-                serial: String::new(),
-                not_before: 0,
-                not_after: 0,
-                dns_names: Vec::new(),
-                sha256: sha256_hex(der.as_ref()),
-                self_signed: false,
-                key: "unparsed".into(),
-                rsa_bits: None,
-                weak_signature: None,
-                issuer_is_trust_anchor: false,
-                is_trust_anchor: false,
-                crl_urls: Vec::new(),
-            })
-        })
-        .collect();
-    let verify_failure = weakness(&parsed).or_else(|| setup.verify(chain, host));
+    let parsed: Vec<CertFacts> = chain.iter().map(|der| setup.facts_of(der.as_ref())).collect();
+    let verify_failure = weakness(&parsed).or_else(|| setup.verify(chain, &parsed, host));
     TlsFacts {
         host: host.to_string(),
         version: "unknown".into(),
@@ -524,4 +580,53 @@ fn alert_label(alert: &rustls::AlertDescription) -> String {
         label.push(c.to_ascii_lowercase());
     }
     label
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+
+    fn leaf(
+        names: &[&str],
+        issuer: &CertifiedIssuer<'static, KeyPair>,
+        until: (i32, u8, u8),
+    ) -> CertificateDer<'static> {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("params");
+        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        params.not_after = rcgen::date_time_ymd(until.0, until.1, until.2);
+        let key = KeyPair::generate().expect("key");
+        params.signed_by(&key, issuer).expect("leaf").der().clone()
+    }
+
+    /// A chain verified once is trusted again without its signatures, but never for another
+    /// host name, and an expired chain is never remembered as trusted.
+    #[test]
+    fn a_remembered_chain_still_has_its_host_name_and_expiry_checked() {
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        ca.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        let root = CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("root");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root_path = dir.path().join("root.pem");
+        std::fs::write(&root_path, root.pem()).expect("write root");
+        let setup = TlsSetup::new(&[root_path]).expect("setup");
+
+        let chain = vec![leaf(&["a.example.vn"], &root, (2035, 1, 1))];
+        assert_eq!(facts_from_chain(&chain, "a.example.vn", &setup).verify_failure, None);
+        assert_eq!(setup.trusted_chains.len(), 1, "the verified chain is remembered");
+        assert_eq!(facts_from_chain(&chain, "a.example.vn", &setup).verify_failure, None);
+        let other_host = facts_from_chain(&chain, "b.example.vn", &setup).verify_failure;
+        assert_eq!(other_host.map(|f| f.code), Some("wrong_host".to_string()));
+
+        let expired = vec![leaf(&["a.example.vn"], &root, (2021, 1, 1))];
+        for _ in 0..2 {
+            let failure = facts_from_chain(&expired, "a.example.vn", &setup).verify_failure;
+            assert_eq!(failure.map(|f| f.code), Some("expired".to_string()));
+        }
+        assert_eq!(setup.trusted_chains.len(), 1, "a failing chain is not remembered");
+        assert_eq!(setup.parsed.len(), 2, "each certificate is parsed once");
+    }
 }
