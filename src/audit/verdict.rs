@@ -109,15 +109,14 @@ impl TargetVerdict {
 
     /// Shrinks a judged verdict to what the daemon keeps in memory between audits (status
     /// page, metrics, goals), after its full JSON went to the store: each check's status and
-    /// reason with only the counts metrics export, every address with its
+    /// reason (texts shared through `reasons`) with only the counts metrics export, every address with its
     /// timings, each fetch's leaf certificate and final response, and the zone's name
     /// servers. Ten thousand full verdicts held the daemon at a gigabyte.
-    pub fn compact_for_memory(&mut self) {
+    pub fn compact_for_memory(&mut self, reasons: &crate::checks::ReasonPool) {
         self.drop_bodies();
         for check in &mut self.checks {
             check.keep_exported_observations();
-            check.reason.en.shrink_to_fit();
-            check.reason.vi.shrink_to_fit();
+            reasons.share(&mut check.reason);
         }
         let observations = &mut self.observations;
         for fetch in &mut observations.fetches {

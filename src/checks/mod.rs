@@ -19,7 +19,7 @@ pub mod tls;
 
 pub use crate::model::catalogue::CheckId;
 pub use input::{CheckFn, CheckInput};
-pub use result::{CheckResult, Reason, Status};
+pub use result::{CheckResult, Reason, ReasonPool, Status};
 
 use crate::model::target::Target;
 use crate::probe::Observations;

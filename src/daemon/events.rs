@@ -18,8 +18,8 @@ pub fn check_changed(target: &str, transition: &Transition) {
         from = from,
         to = transition.to.as_str(),
         at = transition.at,
-        reason = transition.reason.en.as_str(),
-        reason_vi = transition.reason.vi.as_str(),
+        reason = &*transition.reason.en,
+        reason_vi = &*transition.reason.vi,
         "{target}: {} {from} -> {}",
         transition.check.as_str(),
         transition.to.as_str()

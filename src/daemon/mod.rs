@@ -47,6 +47,8 @@ pub struct Daemon {
     first_round: Mutex<HashSet<String>>,
     ready: AtomicBool,
     pub shard: Shard,
+    /// The reason texts the kept snapshots share.
+    reasons: crate::checks::ReasonPool,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -95,6 +97,7 @@ impl Daemon {
             ready: AtomicBool::new(owned.is_empty()),
             first_round: Mutex::new(owned),
             shard,
+            reasons: crate::checks::ReasonPool::default(),
         };
         daemon.note_config_loaded();
         if daemon.is_ready() {
@@ -165,7 +168,7 @@ impl Daemon {
         let current_facts = WatchedFacts::of(&verdict);
         // Serialised before the lock below is taken: it is the costly part of recording.
         let verdict_json = serde_json::to_string(&verdict).unwrap_or_else(|_| "{}".into());
-        verdict.compact_for_memory();
+        verdict.compact_for_memory(&self.reasons);
         // The memory lock is held from the membership check to the snapshot insert, and
         // `forget` takes it too: an audit finishing while its target is being removed can
         // never resurrect the target's series.

@@ -514,7 +514,9 @@ pub(super) mod tests {
         assert!(before.contains("vnready_ipv6_only_blocking_hosts{"), "{before}");
         assert!(before.contains("vnready_tls_cert_info{"), "{before}");
         let mut compact = full.clone();
-        compact.verdict.compact_for_memory();
+        compact
+            .verdict
+            .compact_for_memory(&crate::checks::ReasonPool::default());
         assert_eq!(text_of(&compact), before);
     }
 }

@@ -318,8 +318,8 @@ fn site_row(input: &SiteInput<'_>, lang: Lang) -> SiteRow {
                 requirement: target.policy.requirement(result.id),
                 status: result.status,
                 reason: match lang {
-                    Lang::Vi => result.reason.vi.clone(),
-                    Lang::En => result.reason.en.clone(),
+                    Lang::Vi => result.reason.vi.to_string(),
+                    Lang::En => result.reason.en.to_string(),
                 },
                 since: input.states.get(&result.id).map(|s| s.since),
             }
