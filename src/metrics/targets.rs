@@ -303,9 +303,11 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
                             IpFamily::Ipv4 => &server.a,
                             IpFamily::Ipv6 => &server.aaaa,
                         };
-                        crate::probe::dns::addresses_of(lookup)
+                        lookup
+                            .values()
                             .iter()
-                            .any(|address| observations.accepts(*address))
+                            .filter_map(|value| value.parse().ok())
+                            .any(|address| observations.accepts(address))
                     })
                     .count();
                 lines.put(&[("ip_family", ip.as_str())], count as f64);

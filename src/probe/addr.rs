@@ -113,6 +113,21 @@ pub struct ClassifiedAddress {
     pub class: AddressClass,
 }
 
+/// Whether an address is usable for a public site (what [`classify`] decides), without
+/// building the classification: /metrics asks this for every name server of every site.
+pub fn is_usable(ip: IpAddr, accept_ranges: &[IpNet]) -> bool {
+    if accept_ranges.iter().any(|range| range.contains(&ip)) {
+        return true;
+    }
+    if special_blocks().iter().any(|block| block.net.contains(&ip)) {
+        return false;
+    }
+    match ip {
+        IpAddr::V6(v6) => v6.segments()[0] & 0xe000 == 0x2000,
+        IpAddr::V4(_) => true,
+    }
+}
+
 /// Classifies one address. Accept ranges override the registries entirely.
 pub fn classify(ip: IpAddr, accept_ranges: &[IpNet]) -> ClassifiedAddress {
     let family = IpFamily::of(&ip);
@@ -144,7 +159,10 @@ mod tests {
     use super::*;
 
     fn class_of(text: &str) -> AddressClass {
-        classify(text.parse().unwrap(), &[]).class
+        let ip = text.parse().unwrap();
+        let class = classify(ip, &[]).class;
+        assert_eq!(is_usable(ip, &[]), class.is_usable(), "{text}");
+        class
     }
 
     #[test]
@@ -202,5 +220,35 @@ mod tests {
             }
         );
         assert!(classified.class.is_usable());
+    }
+
+    #[test]
+    fn is_usable_agrees_with_classify() {
+        let accept: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()];
+        for text in [
+            "203.162.0.1",
+            "10.0.0.1",
+            "127.0.0.1",
+            "192.0.2.1",
+            "100.64.0.1",
+            "169.254.1.1",
+            "2402:800:6200::1",
+            "2001:db8::1",
+            "fd00::1",
+            "fe80::1",
+            "::1",
+            "64:ff9b::1",
+            "3fff::1",
+            "4000::1",
+        ] {
+            let ip: IpAddr = text.parse().unwrap();
+            for ranges in [&accept[..], &[]] {
+                assert_eq!(
+                    is_usable(ip, ranges),
+                    classify(ip, ranges).class.is_usable(),
+                    "{text} {ranges:?}"
+                );
+            }
+        }
     }
 }

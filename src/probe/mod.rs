@@ -86,7 +86,7 @@ impl Observations {
 
     /// Whether an address counts as usable for this target (global, or in an accepted range).
     pub fn accepts(&self, ip: IpAddr) -> bool {
-        classify(ip, &self.accept_ranges).class.is_usable()
+        addr::is_usable(ip, &self.accept_ranges)
     }
 
     /// Usable addresses of one family.
