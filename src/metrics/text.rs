@@ -112,10 +112,31 @@ fn write_value(out: &mut String, value: f64) {
     } else if value.is_infinite() {
         out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
     } else if value.fract() == 0.0 && value.abs() < 1e15 {
-        // Counts, codes, flags and whole seconds: integer formatting is several times faster.
-        let _ = write!(out, "{}", value as i64);
+        // Counts, codes, flags and whole seconds: written digit by digit, several times faster
+        // than the formatter (most samples of a scrape are a check status, 0 to 3).
+        write_integer(out, value as i64);
     } else {
         let _ = write!(out, "{value}");
+    }
+}
+
+fn write_integer(out: &mut String, value: i64) {
+    if value < 0 {
+        out.push('-');
+    }
+    let mut rest = value.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &digit in &digits[start..] {
+        out.push(char::from(digit));
     }
 }
 
@@ -167,6 +188,11 @@ mod tests {
             out,
             "x{target=\"a\"} 1700000000\nx{target=\"a\"} 0.25\nx{target=\"a\"} NaN\nx{target=\"a\"} +Inf\nx{target=\"a\"} -Inf\nx{target=\"a\"} -0.5\n"
         );
+        for value in [0.0, 3.0, 10.0, 404.0, -7.0, -0.0, 999_999_999_999_999.0] {
+            let mut digits = String::new();
+            write_value(&mut digits, value);
+            assert_eq!(digits, format!("{}", value as i64), "{value}");
+        }
     }
 
     #[test]
