@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::exposition::Exposition;
-use super::text::{escaped, write_sample, FamilyDef};
+use super::text::{escaped, write_sample, write_sample_fixed, FamilyDef};
 use crate::checks::Status;
 use crate::history::snapshots::TargetSnapshot;
 use crate::probe::addr::IpFamily;
@@ -209,6 +209,11 @@ impl Lines<'_> {
     fn put(&mut self, extra: &[(&str, &str)], value: f64) {
         write_sample(self.out, self.name, self.target, extra, value);
     }
+
+    /// A sample whose extra label values are the program's own words: nothing to escape.
+    fn put_fixed(&mut self, extra: &[(&str, &'static str)], value: f64) {
+        write_sample_fixed(self.out, self.name, self.target, extra, value);
+    }
 }
 
 /// One family's lines for one target: the one place a verdict becomes metric values.
@@ -234,7 +239,7 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
         F::CheckStatus => {
             for result in verdict.checks.iter().filter(|r| r.status != Status::Skip) {
                 let requirement = snapshot.target.policy.requirement(result.id).as_str();
-                lines.put(
+                lines.put_fixed(
                     &[("check", result.id.as_str()), ("requirement", requirement)],
                     status_number(result.status),
                 );
@@ -247,7 +252,7 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
                     continue;
                 }
                 if let Some(state) = snapshot.states.get(&result.id) {
-                    lines.put(&[("check", result.id.as_str())], state.since);
+                    lines.put_fixed(&[("check", result.id.as_str())], state.since);
                 }
             }
         }
@@ -259,7 +264,7 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
                     .filter(|a| a.family == ip && a.probed)
                     .peekable();
                 let success = probed.peek().is_some() && probed.all(|address| address.works);
-                lines.put(&[("ip_family", ip.as_str())], f64::from(u8::from(success)));
+                lines.put_fixed(&[("ip_family", ip.as_str())], f64::from(u8::from(success)));
             }
         }
         F::HttpDuration => {
@@ -275,7 +280,7 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
                     ("transfer", timings.transfer),
                 ] {
                     if let Some(seconds) = value {
-                        lines.put(&[("ip_family", ip.as_str()), ("phase", phase)], seconds);
+                        lines.put_fixed(&[("ip_family", ip.as_str()), ("phase", phase)], seconds);
                     }
                 }
             }
@@ -283,13 +288,13 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
         F::HttpStatusCode => {
             for ip in IP_FAMILIES {
                 if let Some(code) = observations.fetches_of(ip).next().and_then(|f| f.final_status()) {
-                    lines.put(&[("ip_family", ip.as_str())], f64::from(code));
+                    lines.put_fixed(&[("ip_family", ip.as_str())], f64::from(code));
                 }
             }
         }
         F::DnsAddresses => {
             for ip in IP_FAMILIES {
-                lines.put(&[("ip_family", ip.as_str())], observations.usable(ip).count() as f64);
+                lines.put_fixed(&[("ip_family", ip.as_str())], observations.usable(ip).count() as f64);
             }
         }
         F::DnsNameServers => {
@@ -310,7 +315,7 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
                             .any(|address| observations.accepts(address))
                     })
                     .count();
-                lines.put(&[("ip_family", ip.as_str())], count as f64);
+                lines.put_fixed(&[("ip_family", ip.as_str())], count as f64);
             }
         }
         F::TlsNotAfter => {

@@ -78,6 +78,30 @@ impl FamilyDef {
 /// first on every per-target line, comes escaped already ([`escaped`]): a scrape escapes each
 /// target once instead of once per line.
 pub fn write_sample(out: &mut String, name: &str, target_escaped: &str, labels: &[(&str, &str)], value: f64) {
+    write_line(out, name, target_escaped, labels, value, true);
+}
+
+/// [`write_sample`] for labels whose values are the program's own words (check ids, families,
+/// phases), which never need escaping: most of a scrape's lines carry only such labels.
+pub fn write_sample_fixed(
+    out: &mut String,
+    name: &str,
+    target_escaped: &str,
+    labels: &[(&str, &'static str)],
+    value: f64,
+) {
+    debug_assert!(labels.iter().all(|(_, v)| escaped(v) == *v), "{labels:?} need escaping");
+    write_line(out, name, target_escaped, labels, value, false);
+}
+
+fn write_line(
+    out: &mut String,
+    name: &str,
+    target_escaped: &str,
+    labels: &[(&str, &str)],
+    value: f64,
+    escape_values: bool,
+) {
     out.push_str(name);
     out.push_str("{target=\"");
     out.push_str(target_escaped);
@@ -86,7 +110,11 @@ pub fn write_sample(out: &mut String, name: &str, target_escaped: &str, labels: 
         out.push(',');
         out.push_str(label);
         out.push_str("=\"");
-        escape(out, label_value);
+        if escape_values {
+            escape(out, label_value);
+        } else {
+            out.push_str(label_value);
+        }
         out.push('"');
     }
     out.push_str("} ");
