@@ -51,8 +51,10 @@ impl<W: Write> JsonStream<W> {
         if self.targets > 0 {
             self.out.write_all(b",")?;
         }
-        self.out.write_all(b"\n")?;
-        serde_json::to_writer_pretty(&mut self.out, verdict).map_err(std::io::Error::other)?;
+        // One target per line, compact: `grep` finds a site's line and `jq` reads the whole;
+        // pretty-printing doubled the bytes and cost a tenth of a full audit's CPU.
+        self.out.write_all(b"\n    ")?;
+        serde_json::to_writer(&mut self.out, verdict).map_err(std::io::Error::other)?;
         self.targets += 1;
         self.passed += usize::from(verdict.passed);
         Ok(())
@@ -90,6 +92,8 @@ mod tests {
         assert_eq!(document["summary"]["passed"], 1);
         assert_eq!(document["summary"]["failed"], 1);
         assert_eq!(document["checks"][0], "ipv6.aaaa");
+        let target_lines: Vec<&str> = text.lines().filter(|line| line.contains("\"checks\":[{")).collect();
+        assert_eq!(target_lines.len(), 2, "one line per target:\n{text}");
         let empty: serde_json::Value = serde_json::from_str(&render(&[], &[])).expect("valid JSON");
         assert_eq!(empty["summary"]["targets"], 0);
     }
