@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::exposition::Exposition;
 use super::text::{escaped, write_sample, write_sample_fixed, FamilyDef};
-use crate::checks::Status;
+use crate::checks::{CheckId, Status};
 use crate::history::snapshots::TargetSnapshot;
 use crate::probe::addr::IpFamily;
 use crate::probe::tls::{CertFacts, TlsFacts};
@@ -352,11 +352,10 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
         }
         // The check counted them; the metric only carries the number, and only when some block.
         F::Ipv6OnlyBlocking => {
-            for result in &verdict.checks {
-                if let Some(count) = result.observed.get("blocking_hosts").and_then(|n| n.as_f64()) {
-                    if count > 0.0 {
-                        lines.put(&[], count);
-                    }
+            let observed = verdict.check(CheckId::Ipv6Only).map(|result| &result.observed);
+            if let Some(count) = observed.and_then(|o| o.get("blocking_hosts")).and_then(|n| n.as_f64()) {
+                if count > 0.0 {
+                    lines.put(&[], count);
                 }
             }
         }
