@@ -6,9 +6,11 @@
 use std::sync::Arc;
 
 use super::exposition::Exposition;
-use super::text::{escaped, write_sample, write_sample_fixed, FamilyDef};
+use super::text::{escaped, label_tail, line_prefix, write_prefixed, write_with_tail, FamilyDef};
 use crate::checks::{CheckId, Status};
 use crate::history::snapshots::TargetSnapshot;
+use crate::model::catalogue::CATALOGUE;
+use crate::model::policy::Requirement;
 use crate::probe::addr::IpFamily;
 use crate::probe::tls::{CertFacts, TlsFacts};
 
@@ -171,6 +173,7 @@ pub fn write_families(
     let mut header = String::new();
     let targets: Vec<std::borrow::Cow<'_, str>> = snapshots.iter().map(|s| escaped(&s.target.id)).collect();
     for (family, def) in &FAMILIES {
+        let prefix = line_prefix(def.name);
         let mut header_written = false;
         let mut flush = |lines: &mut String, out: &mut dyn std::io::Write| -> std::io::Result<()> {
             if lines.is_empty() {
@@ -187,7 +190,7 @@ pub fn write_families(
             Ok(())
         };
         for (snapshot, target) in snapshots.iter().zip(&targets) {
-            write_target_family(&mut lines, *family, def.name, snapshot, target);
+            write_target_family(&mut lines, *family, &prefix, snapshot, target);
             if lines.len() >= FLUSH_AT {
                 flush(&mut lines, out)?;
             }
@@ -200,25 +203,57 @@ pub fn write_families(
 /// Appends one target's samples of one family to `out`.
 struct Lines<'a> {
     out: &'a mut String,
-    name: &'static str,
+    /// `name{target="`, built once per family and scrape.
+    prefix: &'a str,
     /// The target's id, escaped for a label value.
     target: &'a str,
 }
 
 impl Lines<'_> {
     fn put(&mut self, extra: &[(&str, &str)], value: f64) {
-        write_sample(self.out, self.name, self.target, extra, value);
+        write_prefixed(self.out, self.prefix, self.target, extra, value, true);
     }
 
     /// A sample whose extra label values are the program's own words: nothing to escape.
     fn put_fixed(&mut self, extra: &[(&str, &'static str)], value: f64) {
-        write_sample_fixed(self.out, self.name, self.target, extra, value);
+        write_prefixed(self.out, self.prefix, self.target, extra, value, false);
+    }
+
+    /// A sample whose labels after the target are a prepared [`label_tail`].
+    fn put_tail(&mut self, tail: &str, value: f64) {
+        write_with_tail(self.out, self.prefix, self.target, tail, value);
     }
 }
 
+const REQUIREMENTS: [Requirement; 3] = [Requirement::Required, Requirement::Recommended, Requirement::Exempt];
+
+/// Where a check and requirement's tail sits in [`check_status_tail`]'s table.
+fn tail_slot(id: CheckId, requirement: Requirement) -> usize {
+    id as usize * REQUIREMENTS.len() + REQUIREMENTS.iter().position(|r| *r == requirement).unwrap_or(0)
+}
+
+/// The label tail of every `vnready_check_status` line, by check and requirement, built once.
+fn check_status_tail(id: CheckId, requirement: Requirement) -> &'static str {
+    static TAILS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let mut tails = vec![String::new(); CATALOGUE.len() * REQUIREMENTS.len()];
+        for id in CheckId::all() {
+            for requirement in REQUIREMENTS {
+                if let Some(tail) = tails.get_mut(tail_slot(id, requirement)) {
+                    *tail = label_tail(&[("check", id.as_str()), ("requirement", requirement.as_str())]);
+                }
+            }
+        }
+        tails
+    });
+    TAILS
+        .get(tail_slot(id, requirement))
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
 /// One family's lines for one target: the one place a verdict becomes metric values.
-fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot: &TargetSnapshot, target: &str) {
-    let mut lines = Lines { out, name, target };
+fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &TargetSnapshot, target: &str) {
+    let mut lines = Lines { out, prefix, target };
     let verdict = &snapshot.verdict;
     let observations = &verdict.observations;
     match family {
@@ -238,11 +273,8 @@ fn write_target_family(out: &mut String, family: F, name: &'static str, snapshot
         // Each applicable check's status and requirement; skipped checks have no series.
         F::CheckStatus => {
             for result in verdict.checks.iter().filter(|r| r.status != Status::Skip) {
-                let requirement = snapshot.target.policy.requirement(result.id).as_str();
-                lines.put_fixed(
-                    &[("check", result.id.as_str()), ("requirement", requirement)],
-                    status_number(result.status),
-                );
+                let requirement = snapshot.target.policy.requirement(result.id);
+                lines.put_tail(check_status_tail(result.id, requirement), status_number(result.status));
             }
         }
         // Since when a check has not been passing; passing checks carry no "since".

@@ -78,32 +78,58 @@ impl FamilyDef {
 /// first on every per-target line, comes escaped already ([`escaped`]): a scrape escapes each
 /// target once instead of once per line.
 pub fn write_sample(out: &mut String, name: &str, target_escaped: &str, labels: &[(&str, &str)], value: f64) {
-    write_line(out, name, target_escaped, labels, value, true);
+    out.push_str(name);
+    out.push_str("{target=\"");
+    write_rest(out, target_escaped, labels, value, true);
 }
 
-/// [`write_sample`] for labels whose values are the program's own words (check ids, families,
-/// phases), which never need escaping: most of a scrape's lines carry only such labels.
-pub fn write_sample_fixed(
-    out: &mut String,
-    name: &str,
-    target_escaped: &str,
-    labels: &[(&str, &'static str)],
-    value: f64,
-) {
-    debug_assert!(labels.iter().all(|(_, v)| escaped(v) == *v), "{labels:?} need escaping");
-    write_line(out, name, target_escaped, labels, value, false);
+/// The opening `name{target="` of every per-target line of one family, built once a scrape.
+pub fn line_prefix(name: &str) -> String {
+    format!("{name}{{target=\"")
 }
 
-fn write_line(
+/// [`write_sample`] after a [`line_prefix`]. `escape_values` is false only for labels whose
+/// values are the program's own words (check ids, families, phases): most lines carry only such
+/// labels, and scanning them for escapes was a twentieth of a scrape.
+pub fn write_prefixed(
     out: &mut String,
-    name: &str,
+    prefix: &str,
     target_escaped: &str,
     labels: &[(&str, &str)],
     value: f64,
     escape_values: bool,
 ) {
-    out.push_str(name);
-    out.push_str("{target=\"");
+    debug_assert!(
+        escape_values || labels.iter().all(|(_, v)| escaped(v) == *v),
+        "{labels:?}"
+    );
+    out.push_str(prefix);
+    write_rest(out, target_escaped, labels, value, escape_values);
+}
+
+/// The fixed text after the target of a line whose other labels never change:
+/// `",label="value"} `, built once and written with [`write_with_tail`].
+pub fn label_tail(labels: &[(&str, &'static str)]) -> String {
+    let mut tail = String::from("\"");
+    for (label, value) in labels {
+        debug_assert!(escaped(value) == *value, "{value}");
+        tail.push_str(&format!(",{label}=\"{value}\""));
+    }
+    tail.push_str("} ");
+    tail
+}
+
+/// A line from its [`line_prefix`], the target and a [`label_tail`]: half of a scrape's lines
+/// (one per check and site) are written this way.
+pub fn write_with_tail(out: &mut String, prefix: &str, target_escaped: &str, tail: &str, value: f64) {
+    out.push_str(prefix);
+    out.push_str(target_escaped);
+    out.push_str(tail);
+    write_value(out, value);
+    out.push('\n');
+}
+
+fn write_rest(out: &mut String, target_escaped: &str, labels: &[(&str, &str)], value: f64, escape_values: bool) {
     out.push_str(target_escaped);
     out.push('"');
     for (label, label_value) in labels {
@@ -244,5 +270,23 @@ mod tests {
              # HELP vnready_http_duration_seconds Per phase\n# TYPE vnready_http_duration_seconds gauge\n\
              # UNIT vnready_http_duration_seconds seconds\n"
         );
+    }
+
+    #[test]
+    fn prefixed_and_tailed_lines_are_the_lines_write_sample_writes() {
+        let labels = [("check", "dns.resolves"), ("requirement", "required")];
+        let mut plain = String::new();
+        write_sample(&mut plain, "m", "https://a.gov.vn/", &labels, 2.0);
+        let prefix = line_prefix("m");
+        let mut prefixed = String::new();
+        write_prefixed(&mut prefixed, &prefix, "https://a.gov.vn/", &labels, 2.0, false);
+        let mut tailed = String::new();
+        write_with_tail(&mut tailed, &prefix, "https://a.gov.vn/", &label_tail(&labels), 2.0);
+        assert_eq!(
+            plain,
+            "m{target=\"https://a.gov.vn/\",check=\"dns.resolves\",requirement=\"required\"} 2\n"
+        );
+        assert_eq!(prefixed, plain);
+        assert_eq!(tailed, plain);
     }
 }
