@@ -140,14 +140,7 @@ fn findings_of(page: &PageText, domain: &str, terms: &Terms) -> Vec<Finding> {
     let mut findings = scan(&page.title, Place::Title, terms);
     findings.extend(scan(&page.meta, Place::Meta, terms));
     findings.extend(scan(&page.visible.join("\n"), Place::Text, terms));
-    findings.extend(scan(
-        &page.hidden.join(
-            "
-",
-        ),
-        Place::Hidden,
-        terms,
-    ));
+    findings.extend(scan(&page.hidden.join("\n"), Place::Hidden, terms));
     for link in &page.links {
         if link.host.as_deref().is_some_and(|host| off_site(host, domain)) {
             findings.extend(scan(&link.text, Place::Link, terms));
