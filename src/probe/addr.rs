@@ -113,45 +113,59 @@ pub struct ClassifiedAddress {
     pub class: AddressClass,
 }
 
+/// Where an address falls, decided once for [`classify`] and [`is_usable`] alike, without
+/// building any label.
+enum Verdict<'a> {
+    Accepted(&'a IpNet),
+    Special(&'static SpecialBlock),
+    /// IPv6 outside 2000::/3, reserved by IANA.
+    OutsideGlobalUnicast,
+    Global,
+}
+
+/// Accept ranges override the registries entirely.
+fn decide(ip: IpAddr, accept_ranges: &[IpNet]) -> Verdict<'_> {
+    if let Some(range) = accept_ranges.iter().find(|range| range.contains(&ip)) {
+        Verdict::Accepted(range)
+    } else if let Some(block) = special_blocks().iter().find(|block| block.net.contains(&ip)) {
+        Verdict::Special(block)
+    } else if let IpAddr::V6(v6) = ip {
+        // Global unicast is 2000::/3; everything else is reserved by IANA.
+        if v6.segments()[0] & 0xe000 == 0x2000 {
+            Verdict::Global
+        } else {
+            Verdict::OutsideGlobalUnicast
+        }
+    } else {
+        Verdict::Global
+    }
+}
+
 /// Whether an address is usable for a public site (what [`classify`] decides), without
 /// building the classification: /metrics asks this for every name server of every site.
 pub fn is_usable(ip: IpAddr, accept_ranges: &[IpNet]) -> bool {
-    if accept_ranges.iter().any(|range| range.contains(&ip)) {
-        return true;
-    }
-    if special_blocks().iter().any(|block| block.net.contains(&ip)) {
-        return false;
-    }
-    match ip {
-        IpAddr::V6(v6) => v6.segments()[0] & 0xe000 == 0x2000,
-        IpAddr::V4(_) => true,
-    }
+    matches!(decide(ip, accept_ranges), Verdict::Accepted(_) | Verdict::Global)
 }
 
 /// Classifies one address. Accept ranges override the registries entirely.
 pub fn classify(ip: IpAddr, accept_ranges: &[IpNet]) -> ClassifiedAddress {
-    let family = IpFamily::of(&ip);
-    let class = if let Some(range) = accept_ranges.iter().find(|range| range.contains(&ip)) {
-        AddressClass::Accepted {
+    let class = match decide(ip, accept_ranges) {
+        Verdict::Accepted(range) => AddressClass::Accepted {
             range: range.to_string(),
-        }
-    } else if let Some(block) = special_blocks().iter().find(|block| block.net.contains(&ip)) {
-        AddressClass::Special {
+        },
+        Verdict::Special(block) => AddressClass::Special {
             block: format!("{} ({})", block.name, block.net),
-        }
-    } else if let IpAddr::V6(v6) = ip {
-        // Global unicast is 2000::/3; everything else is reserved by IANA.
-        if v6.segments()[0] & 0xe000 == 0x2000 {
-            AddressClass::Global
-        } else {
-            AddressClass::Special {
-                block: "outside global unicast 2000::/3".into(),
-            }
-        }
-    } else {
-        AddressClass::Global
+        },
+        Verdict::OutsideGlobalUnicast => AddressClass::Special {
+            block: "outside global unicast 2000::/3".into(),
+        },
+        Verdict::Global => AddressClass::Global,
     };
-    ClassifiedAddress { ip, family, class }
+    ClassifiedAddress {
+        ip,
+        family: IpFamily::of(&ip),
+        class,
+    }
 }
 
 #[cfg(test)]
