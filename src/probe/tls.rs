@@ -141,7 +141,7 @@ impl TlsSetup {
         let key: String = facts.iter().map(|cert| cert.sha256.as_str()).collect();
         let now = std::time::Instant::now();
         if self.trusted_chains.get(&key, now).is_some() {
-            // Re-checked below only in time: the memo never outlives the first expiry.
+            // Remembered only after it verified, and never past the first expiry in it.
             return Ok(());
         }
         rustls::client::verify_server_cert_signed_by_trust_anchor(
