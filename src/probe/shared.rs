@@ -8,7 +8,57 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-type Slot<V> = Arc<tokio::sync::Mutex<Option<(Instant, V)>>>;
+type Slot<V> = Arc<SlotState<V>>;
+
+/// One key: its value, the right to compute it, and a wake-up for everyone waiting on it.
+/// Waiters are all woken at once when the value lands: queued on the computing lock instead,
+/// each took the lock in turn, and a thousand sites of one zone handed it along one task
+/// wake-up at a time, until the last ones passed their deadline.
+struct SlotState<V> {
+    value: Mutex<Option<(Instant, V)>>,
+    computing: tokio::sync::Mutex<()>,
+    done: tokio::sync::Notify,
+}
+
+impl<V> Default for SlotState<V> {
+    fn default() -> Self {
+        SlotState {
+            value: Mutex::new(None),
+            computing: tokio::sync::Mutex::new(()),
+            done: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+impl<V: Clone> SlotState<V> {
+    fn fresh(&self, now: Instant) -> Option<V> {
+        let value = self.value.lock().ok()?;
+        value
+            .as_ref()
+            .filter(|(expires, _)| *expires > now)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// Whether the slot is worth keeping: fresh, or being computed right now.
+    fn live(&self, now: Instant) -> bool {
+        let fresh = self
+            .value
+            .lock()
+            .map(|value| value.as_ref().is_some_and(|(expires, _)| *expires > now))
+            .unwrap_or(false);
+        fresh || self.computing.try_lock().is_err()
+    }
+}
+
+/// Wakes the waiters when a computation ends, finished or dropped (a cancelled audit), so they
+/// never wait on a computation nobody is running.
+struct WakeOnDrop<'a>(&'a tokio::sync::Notify);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.notify_waiters();
+    }
+}
 
 /// Beyond this many keys, expired entries are swept on insert, so memory follows the keys in
 /// use rather than every key ever seen.
@@ -51,15 +101,33 @@ impl<V: Clone> SharedCache<V> {
         Fut: std::future::Future<Output = (V, Duration)>,
     {
         let slot = self.slot(key);
-        let mut guard = tokio::time::timeout_at(deadline, slot.lock()).await.ok()?;
-        if let Some((expires, value)) = guard.as_ref() {
-            if *expires > Instant::now() {
-                return Some(value.clone());
+        let mut compute = Some(compute);
+        loop {
+            if let Some(value) = slot.fresh(Instant::now()) {
+                return Some(value);
+            }
+            // Registered before trying to compute, so an answer landing in between is not missed.
+            let landed = slot.done.notified();
+            tokio::pin!(landed);
+            landed.as_mut().enable();
+            match slot.computing.try_lock() {
+                Ok(computing) => {
+                    // Declared in this order so the lock is released before the waiters wake.
+                    let _wake = WakeOnDrop(&slot.done);
+                    let _computing = computing;
+                    if let Some(value) = slot.fresh(Instant::now()) {
+                        return Some(value);
+                    }
+                    let compute = compute.take()?;
+                    let (value, fresh_for) = compute().await;
+                    if let Ok(mut stored) = slot.value.lock() {
+                        *stored = Some((Instant::now() + fresh_for, value.clone()));
+                    }
+                    return Some(value);
+                }
+                Err(_) => tokio::time::timeout_at(deadline, landed).await.ok()?,
             }
         }
-        let (value, fresh_for) = compute().await;
-        *guard = Some((Instant::now() + fresh_for, value.clone()));
-        Some(value)
     }
 
     /// How many keys are held (for tests and metrics).
@@ -79,10 +147,7 @@ impl<V: Clone> SharedCache<V> {
         };
         if slots.map.len() >= slots.sweep_at && !slots.map.contains_key(key) {
             let now = Instant::now();
-            slots.map.retain(|_, slot| match slot.try_lock() {
-                Ok(guard) => guard.as_ref().is_some_and(|(expires, _)| *expires > now),
-                Err(_) => true,
-            });
+            slots.map.retain(|_, slot| slot.live(now));
             slots.sweep_at = (2 * slots.map.len()).max(SWEEP_ABOVE);
             slots.sweeps += 1;
         }
@@ -163,5 +228,34 @@ mod tests {
             .get_or_compute("k", deadline, || async { (3, Duration::from_secs(60)) })
             .await;
         assert_eq!((first, second, third), (Some(1), Some(2), Some(2)));
+    }
+
+    #[tokio::test]
+    async fn a_computation_dropped_midway_leaves_the_waiters_to_compute() {
+        let cache: Arc<SharedCache<u32>> = Arc::default();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let abandoned = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_compute("zone.vn", deadline, || async move {
+                        let _ = started_tx.send(());
+                        std::future::pending::<(u32, Duration)>().await
+                    })
+                    .await
+            })
+        };
+        started_rx.await.expect("the first computation started");
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get_or_compute("zone.vn", deadline, || async { (9, Duration::from_secs(60)) })
+                    .await
+            })
+        };
+        abandoned.abort();
+        assert_eq!(waiter.await.expect("joined"), Some(9), "the waiter computed it itself");
     }
 }
