@@ -243,8 +243,7 @@ fn expectations() -> Vec<(String, CheckId, Status, &'static str)> {
 }
 
 // Three workers: the audits are tasks on the test's runtime (as in `check`), beside the lab's
-// own servers, and used to run on the test's main thread as a third one. With two, a busy
-// machine could starve the shared zone computation past the lab's 3 s timeout.
+// own servers, and used to run on the test's main thread as a third one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn every_lab_case_gets_the_expected_verdict() {
     let lab = Lab::start().await;
