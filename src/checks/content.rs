@@ -12,7 +12,7 @@ use url::Url;
 use super::input::CheckFn;
 use super::keywords::{Term, Words, BRANDS, GAMBLING_TERMS, PROMOTION, PROMOTION_WINDOW};
 use super::page_text::{self, PageText};
-use super::result::{CheckResult, Reason, Status};
+use super::result::{error, fail, pass, reason, warn, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::target::{off_site, site_domain, Target};
 use crate::probe::http::AddressFetch;
@@ -161,12 +161,11 @@ fn page_of(fetch: &AddressFetch) -> Option<(String, Url)> {
 pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
     let id = CheckId::ContentClean;
     let Some((html, url)) = obs.fetches.iter().find_map(page_of) else {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new(
+            reason!(
                 "could not be tested: no page was fetched",
-                "không kiểm tra được: không tải được trang",
+                "không kiểm tra được: không tải được trang"
             ),
             json!({}),
         );
@@ -226,12 +225,11 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
         } else {
             ("injected gambling content", "có dấu hiệu bị chèn nội dung cờ bạc")
         };
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
+            reason!(
                 format!("{lead_en}: {}", describe(&spam_findings, false)),
-                format!("{lead_vi}: {}", describe(&spam_findings, true)),
+                format!("{lead_vi}: {}", describe(&spam_findings, true))
             ),
             observed,
         );
@@ -243,22 +241,18 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
             .as_ref()
             .map(|err| err.message.clone())
             .unwrap_or_else(|| "an empty page".into());
-        return CheckResult::new(
-            id,
-            Status::Error,
-            Reason::new(
-                format!("could not be tested as a search crawler ([{}]: {why})", crawler.ip),
-                format!("không kiểm tra được với vai trò máy tìm kiếm ([{}]: {why})", crawler.ip),
-            ),
-            observed,
+        let ip = crawler.ip;
+        let why = reason!(
+            "could not be tested as a search crawler ([{ip}]: {why})",
+            "không kiểm tra được với vai trò máy tìm kiếm ([{ip}]: {why})"
         );
+        return error(id, why, observed);
     }
     if !findings.is_empty() {
         let all: Vec<&Finding> = findings.iter().collect();
-        return CheckResult::new(
+        return warn(
             id,
-            Status::Warn,
-            Reason::new(
+            reason!(
                 format!(
                     "gambling terms in the page's prose, without promotion: {}",
                     describe(&all, false)
@@ -266,19 +260,18 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
                 format!(
                     "có từ ngữ về cờ bạc trong nội dung, không kèm quảng cáo: {}",
                     describe(&all, true)
-                ),
+                )
             ),
             observed,
         );
     }
     if !hidden_off_site.is_empty() {
         let hosts: Vec<&str> = hidden_off_site.iter().copied().collect();
-        return CheckResult::new(
+        return warn(
             id,
-            Status::Warn,
-            Reason::new(
+            reason!(
                 format!("hidden links to other sites: {}", hosts.join(", ")),
-                format!("có liên kết ẩn tới trang khác: {}", hosts.join(", ")),
+                format!("có liên kết ẩn tới trang khác: {}", hosts.join(", "))
             ),
             observed,
         );
@@ -288,15 +281,14 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
     } else {
         ("", "")
     };
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
+        reason!(
             format!("no gambling content, hidden links or cloaking found{}", crawler_note.0),
             format!(
                 "không phát hiện nội dung cờ bạc, liên kết ẩn hay che giấu{}",
                 crawler_note.1
-            ),
+            )
         ),
         observed,
     )
@@ -305,7 +297,8 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::{observations, target};
+    use crate::checks::fixtures::{assert_verdict, observations, target};
+    use crate::checks::Status;
 
     fn judge(html: &str, crawler_html: Option<&str>, allow: &[&str]) -> CheckResult {
         let mut obs = observations();
@@ -345,8 +338,7 @@ mod tests {
         assert_eq!(judge(&report, None, &[]).status, Status::Warn);
         let ad = page("<p>Nhà cái uy tín số 1, nạp tiền nhận thưởng ngay</p>");
         let result = judge(&ad, None, &[]);
-        assert_eq!(result.status, Status::Fail);
-        assert!(result.reason.en.contains("\"nhà cái\" (text:"), "{}", result.reason.en);
+        assert_verdict(&result, Status::Fail, "\"nhà cái\" (text:");
         let brand = page("<p>Đăng ký FB88 hôm nay</p>");
         assert_eq!(judge(&brand, None, &[]).status, Status::Fail);
     }
@@ -363,12 +355,7 @@ mod tests {
         let normal = page("<p>Tin tức y tế</p>");
         let cloaked = page("<p>Tin tức y tế</p><p>soi cầu lô đề</p>");
         let result = judge(&normal, Some(&cloaked), &[]);
-        assert_eq!(result.status, Status::Fail);
-        assert!(
-            result.reason.en.contains("served only to search engines"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Fail, "served only to search engines");
         assert!(result.reason.en.contains("crawler-only"));
     }
 

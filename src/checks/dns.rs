@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{CheckResult, Reason, Status};
+use super::result::{error, fail, pass, reason, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::probe::dns::{DnssecState, LookupOutcome};
 use crate::probe::Observations;
@@ -21,22 +21,17 @@ pub fn resolves(obs: &Observations) -> CheckResult {
     let id = CheckId::DnsResolves;
     if !a.values().is_empty() || !aaaa.values().is_empty() {
         let count = a.values().len() + aaaa.values().len();
-        return CheckResult::new(
+        return pass(
             id,
-            Status::Pass,
-            Reason::new(
-                format!("resolves to {count} address(es)"),
-                format!("phân giải được {count} địa chỉ"),
-            ),
+            reason!("resolves to {count} address(es)", "phân giải được {count} địa chỉ"),
             observed,
         );
     }
     let outcomes = [a, aaaa];
     if outcomes.iter().any(|o| matches!(o, LookupOutcome::NxDomain)) {
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new("NXDOMAIN: the name does not exist", "NXDOMAIN: tên miền không tồn tại"),
+            reason!("NXDOMAIN: the name does not exist", "NXDOMAIN: tên miền không tồn tại"),
             observed,
         );
     }
@@ -45,23 +40,21 @@ pub fn resolves(obs: &Observations) -> CheckResult {
         .find(|o| matches!(o, LookupOutcome::ServFail | LookupOutcome::Refused))
     {
         let label = broken.label();
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("{label}: the zone's name servers are broken or unreachable"),
-                format!("{label}: máy chủ tên miền lỗi hoặc không truy cập được"),
+            reason!(
+                "{label}: the zone's name servers are broken or unreachable",
+                "{label}: máy chủ tên miền lỗi hoặc không truy cập được"
             ),
             observed,
         );
     }
     if outcomes.iter().all(|o| matches!(o, LookupOutcome::NoData)) {
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
+            reason!(
                 "the name exists but has no A or AAAA record",
-                "tên miền tồn tại nhưng không có bản ghi A hay AAAA",
+                "tên miền tồn tại nhưng không có bản ghi A hay AAAA"
             ),
             observed,
         );
@@ -71,13 +64,9 @@ pub fn resolves(obs: &Observations) -> CheckResult {
         .find(|o| !matches!(o, LookupOutcome::NoData))
         .map(|o| o.label())
         .unwrap_or_default();
-    CheckResult::new(
+    error(
         id,
-        Status::Error,
-        Reason::new(
-            format!("could not resolve: {label}"),
-            format!("không kiểm tra được phân giải: {label}"),
-        ),
+        reason!("could not resolve: {label}", "không kiểm tra được phân giải: {label}"),
         observed,
     )
 }
@@ -88,36 +77,27 @@ pub fn dnssec(obs: &Observations) -> CheckResult {
     let apex = obs.zone.as_ref().map(|zone| zone.apex.clone());
     let observed = json!({ "zone": apex, "state": obs.dnssec });
     match &obs.dnssec {
-        None => CheckResult::new(
+        None => error(id, reason!("DNSSEC was not probed", "chưa kiểm tra DNSSEC"), observed),
+        Some(DnssecState::Secure) => pass(
             id,
-            Status::Error,
-            Reason::new("DNSSEC was not probed", "chưa kiểm tra DNSSEC"),
+            reason!("zone is signed and validates", "tên miền được ký và xác thực DNSSEC"),
             observed,
         ),
-        Some(DnssecState::Secure) => CheckResult::new(
+        Some(DnssecState::Insecure) => fail(
             id,
-            Status::Pass,
-            Reason::new("zone is signed and validates", "tên miền được ký và xác thực DNSSEC"),
+            reason!("zone is not signed (insecure)", "tên miền chưa ký DNSSEC"),
             observed,
         ),
-        Some(DnssecState::Insecure) => CheckResult::new(
+        Some(DnssecState::Bogus) => fail(
             id,
-            Status::Fail,
-            Reason::new("zone is not signed (insecure)", "tên miền chưa ký DNSSEC"),
+            reason!("DNSSEC validation fails (bogus)", "chữ ký DNSSEC không hợp lệ"),
             observed,
         ),
-        Some(DnssecState::Bogus) => CheckResult::new(
+        Some(DnssecState::Indeterminate { message }) => error(
             id,
-            Status::Fail,
-            Reason::new("DNSSEC validation fails (bogus)", "chữ ký DNSSEC không hợp lệ"),
-            observed,
-        ),
-        Some(DnssecState::Indeterminate { message }) => CheckResult::new(
-            id,
-            Status::Error,
-            Reason::new(
-                format!("DNSSEC state could not be determined: {message}"),
-                format!("không xác định được trạng thái DNSSEC: {message}"),
+            reason!(
+                "DNSSEC state could not be determined: {message}",
+                "không xác định được trạng thái DNSSEC: {message}"
             ),
             observed,
         ),
@@ -128,6 +108,7 @@ pub fn dnssec(obs: &Observations) -> CheckResult {
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+    use crate::checks::Status;
 
     #[test]
     fn nxdomain_servfail_nodata_and_timeout_differ() {

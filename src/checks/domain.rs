@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{CheckResult, Reason, Status};
+use super::result::{fail, pass, reason, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::target::{host_for_display, host_is_under};
 use crate::probe::Observations;
@@ -31,33 +31,30 @@ pub fn vn(obs: &Observations) -> CheckResult {
     let final_hosts = &hop_hosts;
     let observed = json!({ "host": obs.host, "host_display": host_for_display(&obs.host), "hop_hosts": hop_hosts, "cname_chain": obs.records.cname_chain });
     if !host_is_under(&obs.host, "vn") {
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
+            reason!(
                 format!("{} is not under .vn", host_for_display(&obs.host)),
-                format!("Chưa dùng tên miền .vn: {}", host_for_display(&obs.host)),
+                format!("Chưa dùng tên miền .vn: {}", host_for_display(&obs.host))
             ),
             observed,
         );
     }
     if let Some(off) = final_hosts.iter().find(|host| !host_is_under(host, "vn")) {
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("redirects off .vn to {off}"),
-                format!("chuyển hướng ra ngoài tên miền .vn tới {off}"),
+            reason!(
+                "redirects off .vn to {off}",
+                "chuyển hướng ra ngoài tên miền .vn tới {off}"
             ),
             observed,
         );
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
+        reason!(
             "host and landing page are under .vn",
-            "tên miền và trang đích đều thuộc .vn",
+            "tên miền và trang đích đều thuộc .vn"
         ),
         observed,
     )
@@ -69,19 +66,13 @@ pub fn gov_vn(obs: &Observations) -> CheckResult {
     let display = host_for_display(&obs.host);
     let observed = json!({ "host": obs.host, "host_display": display });
     if host_is_under(&obs.host, "gov.vn") {
-        CheckResult::new(
-            id,
-            Status::Pass,
-            Reason::new("host is under .gov.vn", "tên miền thuộc .gov.vn"),
-            observed,
-        )
+        pass(id, reason!("host is under .gov.vn", "tên miền thuộc .gov.vn"), observed)
     } else {
-        CheckResult::new(
+        fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("{display} is not under .gov.vn"),
-                format!("Chưa dùng tên miền .gov.vn: {display}"),
+            reason!(
+                "{display} is not under .gov.vn",
+                "Chưa dùng tên miền .gov.vn: {display}"
             ),
             observed,
         )
@@ -92,6 +83,7 @@ pub fn gov_vn(obs: &Observations) -> CheckResult {
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+    use crate::checks::Status;
 
     #[test]
     fn vn_host_passes_and_foreign_host_fails() {

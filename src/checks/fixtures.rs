@@ -201,3 +201,23 @@ pub fn set_header(obs: &mut Observations, name: &str, value: &str) {
         fetch.responses[0].headers.push((name.into(), value.into()));
     }
 }
+
+/// Asserts a result's status and that its English reason says `needle`, showing the reason
+/// when it does not.
+#[track_caller]
+pub fn assert_verdict(result: &crate::checks::CheckResult, status: crate::checks::Status, needle: &str) {
+    assert_eq!(result.status, status, "{}: {}", result.id, result.reason.en);
+    assert_reason(result, needle);
+}
+
+/// Asserts that a result's English reason says `needle`.
+#[track_caller]
+pub fn assert_reason(result: &crate::checks::CheckResult, needle: &str) {
+    assert!(
+        result.reason.en.contains(needle),
+        "{}: {:?} not in {}",
+        result.id,
+        needle,
+        result.reason.en
+    );
+}

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{not_tested, CheckResult, Reason, Status};
+use super::result::{error, fail, not_tested, pass, reason, CheckResult, Reason};
 use crate::model::catalogue::CheckId;
 use crate::model::target::StatusRange;
 use crate::probe::addr::{AddressClass, IpFamily};
@@ -26,6 +26,24 @@ pub enum FetchVerdict {
     /// Could not be tested from here (no route from this monitor, a TLS dialect this auditor
     /// does not speak); never a pass and never blamed on the site.
     Untested(String),
+}
+
+impl FetchVerdict {
+    /// Why users over this address do not get the page, if they do not.
+    pub fn broken(&self) -> Option<&str> {
+        match self {
+            FetchVerdict::Broken(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Why this address could not be tested, if it could not.
+    pub fn untested(&self) -> Option<&str> {
+        match self {
+            FetchVerdict::Untested(why) => Some(why),
+            _ => None,
+        }
+    }
 }
 
 /// Judges one address's fetch: every hop, its certificates, the final status.
@@ -132,12 +150,11 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             .all(|o| matches!(o, LookupOutcome::Timeout | LookupOutcome::Failed { .. }))
     {
         let label = obs.records.a.label();
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new(
-                format!("could not resolve the host: {label}"),
-                format!("không phân giải được tên miền: {label}"),
+            reason!(
+                "could not resolve the host: {label}",
+                "không phân giải được tên miền: {label}"
             ),
             observed,
         );
@@ -151,7 +168,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
                 "không có địa chỉ dùng được (toàn địa chỉ đặc biệt)",
             )
         };
-        return CheckResult::new(id, Status::Fail, reason, observed);
+        return fail(id, reason, observed);
     }
     let mut broken = Vec::new();
     let mut untested = Vec::new();
@@ -181,23 +198,16 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     }
     if !broken.is_empty() {
         let list = broken.join("; ");
-        return CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(format!("down: {list}"), format!("Trang không hoạt động: {list}")),
-            observed,
-        );
+        return fail(id, reason!("down: {list}", "Trang không hoạt động: {list}"), observed);
     }
     if !untested.is_empty() {
-        let items: Vec<&str> = untested.iter().map(String::as_str).collect();
-        return not_tested(id, "could not be tested", "không kiểm tra được", &items, observed);
+        return not_tested(id, "could not be tested", "không kiểm tra được", &untested, observed);
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
+        reason!(
             format!("all {} address(es) answer", obs.fetches.len()),
-            format!("cả {} địa chỉ đều hoạt động", obs.fetches.len()),
+            format!("cả {} địa chỉ đều hoạt động", obs.fetches.len())
         ),
         observed,
     )
@@ -207,6 +217,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+    use crate::checks::Status;
 
     #[test]
     fn all_up_passes_and_one_family_down_fails() {
@@ -224,12 +235,7 @@ mod tests {
         obs.addresses
             .push(crate::probe::addr::classify("10.0.0.5".parse().unwrap(), &[]));
         let result = up(&obs, &[StatusRange::SUCCESS]);
-        assert_eq!(result.status, Status::Fail);
-        assert!(
-            result.reason.en.contains("[10.0.0.5] is published but is Private-Use"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Fail, "[10.0.0.5] is published but is Private-Use");
     }
 
     #[test]
@@ -239,12 +245,7 @@ mod tests {
         obs.addresses.retain(|a| a.family == IpFamily::Ipv6);
         obs.fetches.retain(|f| f.family == IpFamily::Ipv6);
         let result = up(&obs, &[StatusRange::SUCCESS]);
-        assert_eq!(result.status, Status::Error);
-        assert!(
-            result.reason.en.contains("the A lookup failed (timeout)"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Error, "the A lookup failed (timeout)");
         obs.records.a = LookupOutcome::ServFail;
         assert_eq!(up(&obs, &[StatusRange::SUCCESS]).status, Status::Fail);
     }

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{not_tested, CheckResult, Reason, Status};
+use super::result::{error, fail, not_tested, pass, reason, CheckResult, Status};
 use crate::model::catalogue::CheckId;
 use crate::model::target::Target;
 use crate::probe::http::{is_redirect, PlainHttpFacts};
@@ -85,10 +85,9 @@ fn judge_plain(plain: &PlainHttpFacts, target: &Target) -> (Status, String, Stri
 pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
     let id = CheckId::HttpsRedirect;
     if !obs.probes.plain_http || obs.plain_http.is_empty() {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new("plain HTTP was not probed", "chưa kiểm tra HTTP thường"),
+            reason!("plain HTTP was not probed", "chưa kiểm tra HTTP thường"),
             json!({}),
         );
     }
@@ -99,12 +98,11 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
         .collect();
     let observed = json!({ "plain_http": obs.plain_http, "downgrades": downgrades.iter().map(|(ip, url)| json!({ "ip": ip, "to": url.as_str() })).collect::<Vec<_>>() });
     if let Some((ip, url)) = downgrades.first() {
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("[{ip}] https:// redirects back to {url}: downgrades HTTPS"),
-                format!("[{ip}] https:// chuyển hướng ngược về {url} (hạ cấp về http)"),
+            reason!(
+                "[{ip}] https:// redirects back to {url}: downgrades HTTPS",
+                "[{ip}] https:// chuyển hướng ngược về {url} (hạ cấp về http)"
             ),
             observed,
         );
@@ -115,7 +113,7 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
         if !hits.is_empty() {
             let en: Vec<&str> = hits.iter().map(|(_, en, _)| en.as_str()).collect();
             let vi: Vec<&str> = hits.iter().map(|(_, _, vi)| vi.as_str()).collect();
-            return CheckResult::new(id, wanted, Reason::new(en.join("; "), vi.join("; ")), observed);
+            return CheckResult::new(id, wanted, reason!(en.join("; "), vi.join("; ")), observed);
         }
     }
     let (_, en, vi) = &judged[0];
@@ -127,7 +125,7 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
     } else {
         (en.clone(), vi.clone())
     };
-    CheckResult::new(id, Status::Pass, Reason::new(en, vi), observed)
+    pass(id, reason!(en, vi), observed)
 }
 
 /// Parses max-age out of a Strict-Transport-Security value.
@@ -146,12 +144,11 @@ pub fn hsts(obs: &Observations) -> CheckResult {
     let id = CheckId::HttpsHsts;
     let first_responses: Vec<_> = obs.fetches.iter().filter_map(|fetch| fetch.responses.first()).collect();
     if first_responses.is_empty() {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new(
+            reason!(
                 "no https response to read HSTS from",
-                "không có phản hồi https để kiểm tra HSTS",
+                "không có phản hồi https để kiểm tra HSTS"
             ),
             json!({}),
         );
@@ -164,12 +161,11 @@ pub fn hsts(obs: &Observations) -> CheckResult {
     let unanswered = super::http::untested_fetches(obs, |fetch| !fetch.answered(), "no answer");
     let ages: Vec<Option<u64>> = values.iter().map(|value| value.and_then(hsts_max_age)).collect();
     if ages.iter().any(Option::is_none) {
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
+            reason!(
                 "no Strict-Transport-Security header",
-                "Chưa bật HSTS (thiếu Strict-Transport-Security)",
+                "Chưa bật HSTS (thiếu Strict-Transport-Security)"
             ),
             observed,
         );
@@ -177,30 +173,27 @@ pub fn hsts(obs: &Observations) -> CheckResult {
     let shortest = ages.iter().flatten().min().copied().unwrap_or_default();
     if shortest < MIN_HSTS_MAX_AGE {
         let days = shortest / 86400;
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("HSTS max-age {shortest} s ({days} days) is under one year"),
-                format!("HSTS quá ngắn: max-age {shortest} giây ({days} ngày), cần tối thiểu một năm"),
+            reason!(
+                "HSTS max-age {shortest} s ({days} days) is under one year",
+                "HSTS quá ngắn: max-age {shortest} giây ({days} ngày), cần tối thiểu một năm"
             ),
             observed,
         );
     }
     if !unanswered.is_empty() {
-        let items: Vec<&str> = unanswered.iter().map(String::as_str).collect();
         return not_tested(
             id,
             "HSTS not read on every address",
             "chưa đọc được HSTS trên mọi địa chỉ",
-            &items,
+            &unanswered,
             observed,
         );
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(format!("HSTS max-age {shortest}"), format!("HSTS max-age {shortest}")),
+        reason!("HSTS max-age {shortest}", "HSTS max-age {shortest}"),
         observed,
     )
 }
@@ -235,12 +228,7 @@ mod tests {
         let mut obs = observations();
         break_fetch(&mut obs, crate::probe::addr::IpFamily::Ipv6, "refused");
         let result = hsts(&obs);
-        assert_eq!(result.status, Status::Error);
-        assert!(
-            result.reason.en.contains("[2402:800::1] connection refused"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Error, "[2402:800::1] connection refused");
     }
 
     #[test]
@@ -254,7 +242,7 @@ mod tests {
         let result = redirect(&obs, &target);
         assert_eq!(result.status, Status::Fail, "one family serving plain http fails");
         assert!(result.reason.vi.contains("Chưa tự chuyển"));
-        assert!(result.reason.en.contains("[2402:800::1]"), "{}", result.reason.en);
+        assert_reason(&result, "[2402:800::1]");
         let plain = &mut obs.plain_http[0];
         plain.status = Some(301);
         plain.location = Some("https://www.example.com/".into());
@@ -281,7 +269,6 @@ mod tests {
         landing.location = None;
         fetch.responses.push(landing);
         let result = redirect(&obs, &target);
-        assert_eq!(result.status, Status::Fail);
-        assert!(result.reason.en.contains("downgrades HTTPS"), "{}", result.reason.en);
+        assert_verdict(&result, Status::Fail, "downgrades HTTPS");
     }
 }

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::http::{judge_fetch, FetchVerdict};
 use super::input::CheckFn;
-use super::result::{not_tested, CheckResult, Reason, Status};
+use super::result::{error, fail, not_tested, pass, reason, skip, CheckResult, Findings};
 use super::similarity::{first_difference, similarity, title, SAME_CONTENT_THRESHOLD};
 use crate::model::catalogue::CheckId;
 use crate::model::target::StatusRange;
@@ -30,13 +30,9 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
     let observed = json!({ "aaaa": v6, "lookup": obs.records.aaaa });
     if v6.iter().any(|a| a.class.is_usable()) {
         let count = v6.iter().filter(|a| a.class.is_usable()).count();
-        return CheckResult::new(
+        return pass(
             id,
-            Status::Pass,
-            Reason::new(
-                format!("{count} usable IPv6 address(es)"),
-                format!("có {count} địa chỉ IPv6 dùng được"),
-            ),
+            reason!("{count} usable IPv6 address(es)", "có {count} địa chỉ IPv6 dùng được"),
             observed,
         );
     }
@@ -44,32 +40,29 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
         AddressClass::Special { block } => Some(format!("{} is {block}", a.ip)),
         _ => None,
     }) {
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("AAAA is not a global address: {special}"),
-                format!("AAAA không phải địa chỉ toàn cầu: {special}"),
+            reason!(
+                "AAAA is not a global address: {special}",
+                "AAAA không phải địa chỉ toàn cầu: {special}"
             ),
             observed,
         );
     }
     match &obs.records.aaaa {
-        LookupOutcome::Timeout | LookupOutcome::Failed { .. } => CheckResult::new(
+        LookupOutcome::Timeout | LookupOutcome::Failed { .. } => error(
             id,
-            Status::Error,
-            Reason::new(
+            reason!(
                 format!("AAAA lookup failed: {}", obs.records.aaaa.label()),
-                format!("không tra được AAAA: {}", obs.records.aaaa.label()),
+                format!("không tra được AAAA: {}", obs.records.aaaa.label())
             ),
             observed,
         ),
-        other => CheckResult::new(
+        other => fail(
             id,
-            Status::Fail,
-            Reason::new(
+            reason!(
                 format!("no AAAA record ({})", other.label()),
-                format!("Chưa hỗ trợ IPv6: không có bản ghi AAAA ({})", other.label()),
+                format!("Chưa hỗ trợ IPv6: không có bản ghi AAAA ({})", other.label())
             ),
             observed,
         ),
@@ -92,31 +85,25 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             && !matches!(obs.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused)
         {
             let label = obs.records.aaaa.label();
-            return CheckResult::new(
+            return error(
                 id,
-                Status::Error,
-                Reason::new(
-                    format!("AAAA lookup failed: {label}"),
-                    format!("không tra được AAAA: {label}"),
-                ),
+                reason!("AAAA lookup failed: {label}", "không tra được AAAA: {label}"),
                 observed,
             );
         }
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
+            reason!(
                 "no usable IPv6 address to reach",
-                "Chưa hỗ trợ IPv6: không có địa chỉ IPv6 để truy cập",
+                "Chưa hỗ trợ IPv6: không có địa chỉ IPv6 để truy cập"
             ),
             observed,
         );
     }
     if fetches.is_empty() {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new("IPv6 addresses were not fetched", "chưa truy cập thử qua IPv6"),
+            reason!("IPv6 addresses were not fetched", "chưa truy cập thử qua IPv6"),
             observed,
         );
     }
@@ -130,51 +117,36 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         .iter()
         .all(|v| matches!(v, FetchVerdict::Untested(why) if why.starts_with("this monitor has no route")))
     {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new(
+            reason!(
                 "this monitor has no IPv6 connectivity: no route to the site's IPv6 addresses",
-                "máy giám sát không có kết nối IPv6: không có tuyến tới địa chỉ IPv6 của trang",
+                "máy giám sát không có kết nối IPv6: không có tuyến tới địa chỉ IPv6 của trang"
             ),
             observed,
         );
     }
-    let broken: Vec<&str> = verdicts
-        .iter()
-        .filter_map(|v| match v {
-            FetchVerdict::Broken(why) => Some(why.as_str()),
-            _ => None,
-        })
-        .collect();
-    let untested: Vec<&str> = verdicts
-        .iter()
-        .filter_map(|v| match v {
-            FetchVerdict::Untested(why) => Some(why.as_str()),
-            _ => None,
-        })
-        .collect();
+    let broken: Vec<&str> = verdicts.iter().filter_map(FetchVerdict::broken).collect();
+    let untested: Vec<&str> = verdicts.iter().filter_map(FetchVerdict::untested).collect();
     if !broken.is_empty() {
         let list = broken.join("; ");
         let v4: Vec<FetchVerdict> = obs.fetches_of(IpFamily::Ipv4).map(|f| judge_fetch(f, expect)).collect();
         let ipv4_fails_too = !v4.is_empty() && v4.iter().all(|v| *v != FetchVerdict::Works);
         if ipv4_fails_too {
-            return CheckResult::new(
+            return error(
                 id,
-                Status::Error,
-                Reason::new(
-                    format!("fails on both families, so not an IPv6 fault: {list}"),
-                    format!("lỗi trên cả IPv4 và IPv6, không phải lỗi riêng IPv6: {list}"),
+                reason!(
+                    "fails on both families, so not an IPv6 fault: {list}",
+                    "lỗi trên cả IPv4 và IPv6, không phải lỗi riêng IPv6: {list}"
                 ),
                 observed,
             );
         }
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("IPv6 users do not get the site: {list}"),
-                format!("Không truy cập được qua IPv6: {list}"),
+            reason!(
+                "IPv6 users do not get the site: {list}",
+                "Không truy cập được qua IPv6: {list}"
             ),
             observed,
         );
@@ -189,12 +161,11 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         );
     }
     let count = fetches.len();
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
-            format!("all {count} IPv6 address(es) serve the site"),
-            format!("cả {count} địa chỉ IPv6 đều phục vụ trang"),
+        reason!(
+            "all {count} IPv6 address(es) serve the site",
+            "cả {count} địa chỉ IPv6 đều phục vụ trang"
         ),
         observed,
     )
@@ -204,12 +175,11 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
 pub fn same_content(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6SameContent;
     if obs.usable(IpFamily::Ipv4).next().is_none() || obs.usable(IpFamily::Ipv6).next().is_none() {
-        return CheckResult::new(
+        return skip(
             id,
-            Status::Skip,
-            Reason::new(
+            reason!(
                 "needs addresses of both IPv4 and IPv6 to compare",
-                "cần địa chỉ của cả IPv4 và IPv6 để so sánh",
+                "cần địa chỉ của cả IPv4 và IPv6 để so sánh"
             ),
             json!({}),
         );
@@ -219,19 +189,18 @@ pub fn same_content(obs: &Observations) -> CheckResult {
     let v4 = obs.fetches_of(IpFamily::Ipv4).find(|f| f.answered());
     let v6: Vec<&AddressFetch> = obs.fetches_of(IpFamily::Ipv6).filter(|f| f.answered()).collect();
     let Some(v4) = v4.filter(|_| !v6.is_empty()) else {
-        let items: Vec<&str> = silent.iter().map(String::as_str).collect();
         return not_tested(
             id,
             "no answer over one family to compare",
             "một họ địa chỉ không trả lời nên không so sánh được",
-            &items,
+            &silent,
             json!({}),
         );
     };
     let body4 = String::from_utf8_lossy(&v4.body);
     let status4 = v4.final_status();
     let mut compared = Vec::new();
-    let mut differences = Vec::new();
+    let mut differences = Findings::default();
     let mut lowest = 1.0f64;
     for v6 in &v6 {
         let body6 = String::from_utf8_lossy(&v6.body);
@@ -241,10 +210,10 @@ pub fn same_content(obs: &Observations) -> CheckResult {
         compared.push(json!({ "ip": v6.ip, "status": status6, "final_url": v6.final_url, "bytes": v6.body_bytes, "title": title(&body6), "similarity": (score * 1000.0).round() / 1000.0 }));
         if status4 != status6 {
             let (s4, s6) = (fmt_status(status4), fmt_status(status6));
-            differences.push((
+            differences.push(
                 format!("[{}] status differs: IPv4 {s4}, IPv6 {s6}", v6.ip),
                 format!("[{}] mã trạng thái khác nhau: IPv4 {s4}, IPv6 {s6}", v6.ip),
-            ));
+            );
             continue;
         }
         if score >= SAME_CONTENT_THRESHOLD {
@@ -262,10 +231,10 @@ pub fn same_content(obs: &Observations) -> CheckResult {
                 None => "bodies differ".into(),
             },
         };
-        differences.push((
+        differences.push(
             format!("[{}] serves different content ({percent}% similar); {detail}", v6.ip),
             format!("[{}] nội dung khác IPv4 (giống {percent}%); {detail}", v6.ip),
-        ));
+        );
     }
     let observed = json!({
         "ipv4": { "ip": v4.ip, "status": status4, "final_url": v4.final_url, "bytes": v4.body_bytes, "title": title(&body4) },
@@ -273,35 +242,27 @@ pub fn same_content(obs: &Observations) -> CheckResult {
         "threshold": SAME_CONTENT_THRESHOLD,
     });
     if !differences.is_empty() {
-        let en: Vec<&str> = differences.iter().map(|(en, _)| en.as_str()).collect();
-        let vi: Vec<&str> = differences.iter().map(|(_, vi)| vi.as_str()).collect();
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("IPv6 {}", en.join("; ")),
-                format!("Nội dung qua IPv6 khác IPv4: {}", vi.join("; ")),
-            ),
+            differences.reason("IPv6 ", "Nội dung qua IPv6 khác IPv4: "),
             observed,
         );
     }
     if !silent.is_empty() {
-        let items: Vec<&str> = silent.iter().map(String::as_str).collect();
         return not_tested(
             id,
             "not compared on every address",
             "chưa so sánh được trên mọi địa chỉ",
-            &items,
+            &silent,
             observed,
         );
     }
     let percent = (lowest * 100.0).round();
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
+        reason!(
             format!("same page on all {} IPv6 address(es) ({percent}% similar)", v6.len()),
-            format!("cùng nội dung trên cả {} địa chỉ IPv6 (giống {percent}%)", v6.len()),
+            format!("cùng nội dung trên cả {} địa chỉ IPv6 (giống {percent}%)", v6.len())
         ),
         observed,
     )
@@ -315,10 +276,9 @@ fn fmt_status(status: Option<u16>) -> String {
 pub fn name_servers(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6Ns;
     let Some(zone) = &obs.zone else {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new("name servers were not probed", "chưa kiểm tra máy chủ tên miền"),
+            reason!("name servers were not probed", "chưa kiểm tra máy chủ tên miền"),
             json!({}),
         );
     };
@@ -326,12 +286,11 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
         json!({ "zone": zone.apex, "ns": zone.ns, "name_servers": zone.name_servers, "queries": obs.ns_queries });
     if zone.name_servers.is_empty() {
         let label = zone.ns.label();
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new(
-                format!("could not find the zone's name servers ({label})"),
-                format!("không tìm được máy chủ tên miền ({label})"),
+            reason!(
+                "could not find the zone's name servers ({label})",
+                "không tìm được máy chủ tên miền ({label})"
             ),
             observed,
         );
@@ -358,12 +317,11 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
     }
     if !not_answering.is_empty() {
         let list = not_answering.join("; ");
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("not authoritative over IPv6: {list}"),
-                format!("máy chủ tên miền không trả lời qua IPv6: {list}"),
+            reason!(
+                "not authoritative over IPv6: {list}",
+                "máy chủ tên miền không trả lời qua IPv6: {list}"
             ),
             observed,
         );
@@ -374,22 +332,20 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
         } else {
             without_v6.join(", ")
         };
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("{with_v6} name server(s) with IPv6, need at least 2 and all; without IPv6: {list}"),
-                format!("chỉ {with_v6} máy chủ tên miền có IPv6 (cần tất cả, tối thiểu 2); chưa có IPv6: {list}"),
+            reason!(
+                "{with_v6} name server(s) with IPv6, need at least 2 and all; without IPv6: {list}",
+                "chỉ {with_v6} máy chủ tên miền có IPv6 (cần tất cả, tối thiểu 2); chưa có IPv6: {list}"
             ),
             observed,
         );
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
-            format!("all {with_v6} name servers answer over IPv6"),
-            format!("cả {with_v6} máy chủ tên miền trả lời qua IPv6"),
+        reason!(
+            "all {with_v6} name servers answer over IPv6",
+            "cả {with_v6} máy chủ tên miền trả lời qua IPv6"
         ),
         observed,
     )
@@ -399,6 +355,7 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+    use crate::checks::Status;
     use crate::probe::nameserver::NsQueryOutcome;
 
     #[test]
@@ -415,8 +372,7 @@ mod tests {
         let mut obs = observations();
         set_aaaa(&mut obs, "2001:db8::1");
         let result = aaaa(&obs);
-        assert_eq!(result.status, Status::Fail);
-        assert!(result.reason.en.contains("Documentation"), "{}", result.reason.en);
+        assert_verdict(&result, Status::Fail, "Documentation");
         assert_eq!(reachable(&obs, &[StatusRange::SUCCESS]).status, Status::Fail);
     }
 
@@ -435,12 +391,7 @@ mod tests {
         let mut obs = observations();
         break_fetch(&mut obs, IpFamily::Ipv6, "timeout");
         let result = same_content(&obs);
-        assert_eq!(result.status, Status::Error);
-        assert!(
-            result.reason.en.contains("[2402:800::1] timeout"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Error, "[2402:800::1] timeout");
     }
 
     #[test]
@@ -465,8 +416,7 @@ mod tests {
                     .to_vec();
         }
         let result = same_content(&obs);
-        assert_eq!(result.status, Status::Fail);
-        assert!(result.reason.en.contains("titles differ"), "{}", result.reason.en);
+        assert_verdict(&result, Status::Fail, "titles differ");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::http::{judge_fetch, unreachable_round_robin_members, FetchVerdict};
 use super::input::CheckFn;
-use super::result::{not_tested, CheckResult, Reason, Status};
+use super::result::{fail, not_tested, pass, reason, warn, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::target::StatusRange;
 use crate::probe::addr::IpFamily;
@@ -65,39 +65,28 @@ pub fn only(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     });
     if !blocking.is_empty() {
         let list = blocking.join("; ");
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("not usable over IPv6 alone: {list}"),
-                format!("chưa dùng được khi chỉ có IPv6: {list}"),
+            reason!(
+                "not usable over IPv6 alone: {list}",
+                "chưa dùng được khi chỉ có IPv6: {list}"
             ),
             observed,
         );
     }
     if !untested.is_empty() {
-        let items: Vec<&str> = untested.iter().map(String::as_str).collect();
-        return not_tested(id, "could not be tested", "không kiểm tra được", &items, observed);
+        return not_tested(id, "could not be tested", "không kiểm tra được", &untested, observed);
     }
     let hosts = obs.resources.as_ref().map(|r| r.hosts.len()).unwrap_or_default();
     if let Some(cut) = obs.resources.as_ref().filter(|r| !r.unprobed.is_empty()) {
         let skipped = cut.unprobed.join(", ");
-        return CheckResult::new(
-            id,
-            Status::Warn,
-            Reason::new(
-                format!("works over IPv6 alone for the {hosts} resource hosts probed; not probed (over the cap): {skipped}"),
-                format!("dùng được khi chỉ có IPv6 với {hosts} máy chủ tài nguyên đã kiểm tra; chưa kiểm tra (vượt giới hạn): {skipped}"),
-            ),
-            observed,
-        );
+        return warn(id, reason!("works over IPv6 alone for the {hosts} resource hosts probed; not probed (over the cap): {skipped}", "dùng được khi chỉ có IPv6 với {hosts} máy chủ tài nguyên đã kiểm tra; chưa kiểm tra (vượt giới hạn): {skipped}"), observed);
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
-            format!("works over IPv6 alone: the page, its name servers and all {hosts} resource hosts"),
-            format!("dùng được khi chỉ có IPv6: trang, máy chủ tên miền và cả {hosts} máy chủ tài nguyên"),
+        reason!(
+            "works over IPv6 alone: the page, its name servers and all {hosts} resource hosts",
+            "dùng được khi chỉ có IPv6: trang, máy chủ tên miền và cả {hosts} máy chủ tài nguyên"
         ),
         observed,
     )
@@ -153,7 +142,8 @@ fn name_servers_over_ipv6(obs: &Observations, blocking: &mut Vec<String>, untest
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::observations;
+    use crate::checks::fixtures::{assert_reason, observations};
+    use crate::checks::Status;
     use crate::probe::resources::{ResourceFacts, ResourceHost};
 
     fn host(name: &str, outcome: HostOutcome) -> ResourceHost {
@@ -240,11 +230,7 @@ mod tests {
         obs.addresses.push(documentation);
         let result = only(&obs, &expect());
         assert_eq!(result.status, Status::Fail, "{}", result.reason.en);
-        assert!(
-            result.reason.en.contains("[2001:db8::9] is published"),
-            "{}",
-            result.reason.en
-        );
+        assert_reason(&result, "[2001:db8::9] is published");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::input::CheckFn;
-use super::result::{not_tested, CheckResult, Reason, Status};
+use super::result::{error, fail, not_tested, pass, reason, warn, CheckResult, Status};
 use crate::model::catalogue::CheckId;
 use crate::probe::dns::LookupOutcome;
 use crate::probe::mail::{MailFacts, SmtpOutcome, MAX_EXCHANGES};
@@ -20,7 +20,13 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
 /// Whether the MX answer leaves anything to judge: `Err` is the skip or error result.
 fn exchanges_to_judge(id: CheckId, obs: &Observations) -> Result<&MailFacts, Box<CheckResult>> {
     let Some(mail) = &obs.mail else {
-        let result = not_tested(id, "mail was not probed", "chưa kiểm tra thư điện tử", &[], Value::Null);
+        let result = not_tested(
+            id,
+            "mail was not probed",
+            "chưa kiểm tra thư điện tử",
+            &[] as &[&str],
+            Value::Null,
+        );
         return Err(Box::new(result));
     };
     let observed = json!(mail);
@@ -29,7 +35,7 @@ fn exchanges_to_judge(id: CheckId, obs: &Observations) -> Result<&MailFacts, Box
         Err(Box::new(CheckResult::new(
             id,
             status,
-            Reason::new(en, vi),
+            reason!(en, vi),
             observed.clone(),
         )))
     };
@@ -59,14 +65,22 @@ fn exchanges_to_judge(id: CheckId, obs: &Observations) -> Result<&MailFacts, Box
     }
 }
 
+/// `judge` over the mail domain's exchanges, or the skip or error result when there is
+/// nothing to judge.
+fn judged(id: CheckId, obs: &Observations, judge: fn(CheckId, &MailFacts) -> CheckResult) -> CheckResult {
+    match exchanges_to_judge(id, obs) {
+        Ok(mail) => judge(id, mail),
+        Err(result) => *result,
+    }
+}
+
 /// Every MX host has a usable AAAA, and every usable IPv6 address of it greets (220) and
 /// answers EHLO (250).
 pub fn ipv6(obs: &Observations) -> CheckResult {
-    let id = CheckId::MailIpv6;
-    let mail = match exchanges_to_judge(id, obs) {
-        Ok(mail) => mail,
-        Err(result) => return *result,
-    };
+    judged(CheckId::MailIpv6, obs, ipv6_of)
+}
+
+fn ipv6_of(id: CheckId, mail: &MailFacts) -> CheckResult {
     let observed = json!(mail);
     let mut problems = Vec::new();
     let mut untested = Vec::new();
@@ -101,27 +115,21 @@ pub fn ipv6(obs: &Observations) -> CheckResult {
         }
     }
     if !problems.is_empty() {
-        let list = problems.join("; ");
-        return CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(
-                format!("mail for {} does not work over IPv6: {list}", mail.domain),
-                format!("thư điện tử của {} chưa hoạt động qua IPv6: {list}", mail.domain),
-            ),
-            observed,
+        let (domain, list) = (&mail.domain, problems.join("; "));
+        let why = reason!(
+            "mail for {domain} does not work over IPv6: {list}",
+            "thư điện tử của {domain} chưa hoạt động qua IPv6: {list}"
         );
+        return fail(id, why, observed);
     }
     if !untested.is_empty() {
-        let items: Vec<&str> = untested.iter().map(String::as_str).collect();
-        return not_tested(id, "could not be tested", "không kiểm tra được", &items, observed);
+        return not_tested(id, "could not be tested", "không kiểm tra được", &untested, observed);
     }
     let hosts: Vec<&str> = mail.exchanges.iter().map(|e| e.host.as_str()).collect();
     if mail.unprobed > 0 {
-        return CheckResult::new(
+        return warn(
             id,
-            Status::Warn,
-            Reason::new(
+            reason!(
                 format!(
                     "the first {MAX_EXCHANGES} MX hosts answer SMTP over IPv6; {} more were not probed",
                     mail.unprobed
@@ -129,17 +137,16 @@ pub fn ipv6(obs: &Observations) -> CheckResult {
                 format!(
                     "{MAX_EXCHANGES} máy chủ MX đầu tiên trả lời SMTP qua IPv6; {} máy chủ khác chưa kiểm tra",
                     mail.unprobed
-                ),
+                )
             ),
             observed,
         );
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
+        reason!(
             format!("every MX host answers SMTP over IPv6: {}", hosts.join(", ")),
-            format!("mọi máy chủ MX trả lời SMTP qua IPv6: {}", hosts.join(", ")),
+            format!("mọi máy chủ MX trả lời SMTP qua IPv6: {}", hosts.join(", "))
         ),
         observed,
     )
@@ -147,11 +154,10 @@ pub fn ipv6(obs: &Observations) -> CheckResult {
 
 /// Every exchange that answered over IPv6 offers STARTTLS.
 pub fn starttls(obs: &Observations) -> CheckResult {
-    let id = CheckId::MailStarttls;
-    let mail = match exchanges_to_judge(id, obs) {
-        Ok(mail) => mail,
-        Err(result) => return *result,
-    };
+    judged(CheckId::MailStarttls, obs, starttls_of)
+}
+
+fn starttls_of(id: CheckId, mail: &MailFacts) -> CheckResult {
     let observed = json!(mail);
     let answered: Vec<(&str, std::net::IpAddr, bool)> = mail
         .exchanges
@@ -164,12 +170,11 @@ pub fn starttls(obs: &Observations) -> CheckResult {
         })
         .collect();
     if answered.is_empty() {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new(
+            reason!(
                 "could not be tested: no MX host answered SMTP over IPv6 (see mail.ipv6)",
-                "không kiểm tra được: không máy chủ MX nào trả lời SMTP qua IPv6 (xem mail.ipv6)",
+                "không kiểm tra được: không máy chủ MX nào trả lời SMTP qua IPv6 (xem mail.ipv6)"
             ),
             observed,
         );
@@ -181,22 +186,20 @@ pub fn starttls(obs: &Observations) -> CheckResult {
         .collect();
     if !without.is_empty() {
         let list = without.join(", ");
-        return CheckResult::new(
+        return fail(
             id,
-            Status::Fail,
-            Reason::new(
-                format!("no STARTTLS offered, mail travels in clear: {list}"),
-                format!("không hỗ trợ STARTTLS, thư được gửi không mã hoá: {list}"),
+            reason!(
+                "no STARTTLS offered, mail travels in clear: {list}",
+                "không hỗ trợ STARTTLS, thư được gửi không mã hoá: {list}"
             ),
             observed,
         );
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
+        reason!(
             format!("STARTTLS offered by every MX host that answered ({})", answered.len()),
-            format!("mọi máy chủ MX đã trả lời đều hỗ trợ STARTTLS ({})", answered.len()),
+            format!("mọi máy chủ MX đã trả lời đều hỗ trợ STARTTLS ({})", answered.len())
         ),
         observed,
     )
@@ -205,7 +208,7 @@ pub fn starttls(obs: &Observations) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixtures::observations;
+    use crate::checks::fixtures::{assert_verdict, observations};
     use crate::probe::mail::{ExchangeFacts, SmtpFacts, SmtpPhase};
 
     fn exchange(host: &str, aaaa: LookupOutcome, smtp: Vec<SmtpOutcome>) -> ExchangeFacts {
@@ -281,12 +284,7 @@ mod tests {
             ],
         );
         let result = ipv6(&obs);
-        assert_eq!(result.status, Status::Fail);
-        assert!(
-            result.reason.en.contains("mx2.haiduong.gov.vn: no AAAA"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Fail, "mx2.haiduong.gov.vn: no AAAA");
         assert!(
             result
                 .reason

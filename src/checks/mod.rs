@@ -19,6 +19,7 @@ pub mod tls;
 
 pub use crate::model::catalogue::CheckId;
 pub use input::{CheckFn, CheckInput};
+use result::{error, reason};
 pub use result::{CheckResult, Reason, ReasonPool, Status};
 
 use crate::model::target::Target;
@@ -55,12 +56,11 @@ pub fn evaluate(target: &Target, observations: &Observations, ids: &[CheckId]) -
     ids.iter()
         .map(|id| match implementation(*id) {
             Some(check) => check(&input),
-            None => CheckResult::new(
+            None => error(
                 *id,
-                Status::Error,
-                Reason::new(
+                reason!(
                     "this build has no implementation of the check",
-                    "bản này chưa có phần kiểm tra này",
+                    "bản này chưa có phần kiểm tra này"
                 ),
                 serde_json::Value::Null,
             ),

@@ -162,16 +162,94 @@ impl CheckResult {
     }
 }
 
+/// A reason from two texts, each a literal with inline format arguments
+/// (`reason!("{n} address(es)", "{n} địa chỉ")`) or any expression that converts to a String.
+/// With [`pass`], [`warn`], [`fail`], [`skip`] and [`error`], a verdict reads as one line.
+macro_rules! reason {
+    ($en:literal, $vi:literal $(,)?) => {
+        $crate::checks::result::Reason::new(format!($en), format!($vi))
+    };
+    ($en:expr, $vi:expr $(,)?) => {
+        $crate::checks::result::Reason::new($en, $vi)
+    };
+}
+pub(crate) use reason;
+
+/// A passing result.
+pub fn pass(id: CheckId, reason: Reason, observed: Value) -> CheckResult {
+    CheckResult::new(id, Status::Pass, reason, observed)
+}
+
+/// A warning: met, but worth someone's attention.
+pub fn warn(id: CheckId, reason: Reason, observed: Value) -> CheckResult {
+    CheckResult::new(id, Status::Warn, reason, observed)
+}
+
+/// A failure the site must fix.
+pub fn fail(id: CheckId, reason: Reason, observed: Value) -> CheckResult {
+    CheckResult::new(id, Status::Fail, reason, observed)
+}
+
+/// Not applicable to this target.
+pub fn skip(id: CheckId, reason: Reason, observed: Value) -> CheckResult {
+    CheckResult::new(id, Status::Skip, reason, observed)
+}
+
+/// Could not be tested: never a pass.
+pub fn error(id: CheckId, reason: Reason, observed: Value) -> CheckResult {
+    CheckResult::new(id, Status::Error, reason, observed)
+}
+
 /// The `error` result for what could not be tested: never a pass, and the reason names each
 /// address or hop ("could not be tested: [2402:800::1] …").
-pub(crate) fn not_tested(id: CheckId, en: &str, vi: &str, items: &[&str], observed: Value) -> CheckResult {
-    let list = items.join("; ");
+pub(crate) fn not_tested<T: AsRef<str>>(id: CheckId, en: &str, vi: &str, items: &[T], observed: Value) -> CheckResult {
+    let list = join(items);
     CheckResult::new(
         id,
         Status::Error,
         Reason::new(format!("{en}: {list}"), format!("{vi}: {list}")),
         observed,
     )
+}
+
+/// Items of a reason, "; "-separated.
+fn join<T: AsRef<str>>(items: &[T]) -> String {
+    let mut list = String::new();
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            list.push_str("; ");
+        }
+        list.push_str(item.as_ref());
+    }
+    list
+}
+
+/// What a check found wrong, each finding in both languages, in the order found: the reason
+/// lists them all, so an operator sees every address and hop at once.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    en: Vec<String>,
+    vi: Vec<String>,
+}
+
+impl Findings {
+    pub fn push(&mut self, en: impl Into<String>, vi: impl Into<String>) {
+        self.en.push(en.into());
+        self.vi.push(vi.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.en.is_empty()
+    }
+
+    /// The findings as one reason, each language "; "-separated after its prefix (which may be
+    /// empty).
+    pub fn reason(&self, prefix_en: &str, prefix_vi: &str) -> Reason {
+        Reason::new(
+            format!("{prefix_en}{}", join(&self.en)),
+            format!("{prefix_vi}{}", join(&self.vi)),
+        )
+    }
 }
 
 /// A target's results answer a plan goal's question "is this check met?".

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{not_tested, CheckResult, Reason, Status};
+use super::result::{error, fail, not_tested, pass, reason, warn, CheckResult, Findings};
 use crate::model::catalogue::CheckId;
 use crate::model::target::TargetSettings;
 use crate::probe::crl::Revocation;
@@ -76,12 +76,11 @@ fn no_handshake(id: CheckId, obs: &Observations) -> CheckResult {
     } else {
         errors.join("; ")
     };
-    CheckResult::new(
+    error(
         id,
-        Status::Error,
-        Reason::new(
-            format!("no TLS handshake completed: {detail}"),
-            format!("không bắt tay TLS được: {detail}"),
+        reason!(
+            "no TLS handshake completed: {detail}",
+            "không bắt tay TLS được: {detail}"
         ),
         json!({ "errors": errors }),
     )
@@ -92,12 +91,11 @@ fn partial(id: CheckId, untested: &[String], observed: serde_json::Value) -> Opt
     if untested.is_empty() {
         return None;
     }
-    let items: Vec<&str> = untested.iter().map(String::as_str).collect();
     Some(not_tested(
         id,
         "not tested on every address",
         "chưa kiểm tra được trên mọi địa chỉ",
-        &items,
+        untested,
         observed,
     ))
 }
@@ -160,32 +158,33 @@ pub fn valid(obs: &Observations) -> CheckResult {
     let observed = json!({
         "handshakes": seen.iter().map(|h| json!({ "ip": h.ip, "hop": h.hop, "host": h.tls.host, "subject": h.tls.chain.first().map(|c| &c.subject), "issuer": h.tls.chain.first().map(|c| &c.issuer), "dns_names": h.tls.chain.first().map(|c| &c.dns_names), "verify_failure": h.tls.verify_failure, "revocation": h.tls.revocation })).collect::<Vec<_>>()
     });
-    let mut failures: Vec<(String, String)> = seen
-        .iter()
-        .filter_map(|h| {
-            let failure = h.tls.verify_failure.as_ref()?;
-            let (en, vi) = if failure.code == "unknown_issuer" {
-                let (en, vi) = untrusted_chain_diagnosis(&h.tls.chain);
-                (
-                    format!("certificate issuer is not trusted ({en})"),
-                    format!("{} ({vi})", failure_vi(&failure.code)),
-                )
-            } else {
-                (failure.message.clone(), failure_vi(&failure.code).to_string())
-            };
-            Some((format!("{}: {en}", h.place()), format!("{}: {vi}", h.place())))
-        })
-        .collect();
+    let mut failures = Findings::default();
+    for h in &seen {
+        let Some(failure) = &h.tls.verify_failure else { continue };
+        let place = h.place();
+        if failure.code == "unknown_issuer" {
+            let (en, vi) = untrusted_chain_diagnosis(&h.tls.chain);
+            failures.push(
+                format!("{place}: certificate issuer is not trusted ({en})"),
+                format!("{place}: {} ({vi})", failure_vi(&failure.code)),
+            );
+        } else {
+            failures.push(
+                format!("{place}: {}", failure.message),
+                format!("{place}: {}", failure_vi(&failure.code)),
+            );
+        }
+    }
     let mut unchecked = Vec::new();
     let mut checked_revocation = false;
     for h in &seen {
         match &h.tls.revocation {
             Some(Revocation::Revoked { url, since }) => {
                 let date = crate::model::calendar::date_of(*since);
-                failures.push((
+                failures.push(
                     format!("{}: the certificate was revoked on {date} (CRL {url})", h.place()),
                     format!("{}: Chứng thư số đã bị thu hồi ngày {date}", h.place()),
-                ));
+                );
             }
             Some(Revocation::Unknown { reason, .. }) => unchecked.push(format!("{}: {reason}", h.place())),
             Some(Revocation::Good { .. }) => checked_revocation = true,
@@ -193,35 +192,31 @@ pub fn valid(obs: &Observations) -> CheckResult {
         }
     }
     if !failures.is_empty() {
-        let en: Vec<&str> = failures.iter().map(|(en, _)| en.as_str()).collect();
-        let vi: Vec<&str> = failures.iter().map(|(_, vi)| vi.as_str()).collect();
-        return CheckResult::new(id, Status::Fail, Reason::new(en.join("; "), vi.join("; ")), observed);
+        return fail(id, failures.reason("", ""), observed);
     }
     if let Some(result) = partial(id, &untested_addresses(obs), observed.clone()) {
         return result;
     }
     if !unchecked.is_empty() {
         let list = unchecked.join("; ");
-        return CheckResult::new(
+        return warn(
             id,
-            Status::Warn,
-            Reason::new(
-                format!("chain verifies, but revocation could not be checked: {list}"),
-                format!("chứng thư số hợp lệ nhưng chưa kiểm tra được việc thu hồi: {list}"),
+            reason!(
+                "chain verifies, but revocation could not be checked: {list}",
+                "chứng thư số hợp lệ nhưng chưa kiểm tra được việc thu hồi: {list}"
             ),
             observed,
         );
     }
     let revocation = if checked_revocation { "; not revoked (CRL)" } else { "" };
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
+        reason!(
             format!(
                 "certificate chain verifies on all {} handshake(s){revocation}",
                 seen.len()
             ),
-            "chứng thư số hợp lệ cho tên miền trên mọi địa chỉ",
+            "chứng thư số hợp lệ cho tên miền trên mọi địa chỉ"
         ),
         observed,
     )
@@ -252,48 +247,25 @@ pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckR
     let days_left = seconds_left.div_euclid(86400);
     let observed = json!({ "not_after": soonest.not_after, "subject": soonest.subject, "where": place, "days_left": days_left, "warn_days": settings.tls_expiry_warn.as_secs() / 86400, "fail_days": settings.tls_expiry_fail.as_secs() / 86400 });
     if seconds_left <= 0 {
-        return CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(
-                format!("{place}: {} expired {} day(s) ago", soonest.subject, -days_left),
-                format!("{place}: Chứng thư số đã hết hạn {} ngày", -days_left),
-            ),
-            observed,
-        );
+        let (en, days) = (format!("{place}: {} expired", soonest.subject), -days_left);
+        let why = reason!("{en} {days} day(s) ago", "{place}: Chứng thư số đã hết hạn {days} ngày");
+        return fail(id, why, observed);
     }
+    let expiring = format!("{place}: expires in {days_left} day(s)");
     if seconds_left < settings.tls_expiry_fail.as_secs() as i64 {
-        return CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(
-                format!("{place}: expires in {days_left} day(s)"),
-                format!("{place}: Chứng thư số sẽ hết hạn sau {days_left} ngày"),
-            ),
-            observed,
-        );
+        let vi = format!("{place}: Chứng thư số sẽ hết hạn sau {days_left} ngày");
+        return fail(id, reason!(expiring, vi), observed);
     }
     if seconds_left < settings.tls_expiry_warn.as_secs() as i64 {
-        return CheckResult::new(
-            id,
-            Status::Warn,
-            Reason::new(
-                format!("{place}: expires in {days_left} day(s)"),
-                format!("{place}: Chứng thư số sắp hết hạn (còn {days_left} ngày)"),
-            ),
-            observed,
-        );
+        let vi = format!("{place}: Chứng thư số sắp hết hạn (còn {days_left} ngày)");
+        return warn(id, reason!(expiring, vi), observed);
     }
     if let Some(result) = partial(id, &untested_addresses(obs), observed.clone()) {
         return result;
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
-            format!("expires in {days_left} days"),
-            format!("còn {days_left} ngày trước khi hết hạn"),
-        ),
+        reason!("expires in {days_left} days", "còn {days_left} ngày trước khi hết hạn"),
         observed,
     )
 }
@@ -317,46 +289,42 @@ pub fn modern(obs: &Observations) -> CheckResult {
         .collect();
     let observed = json!({ "negotiated": versions, "legacy_probe": obs.legacy_tls, "obsolete_suites": obsolete.iter().map(|(ip, suite)| json!({ "ip": ip, "suite": suite })).collect::<Vec<_>>() });
     if !obs.probes.legacy_tls {
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new("legacy TLS was not probed", "chưa kiểm tra TLS cũ"),
+            reason!("legacy TLS was not probed", "chưa kiểm tra TLS cũ"),
             observed,
         );
     }
-    let mut problems_en = Vec::new();
-    let mut problems_vi = Vec::new();
+    let mut problems = Findings::default();
     let mut unknown = Vec::new();
     for probe in &obs.legacy_tls {
         match &probe.outcome {
             LegacyTlsOutcome::Accepted { version } => {
-                problems_en.push(format!("[{}] still accepts {version}", probe.ip));
-                problems_vi.push(format!("[{}] vẫn chấp nhận giao thức cũ {version}", probe.ip));
+                problems.push(
+                    format!("[{}] still accepts {version}", probe.ip),
+                    format!("[{}] vẫn chấp nhận giao thức cũ {version}", probe.ip),
+                );
             }
             LegacyTlsOutcome::Unknown { message } => unknown.push(format!("[{}] {message}", probe.ip)),
             LegacyTlsOutcome::Refused { .. } => {}
         }
     }
     for (ip, suite) in &obsolete {
-        problems_en.push(format!("[{ip}] offers only obsolete TLS 1.2 cipher suites ({suite})"));
-        problems_vi.push(format!("[{ip}] chỉ hỗ trợ bộ mã hóa TLS 1.2 lỗi thời ({suite})"));
-    }
-    if !problems_en.is_empty() {
-        return CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(problems_en.join("; "), problems_vi.join("; ")),
-            observed,
+        problems.push(
+            format!("[{ip}] offers only obsolete TLS 1.2 cipher suites ({suite})"),
+            format!("[{ip}] chỉ hỗ trợ bộ mã hóa TLS 1.2 lỗi thời ({suite})"),
         );
+    }
+    if !problems.is_empty() {
+        return fail(id, problems.reason("", ""), observed);
     }
     if !unknown.is_empty() {
         let list = unknown.join("; ");
-        return CheckResult::new(
+        return error(
             id,
-            Status::Error,
-            Reason::new(
-                format!("could not test legacy TLS: {list}"),
-                format!("không kiểm tra được TLS cũ: {list}"),
+            reason!(
+                "could not test legacy TLS: {list}",
+                "không kiểm tra được TLS cũ: {list}"
             ),
             observed,
         );
@@ -373,12 +341,11 @@ pub fn modern(obs: &Observations) -> CheckResult {
         return result;
     }
     let list = versions.join(", ");
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new(
-            format!("negotiates {list}; TLS 1.0/1.1 refused"),
-            format!("dùng {list}; từ chối TLS 1.0/1.1"),
+        reason!(
+            "negotiates {list}; TLS 1.0/1.1 refused",
+            "dùng {list}; từ chối TLS 1.0/1.1"
         ),
         observed,
     )
@@ -411,36 +378,19 @@ pub fn chain_complete(obs: &Observations) -> CheckResult {
         }
     }
     if let Some((place, count, subject, issuer)) = missing.first() {
-        return CheckResult::new(
-            id,
-            Status::Fail,
-            Reason::new(
-                format!(
+        return fail(id, reason!(format!(
                     "{place}: intermediate missing: sends {count} certificate(s) ending at {subject}, whose issuer {issuer} is neither sent nor a trusted root"
-                ),
-                format!("{place}: thiếu chứng thư trung gian của {issuer}"),
-            ),
-            observed,
-        );
+                ), format!("{place}: thiếu chứng thư trung gian của {issuer}")), observed);
     }
     if let Some((place, root)) = untrusted_root.first() {
-        return CheckResult::new(
-            id,
-            Status::Warn,
-            Reason::new(
-                format!("{place}: chain is complete but ends at the untrusted root {root}: add it with --extra-root if it is trusted"),
-                format!("{place}: chuỗi đầy đủ nhưng chứng thư gốc {root} chưa được tin cậy: thêm bằng --extra-root"),
-            ),
-            observed,
-        );
+        return warn(id, reason!("{place}: chain is complete but ends at the untrusted root {root}: add it with --extra-root if it is trusted", "{place}: chuỗi đầy đủ nhưng chứng thư gốc {root} chưa được tin cậy: thêm bằng --extra-root"), observed);
     }
     if let Some(result) = partial(id, &untested_addresses(obs), observed.clone()) {
         return result;
     }
-    CheckResult::new(
+    pass(
         id,
-        Status::Pass,
-        Reason::new("server sends the full chain", "máy chủ gửi đủ chuỗi chứng thư"),
+        reason!("server sends the full chain", "máy chủ gửi đủ chuỗi chứng thư"),
         observed,
     )
 }
@@ -449,6 +399,7 @@ pub fn chain_complete(obs: &Observations) -> CheckResult {
 mod tests {
     use super::*;
     use crate::checks::fixtures::*;
+    use crate::checks::Status;
     use crate::probe::tls::VerifyFailure;
 
     #[test]
@@ -473,8 +424,7 @@ mod tests {
         }
         assert!(valid(&obs).reason.vi.contains("hết hạn"));
         let result = expiry(&obs, &TargetSettings::default(), NOW);
-        assert_eq!(result.status, Status::Fail);
-        assert!(result.reason.en.contains("expired 3 day"), "{}", result.reason.en);
+        assert_verdict(&result, Status::Fail, "expired 3 day");
     }
 
     #[test]
@@ -496,12 +446,7 @@ mod tests {
             version: "TLS 1.0".into(),
         };
         let result = modern(&obs);
-        assert_eq!(result.status, Status::Fail);
-        assert!(
-            result.reason.en.contains("[2402:800::1] still accepts TLS 1.0"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Fail, "[2402:800::1] still accepts TLS 1.0");
         obs.legacy_tls[1].outcome = LegacyTlsOutcome::Unknown {
             message: "timeout".into(),
         };
@@ -545,12 +490,7 @@ mod tests {
         obs.fetches[0].responses.clear();
         obs.fetches[0].obsolete_suite = Some("AES128-SHA (static RSA, CBC)".into());
         let result = modern(&obs);
-        assert_eq!(result.status, Status::Fail);
-        assert!(
-            result.reason.en.contains("obsolete TLS 1.2 cipher suites (AES128-SHA"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Fail, "obsolete TLS 1.2 cipher suites (AES128-SHA");
     }
 
     #[test]
@@ -569,13 +509,8 @@ mod tests {
             tls: hop_tls,
         });
         let result = valid(&obs);
-        assert_eq!(result.status, Status::Fail);
-        assert!(
-            result.reason.en.contains("hop https://sso.example.vn/login"),
-            "{}",
-            result.reason.en
-        );
-        assert!(result.reason.en.contains("expired"), "{}", result.reason.en);
+        assert_verdict(&result, Status::Fail, "hop https://sso.example.vn/login");
+        assert_reason(&result, "expired");
     }
 
     #[test]
@@ -584,7 +519,7 @@ mod tests {
         break_fetch(&mut obs, crate::probe::addr::IpFamily::Ipv6, "timeout");
         for check in [valid(&obs), chain_complete(&obs), modern(&obs)] {
             assert_eq!(check.status, Status::Error, "{:?}", check.id);
-            assert!(check.reason.en.contains("[2402:800::1] timeout"), "{}", check.reason.en);
+            assert_reason(&check, "[2402:800::1] timeout");
         }
         assert_eq!(expiry(&obs, &TargetSettings::default(), NOW).status, Status::Error);
     }
@@ -609,14 +544,9 @@ mod tests {
             });
         }
         let result = chain_complete(&obs);
-        assert_eq!(result.status, Status::Warn);
-        assert!(result.reason.en.contains("--extra-root"), "{}", result.reason.en);
+        assert_verdict(&result, Status::Warn, "--extra-root");
         let result = valid(&obs);
-        assert!(
-            result.reason.en.contains("untrusted root CN=Vietnam National Root CA"),
-            "{}",
-            result.reason.en
-        );
+        assert_reason(&result, "untrusted root CN=Vietnam National Root CA");
     }
 
     #[test]
@@ -631,12 +561,7 @@ mod tests {
             });
         }
         let result = chain_complete(&obs);
-        assert_eq!(result.status, Status::Fail);
-        assert!(
-            result.reason.en.contains("intermediate missing"),
-            "{}",
-            result.reason.en
-        );
+        assert_verdict(&result, Status::Fail, "intermediate missing");
     }
 
     #[test]
