@@ -288,12 +288,12 @@ async fn every_lab_case_gets_the_expected_verdict() {
 
     // The CNAME chain to the non-.vn CDN is recorded, and the IDN host is shown in Vietnamese.
     assert_eq!(
-        verdicts[&host("cdn")].observations.records.cname_chain,
+        verdicts[&host("cdn")].observations.dns.records.cname_chain,
         vec!["edge.cdn-example.com".to_string()]
     );
     assert_eq!(verdicts[&idn_host_ascii()].host_display, lab::idn_host_unicode());
     // An endless body is cut at the configured cap, never read to the end.
-    let endless = &verdicts[&host("endless")].observations.fetches[0];
+    let endless = &verdicts[&host("endless")].observations.address.fetches[0];
     assert!(endless.body_truncated);
     assert_eq!(endless.body_bytes, 1024 * 1024);
     // A redirect into an internal address is never connected to, over either family.
@@ -344,7 +344,7 @@ async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() 
     // (TCP accepts, TLS handshakes, HTTP requests) per family
     assert_eq!(site.v4.get(), (1, 1, 1), "IPv4 listener");
     assert_eq!(site.v6.get(), (1, 1, 1), "IPv6 listener");
-    for fetch in &verdict.observations.fetches {
+    for fetch in &verdict.observations.address.fetches {
         assert_eq!(fetch.connections, 1, "{}", fetch.ip);
     }
 }
@@ -368,7 +368,7 @@ async fn full_audit_adds_only_the_legacy_tls_and_crawler_connections() {
 async fn the_crawler_reuses_the_page_connection_or_opens_one_when_the_server_closed_it() {
     let lab = Lab::start().await;
     let good = audit_site(&lab, &host("good"), vec![ContentClean], vec![ContentClean]).await;
-    let crawler = good.observations.crawler.as_deref().expect("the crawler asked");
+    let crawler = good.observations.page.crawler.as_deref().expect("the crawler asked");
     assert!(crawler.error.is_none(), "{:?}", crawler.error);
     assert_eq!(crawler.connections, 0, "asked on the page's connection");
     assert_eq!(
@@ -378,7 +378,7 @@ async fn the_crawler_reuses_the_page_connection_or_opens_one_when_the_server_clo
     );
 
     let cloaked = audit_site(&lab, &host("cloaked"), vec![ContentClean], vec![ContentClean]).await;
-    let crawler = cloaked.observations.crawler.as_deref().expect("the crawler asked");
+    let crawler = cloaked.observations.page.crawler.as_deref().expect("the crawler asked");
     assert!(crawler.error.is_none(), "{:?}", crawler.error);
     assert_eq!(crawler.connections, 1, "the server closed the page's connection");
     assert_eq!(lab.site(&host("cloaked")).v4.get(), (2, 2, 2));
@@ -403,10 +403,10 @@ async fn certificate_sweep_does_no_name_server_or_legacy_tls_work() {
         }
     );
     let verdict = audit_site(&lab, &host("good"), checks.clone(), checks).await;
-    assert!(verdict.observations.ns_queries.is_empty());
-    assert!(verdict.observations.zone.is_none());
-    assert!(verdict.observations.legacy_tls.is_empty());
-    assert!(verdict.observations.plain_http.is_empty());
+    assert!(verdict.observations.zone.ns_queries.is_empty());
+    assert!(verdict.observations.zone.facts.is_none());
+    assert!(verdict.observations.address.legacy_tls.is_empty());
+    assert!(verdict.observations.address.plain_http.is_empty());
     assert_eq!(lab.site(&host("good")).v4.get(), (1, 1, 1));
     let expiry = verdict.check(TlsExpiry).expect("ran");
     assert_eq!(expiry.status, Pass);
@@ -418,7 +418,7 @@ async fn certificate_sweep_does_no_name_server_or_legacy_tls_work() {
 async fn invalid_certificates_keep_their_facts() {
     let lab = Lab::start().await;
     let verdict = audit_site(&lab, &host("expired"), vec![TlsValid], vec![TlsValid]).await;
-    let tls = verdict.observations.fetches[0]
+    let tls = verdict.observations.address.fetches[0]
         .tls
         .as_ref()
         .expect("handshake finished despite the bad certificate");

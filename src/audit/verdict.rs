@@ -60,10 +60,11 @@ impl TargetVerdict {
     ) -> TargetVerdict {
         let (passed, compliance_ratio) = judge(&checks, &required);
         let addresses = observations
+            .dns
             .addresses
             .iter()
             .map(|address| {
-                let fetch = observations.fetches.iter().find(|fetch| fetch.ip == address.ip);
+                let fetch = observations.address.fetches.iter().find(|fetch| fetch.ip == address.ip);
                 AddressReport {
                     ip: address.ip,
                     family: address.family,
@@ -99,10 +100,10 @@ impl TargetVerdict {
     /// Drops response bodies: they are only needed while judging, and a verdict kept for
     /// /metrics, the status page or the store must not hold a megabyte per address.
     pub fn drop_bodies(&mut self) {
-        for fetch in &mut self.observations.fetches {
+        for fetch in &mut self.observations.address.fetches {
             fetch.body = Vec::new();
         }
-        if let Some(crawler) = &mut self.observations.crawler {
+        if let Some(crawler) = &mut self.observations.page.crawler {
             crawler.body = Vec::new();
         }
     }
@@ -119,7 +120,7 @@ impl TargetVerdict {
             reasons.share(&mut check.reason);
         }
         let observations = &mut self.observations;
-        for fetch in &mut observations.fetches {
+        for fetch in &mut observations.address.fetches {
             fetch.hop_handshakes = Vec::new();
             let last = fetch.responses.pop();
             fetch.responses = last.into_iter().collect();
@@ -134,14 +135,15 @@ impl TargetVerdict {
                 }
             }
         }
-        observations.plain_http = Vec::new();
-        observations.legacy_tls = Vec::new();
-        observations.ns_queries = Vec::new();
-        observations.dnssec = None;
+        observations.address.plain_http = Vec::new();
+        observations.address.legacy_tls = Vec::new();
+        observations.zone.ns_queries = Vec::new();
+        observations.zone.dnssec = None;
         observations.mail = None;
-        observations.resources = None;
-        observations.crawler = None;
-        observations.fetches.shrink_to_fit();
+        observations.page.resources = None;
+        observations.page.crawler = None;
+        observations.certificates = Default::default();
+        observations.address.fetches.shrink_to_fit();
         self.addresses.shrink_to_fit();
     }
 

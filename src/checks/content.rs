@@ -160,7 +160,7 @@ fn page_of(fetch: &AddressFetch) -> Option<(String, Url)> {
 
 pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
     let id = CheckId::ContentClean;
-    let Some((html, url)) = obs.fetches.iter().find_map(page_of) else {
+    let Some((html, url)) = obs.address.fetches.iter().find_map(page_of) else {
         return error(
             id,
             reason!(
@@ -177,7 +177,7 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
     let mut findings = findings_of(&page, &domain, &terms);
 
     // Cloaking: what the crawler was shown beyond what a visitor sees.
-    let crawler_page = obs.crawler.as_deref().and_then(page_of);
+    let crawler_page = obs.page.crawler.as_deref().and_then(page_of);
     if let Some((crawler_html, crawler_url)) = &crawler_page {
         let crawler = page_text::read(crawler_html, crawler_url);
         let seen: BTreeSet<String> = findings.iter().map(|f| f.term.clone()).collect();
@@ -235,7 +235,7 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
         );
     }
     // Asked as a crawler but shown nothing: cloaking was not tested, so no pass.
-    if let (Some(crawler), None) = (&obs.crawler, &crawler_page) {
+    if let (Some(crawler), None) = (&obs.page.crawler, &crawler_page) {
         let why = crawler
             .error
             .as_ref()
@@ -302,10 +302,10 @@ mod tests {
 
     fn judge(html: &str, crawler_html: Option<&str>, allow: &[&str]) -> CheckResult {
         let mut obs = observations();
-        obs.fetches[0].body = html.as_bytes().to_vec();
-        obs.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
-        obs.crawler = crawler_html.map(|body| {
-            let mut fetch = obs.fetches[0].clone();
+        obs.address.fetches[0].body = html.as_bytes().to_vec();
+        obs.address.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
+        obs.page.crawler = crawler_html.map(|body| {
+            let mut fetch = obs.address.fetches[0].clone();
             fetch.body = body.as_bytes().to_vec();
             Box::new(fetch)
         });
@@ -363,11 +363,11 @@ mod tests {
     fn a_failed_crawler_request_is_never_a_pass() {
         let mut obs = observations();
         let html = page("<p>Tin tức y tế</p>");
-        obs.fetches[0].body = html.as_bytes().to_vec();
-        obs.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
-        let mut crawler = obs.fetches[0].clone();
+        obs.address.fetches[0].body = html.as_bytes().to_vec();
+        obs.address.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
+        let mut crawler = obs.address.fetches[0].clone();
         crawler.body = Vec::new();
-        obs.crawler = Some(Box::new(crawler));
+        obs.page.crawler = Some(Box::new(crawler));
         let result = clean(&target(), &obs);
         assert_eq!(result.status, Status::Error, "{}", result.reason.en);
         assert!(result.reason.en.contains("as a search crawler"));

@@ -16,8 +16,8 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
 
 /// The host resolves to at least one A or AAAA with NOERROR.
 pub fn resolves(obs: &Observations) -> CheckResult {
-    let (a, aaaa) = (&obs.records.a, &obs.records.aaaa);
-    let observed = json!({ "a": a, "aaaa": aaaa, "cname_chain": obs.records.cname_chain });
+    let (a, aaaa) = (&obs.dns.records.a, &obs.dns.records.aaaa);
+    let observed = json!({ "a": a, "aaaa": aaaa, "cname_chain": obs.dns.records.cname_chain });
     let id = CheckId::DnsResolves;
     if !a.values().is_empty() || !aaaa.values().is_empty() {
         let count = a.values().len() + aaaa.values().len();
@@ -74,9 +74,9 @@ pub fn resolves(obs: &Observations) -> CheckResult {
 /// The zone validates as secure.
 pub fn dnssec(obs: &Observations) -> CheckResult {
     let id = CheckId::DnsDnssec;
-    let apex = obs.zone.as_ref().map(|zone| zone.apex.clone());
-    let observed = json!({ "zone": apex, "state": obs.dnssec });
-    match &obs.dnssec {
+    let apex = obs.zone.facts.as_ref().map(|zone| zone.apex.clone());
+    let observed = json!({ "zone": apex, "state": obs.zone.dnssec });
+    match &obs.zone.dnssec {
         None => error(id, reason!("DNSSEC was not probed", "chưa kiểm tra DNSSEC"), observed),
         Some(DnssecState::Secure) => pass(
             id,
@@ -113,18 +113,18 @@ mod tests {
     #[test]
     fn nxdomain_servfail_nodata_and_timeout_differ() {
         let mut obs = observations();
-        obs.records.a = LookupOutcome::NxDomain;
-        obs.records.aaaa = LookupOutcome::NxDomain;
+        obs.dns.records.a = LookupOutcome::NxDomain;
+        obs.dns.records.aaaa = LookupOutcome::NxDomain;
         assert_eq!(resolves(&obs).status, Status::Fail);
         assert!(resolves(&obs).reason.en.contains("NXDOMAIN"));
-        obs.records.a = LookupOutcome::ServFail;
-        obs.records.aaaa = LookupOutcome::ServFail;
+        obs.dns.records.a = LookupOutcome::ServFail;
+        obs.dns.records.aaaa = LookupOutcome::ServFail;
         assert!(resolves(&obs).reason.en.contains("SERVFAIL"));
-        obs.records.a = LookupOutcome::NoData;
-        obs.records.aaaa = LookupOutcome::NoData;
+        obs.dns.records.a = LookupOutcome::NoData;
+        obs.dns.records.aaaa = LookupOutcome::NoData;
         assert!(resolves(&obs).reason.en.contains("no A or AAAA"));
-        obs.records.a = LookupOutcome::Timeout;
-        obs.records.aaaa = LookupOutcome::Timeout;
+        obs.dns.records.a = LookupOutcome::Timeout;
+        obs.dns.records.aaaa = LookupOutcome::Timeout;
         assert_eq!(resolves(&obs).status, Status::Error);
     }
 
@@ -147,7 +147,7 @@ mod tests {
                 Status::Error,
             ),
         ] {
-            obs.dnssec = Some(state);
+            obs.zone.dnssec = Some(state);
             assert_eq!(dnssec(&obs).status, status);
         }
     }

@@ -18,6 +18,7 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
 pub fn vn(obs: &Observations) -> CheckResult {
     let id = CheckId::DomainVn;
     let hop_hosts: Vec<String> = obs
+        .address
         .fetches
         .iter()
         .flat_map(|fetch| fetch.hop_urls())
@@ -29,7 +30,7 @@ pub fn vn(obs: &Observations) -> CheckResult {
         .into_iter()
         .collect();
     let final_hosts = &hop_hosts;
-    let observed = json!({ "host": obs.host, "host_display": host_for_display(&obs.host), "hop_hosts": hop_hosts, "cname_chain": obs.records.cname_chain });
+    let observed = json!({ "host": obs.host, "host_display": host_for_display(&obs.host), "hop_hosts": hop_hosts, "cname_chain": obs.dns.records.cname_chain });
     if !host_is_under(&obs.host, "vn") {
         return fail(
             id,
@@ -97,8 +98,8 @@ mod tests {
     #[test]
     fn redirect_off_vn_fails() {
         let mut obs = observations();
-        obs.fetches[0].responses[0].status = 302;
-        obs.fetches[0].responses[0].location = Some("https://portal.example.com/home".into());
+        obs.address.fetches[0].responses[0].status = 302;
+        obs.address.fetches[0].responses[0].location = Some("https://portal.example.com/home".into());
         let result = vn(&obs);
         assert_eq!(result.status, Status::Fail);
         assert!(result.reason.en.contains("portal.example.com"));

@@ -2,12 +2,16 @@
 
 use crate::model::target::{Target, TargetSettings, TargetUrl};
 use crate::probe::addr::{classify, IpFamily};
+use crate::probe::address::AddressLevel;
+use crate::probe::certificate::CertificateLevel;
 use crate::probe::dns::{DnssecState, HostRecords, LookupOutcome, NameServerAddresses, ZoneFacts};
+use crate::probe::host::HostLevel;
 use crate::probe::http::{AddressFetch, FetchError, Phase, PhaseTimings, PlainHttpFacts, ResponseFacts};
 use crate::probe::legacy_tls::{AddressLegacyTls, LegacyTlsOutcome};
 use crate::probe::nameserver::NsQueryOutcome;
+use crate::probe::page::PageLevel;
 use crate::probe::tls::{CertFacts, TlsFacts};
-use crate::probe::{NsAddressQuery, Observations, ProbeSet};
+use crate::probe::{NsAddressQuery, Observations, ProbeSet, ZoneLevel};
 
 pub const NOW: i64 = 1_800_000_000;
 const BODY: &str =
@@ -62,7 +66,6 @@ fn fetch(ip: &str) -> AddressFetch {
             ],
             verify_failure: None,
             handshake_completed: true,
-            revocation: None,
             chain_der: Vec::new(),
         }),
         hop_handshakes: Vec::new(),
@@ -103,68 +106,73 @@ pub fn observations() -> Observations {
     Observations {
         host: "example.vn".into(),
         probes: ProbeSet::ALL,
-        records: HostRecords {
-            a: LookupOutcome::Records {
-                values: vec![v4.into()],
-            },
-            aaaa: LookupOutcome::Records {
-                values: vec![v6.into()],
-            },
-            cname_chain: Vec::new(),
-            resolve_seconds: 0.01,
-        },
-        addresses: vec![classify(v4.parse().unwrap(), &[]), classify(v6.parse().unwrap(), &[])],
-        fetches: vec![fetch(v4), fetch(v6)],
-        plain_http: [v4, v6]
-            .iter()
-            .map(|ip| PlainHttpFacts {
-                url: "http://example.vn/".into(),
-                ip: Some(ip.parse().unwrap()),
-                status: Some(301),
-                location: Some("https://example.vn/".into()),
-                error: None,
-            })
-            .collect(),
-        legacy_tls: [v4, v6]
-            .iter()
-            .map(|ip| AddressLegacyTls {
-                ip: ip.parse().unwrap(),
-                outcome: LegacyTlsOutcome::Refused {
-                    how: "alert protocol_version".into(),
+        dns: HostLevel {
+            records: HostRecords {
+                a: LookupOutcome::Records {
+                    values: vec![v4.into()],
                 },
-            })
-            .collect(),
-        zone: Some(ZoneFacts {
-            apex: "example.vn".into(),
-            soa: LookupOutcome::Records {
-                values: vec!["ns1.example.vn hostmaster.example.vn 1".into()],
+                aaaa: LookupOutcome::Records {
+                    values: vec![v6.into()],
+                },
+                cname_chain: Vec::new(),
+                resolve_seconds: 0.01,
             },
-            ns: LookupOutcome::Records {
-                values: vec!["ns1.example.vn".into(), "ns2.example.vn".into()],
-            },
-            name_servers: ["ns1.example.vn", "ns2.example.vn"]
+            addresses: vec![classify(v4.parse().unwrap(), &[]), classify(v6.parse().unwrap(), &[])],
+        },
+        address: AddressLevel {
+            fetches: vec![fetch(v4), fetch(v6)],
+            plain_http: [v4, v6]
                 .iter()
-                .map(|name| NameServerAddresses {
-                    name: (*name).into(),
-                    a: LookupOutcome::Records {
-                        values: vec!["203.162.0.1".into()],
-                    },
-                    aaaa: LookupOutcome::Records {
-                        values: vec!["2402:800:20::1".into()],
+                .map(|ip| PlainHttpFacts {
+                    url: "http://example.vn/".into(),
+                    ip: Some(ip.parse().unwrap()),
+                    status: Some(301),
+                    location: Some("https://example.vn/".into()),
+                    error: None,
+                })
+                .collect(),
+            legacy_tls: [v4, v6]
+                .iter()
+                .map(|ip| AddressLegacyTls {
+                    ip: ip.parse().unwrap(),
+                    outcome: LegacyTlsOutcome::Refused {
+                        how: "alert protocol_version".into(),
                     },
                 })
                 .collect(),
-        }),
-        ns_queries: vec![
-            query("ns1.example.vn", "2402:800:20::1"),
-            query("ns2.example.vn", "2402:800:20::2"),
-        ],
-        dnssec: Some(DnssecState::Secure),
+        },
+        zone: ZoneLevel {
+            facts: Some(ZoneFacts {
+                apex: "example.vn".into(),
+                soa: LookupOutcome::Records {
+                    values: vec!["ns1.example.vn hostmaster.example.vn 1".into()],
+                },
+                ns: LookupOutcome::Records {
+                    values: vec!["ns1.example.vn".into(), "ns2.example.vn".into()],
+                },
+                name_servers: ["ns1.example.vn", "ns2.example.vn"]
+                    .iter()
+                    .map(|name| NameServerAddresses {
+                        name: (*name).into(),
+                        a: LookupOutcome::Records {
+                            values: vec!["203.162.0.1".into()],
+                        },
+                        aaaa: LookupOutcome::Records {
+                            values: vec!["2402:800:20::1".into()],
+                        },
+                    })
+                    .collect(),
+            }),
+            ns_queries: vec![
+                query("ns1.example.vn", "2402:800:20::1"),
+                query("ns2.example.vn", "2402:800:20::2"),
+            ],
+            dnssec: Some(DnssecState::Secure),
+        },
         accept_ranges: Vec::new(),
         mail: None,
-        resources: None,
-        crawler: None,
-        script_hosts: None,
+        page: PageLevel::default(),
+        certificates: CertificateLevel::default(),
         started_at: NOW as f64,
         duration_seconds: 0.2,
     }
@@ -172,18 +180,18 @@ pub fn observations() -> Observations {
 
 /// Replaces the AAAA with `ip` everywhere it appears.
 pub fn set_aaaa(obs: &mut Observations, ip: &str) {
-    obs.records.aaaa = LookupOutcome::Records {
+    obs.dns.records.aaaa = LookupOutcome::Records {
         values: vec![ip.into()],
     };
-    obs.addresses.retain(|a| a.family == IpFamily::Ipv4);
+    obs.dns.addresses.retain(|a| a.family == IpFamily::Ipv4);
     let classified = classify(ip.parse().unwrap(), &[]);
-    obs.addresses.push(classified);
-    obs.fetches.retain(|f| f.family == IpFamily::Ipv4);
+    obs.dns.addresses.push(classified);
+    obs.address.fetches.retain(|f| f.family == IpFamily::Ipv4);
 }
 
 /// Makes every fetch of `family` fail with `kind` at connect.
 pub fn break_fetch(obs: &mut Observations, family: IpFamily, kind: &str) {
-    for fetch in obs.fetches.iter_mut().filter(|f| f.family == family) {
+    for fetch in obs.address.fetches.iter_mut().filter(|f| f.family == family) {
         fetch.responses.clear();
         fetch.tls = None;
         fetch.final_url = None;
@@ -196,7 +204,7 @@ pub fn break_fetch(obs: &mut Observations, family: IpFamily, kind: &str) {
 }
 
 pub fn set_header(obs: &mut Observations, name: &str, value: &str) {
-    for fetch in &mut obs.fetches {
+    for fetch in &mut obs.address.fetches {
         fetch.responses[0].headers.retain(|(key, _)| key != name);
         fetch.responses[0].headers.push((name.into(), value.into()));
     }

@@ -91,7 +91,8 @@ pub fn unreachable_round_robin_members(obs: &Observations, family: IpFamily) -> 
     if obs.usable(family).next().is_none() {
         return Vec::new();
     }
-    obs.addresses
+    obs.dns
+        .addresses
         .iter()
         .filter(|a| a.family == family)
         .filter_map(|a| match &a.class {
@@ -107,7 +108,8 @@ pub fn unreachable_round_robin_members(obs: &Observations, family: IpFamily) -> 
 /// "[ip] why" for every fetch that `missed` selects (no answer, no handshake…): the addresses
 /// a check could not judge, named rather than passed over.
 pub fn untested_fetches(obs: &Observations, missed: impl Fn(&AddressFetch) -> bool, otherwise: &str) -> Vec<String> {
-    obs.fetches
+    obs.address
+        .fetches
         .iter()
         .filter(|fetch| missed(fetch))
         .map(|fetch| match &fetch.error {
@@ -138,18 +140,18 @@ pub fn describe_error(err: &FetchError) -> String {
 pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let id = CheckId::HttpUp;
     let summary: Vec<_> = obs
-        .fetches
+        .address.fetches
         .iter()
         .map(|f| json!({ "ip": f.ip, "family": f.family, "status": f.final_status(), "final_url": f.final_url, "error": f.error, "obsolete_suite": f.obsolete_suite }))
         .collect();
     let observed = json!({ "fetches": summary, "expect_status": expect });
-    let lookups = [&obs.records.a, &obs.records.aaaa];
-    if obs.addresses.is_empty()
+    let lookups = [&obs.dns.records.a, &obs.dns.records.aaaa];
+    if obs.dns.addresses.is_empty()
         && lookups
             .iter()
             .all(|o| matches!(o, LookupOutcome::Timeout | LookupOutcome::Failed { .. }))
     {
-        let label = obs.records.a.label();
+        let label = obs.dns.records.a.label();
         return error(
             id,
             reason!(
@@ -159,8 +161,8 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             observed,
         );
     }
-    if obs.fetches.is_empty() {
-        let reason = if obs.addresses.is_empty() {
+    if obs.address.fetches.is_empty() {
+        let reason = if obs.dns.addresses.is_empty() {
             Reason::new("no address to fetch", "không có địa chỉ để truy cập")
         } else {
             Reason::new(
@@ -174,7 +176,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let mut untested = Vec::new();
     // A family whose lookup itself failed while the other answered is not "no addresses":
     // its addresses were never seen, so it was never tested (timeout) or is broken (SERVFAIL).
-    for (family, lookup) in [("A", &obs.records.a), ("AAAA", &obs.records.aaaa)] {
+    for (family, lookup) in [("A", &obs.dns.records.a), ("AAAA", &obs.dns.records.aaaa)] {
         match lookup {
             LookupOutcome::Timeout | LookupOutcome::Failed { .. } => untested.push(format!(
                 "the {family} lookup failed ({}), so that family was not tested",
@@ -206,8 +208,8 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     pass(
         id,
         reason!(
-            format!("all {} address(es) answer", obs.fetches.len()),
-            format!("cả {} địa chỉ đều hoạt động", obs.fetches.len())
+            format!("all {} address(es) answer", obs.address.fetches.len()),
+            format!("cả {} địa chỉ đều hoạt động", obs.address.fetches.len())
         ),
         observed,
     )
@@ -232,7 +234,8 @@ mod tests {
     #[test]
     fn a_private_address_beside_public_ones_fails() {
         let mut obs = observations();
-        obs.addresses
+        obs.dns
+            .addresses
             .push(crate::probe::addr::classify("10.0.0.5".parse().unwrap(), &[]));
         let result = up(&obs, &[StatusRange::SUCCESS]);
         assert_verdict(&result, Status::Fail, "[10.0.0.5] is published but is Private-Use");
@@ -241,19 +244,19 @@ mod tests {
     #[test]
     fn a_family_whose_lookup_timed_out_is_untested_not_passed() {
         let mut obs = observations();
-        obs.records.a = LookupOutcome::Timeout;
-        obs.addresses.retain(|a| a.family == IpFamily::Ipv6);
-        obs.fetches.retain(|f| f.family == IpFamily::Ipv6);
+        obs.dns.records.a = LookupOutcome::Timeout;
+        obs.dns.addresses.retain(|a| a.family == IpFamily::Ipv6);
+        obs.address.fetches.retain(|f| f.family == IpFamily::Ipv6);
         let result = up(&obs, &[StatusRange::SUCCESS]);
         assert_verdict(&result, Status::Error, "the A lookup failed (timeout)");
-        obs.records.a = LookupOutcome::ServFail;
+        obs.dns.records.a = LookupOutcome::ServFail;
         assert_eq!(up(&obs, &[StatusRange::SUCCESS]).status, Status::Fail);
     }
 
     #[test]
     fn unexpected_status_fails() {
         let mut obs = observations();
-        obs.fetches[0].responses[0].status = 503;
+        obs.address.fetches[0].responses[0].status = 503;
         assert!(up(&obs, &[StatusRange::SUCCESS]).reason.en.contains("503"));
     }
 }

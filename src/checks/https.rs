@@ -84,7 +84,7 @@ fn judge_plain(plain: &PlainHttpFacts, target: &Target) -> (Status, String, Stri
 /// first hop is https:// on the same host, and no hop of the https:// fetch goes back to http://.
 pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
     let id = CheckId::HttpsRedirect;
-    if !obs.probes.plain_http || obs.plain_http.is_empty() {
+    if !obs.probes.plain_http || obs.address.plain_http.is_empty() {
         return error(
             id,
             reason!("plain HTTP was not probed", "chưa kiểm tra HTTP thường"),
@@ -92,11 +92,12 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
         );
     }
     let downgrades: Vec<(std::net::IpAddr, url::Url)> = obs
+        .address
         .fetches
         .iter()
         .filter_map(|fetch| fetch.downgrade().map(|url| (fetch.ip, url)))
         .collect();
-    let observed = json!({ "plain_http": obs.plain_http, "downgrades": downgrades.iter().map(|(ip, url)| json!({ "ip": ip, "to": url.as_str() })).collect::<Vec<_>>() });
+    let observed = json!({ "plain_http": obs.address.plain_http, "downgrades": downgrades.iter().map(|(ip, url)| json!({ "ip": ip, "to": url.as_str() })).collect::<Vec<_>>() });
     if let Some((ip, url)) = downgrades.first() {
         return fail(
             id,
@@ -107,7 +108,12 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
             observed,
         );
     }
-    let judged: Vec<(Status, String, String)> = obs.plain_http.iter().map(|plain| judge_plain(plain, target)).collect();
+    let judged: Vec<(Status, String, String)> = obs
+        .address
+        .plain_http
+        .iter()
+        .map(|plain| judge_plain(plain, target))
+        .collect();
     for wanted in [Status::Fail, Status::Error] {
         let hits: Vec<&(Status, String, String)> = judged.iter().filter(|(status, _, _)| *status == wanted).collect();
         if !hits.is_empty() {
@@ -142,7 +148,12 @@ pub fn hsts_max_age(value: &str) -> Option<u64> {
 /// Strict-Transport-Security with max-age ≥ one year on the site's own https responses.
 pub fn hsts(obs: &Observations) -> CheckResult {
     let id = CheckId::HttpsHsts;
-    let first_responses: Vec<_> = obs.fetches.iter().filter_map(|fetch| fetch.responses.first()).collect();
+    let first_responses: Vec<_> = obs
+        .address
+        .fetches
+        .iter()
+        .filter_map(|fetch| fetch.responses.first())
+        .collect();
     if first_responses.is_empty() {
         return error(
             id,
@@ -217,7 +228,7 @@ mod tests {
         assert_eq!(hsts(&obs).status, Status::Pass);
         set_header(&mut obs, "strict-transport-security", "max-age=300");
         assert!(hsts(&obs).reason.en.contains("under one year"));
-        for fetch in &mut obs.fetches {
+        for fetch in &mut obs.address.fetches {
             fetch.responses[0].headers.clear();
         }
         assert_eq!(hsts(&obs).status, Status::Fail);
@@ -236,18 +247,18 @@ mod tests {
         let target = target();
         let mut obs = observations();
         assert_eq!(redirect(&obs, &target).status, Status::Pass);
-        let plain = &mut obs.plain_http[1];
+        let plain = &mut obs.address.plain_http[1];
         plain.status = Some(200);
         plain.location = None;
         let result = redirect(&obs, &target);
         assert_eq!(result.status, Status::Fail, "one family serving plain http fails");
         assert!(result.reason.vi.contains("Chưa tự chuyển"));
         assert_reason(&result, "[2402:800::1]");
-        let plain = &mut obs.plain_http[0];
+        let plain = &mut obs.address.plain_http[0];
         plain.status = Some(301);
         plain.location = Some("https://www.example.com/".into());
         assert!(redirect(&obs, &target).reason.en.contains("another host"));
-        let plain = &mut obs.plain_http[0];
+        let plain = &mut obs.address.plain_http[0];
         plain.error = Some(FetchError {
             phase: crate::probe::http::Phase::Connect,
             kind: "refused".into(),
@@ -260,7 +271,7 @@ mod tests {
     fn https_redirecting_back_to_http_is_a_downgrade() {
         let target = target();
         let mut obs = observations();
-        let fetch = &mut obs.fetches[0];
+        let fetch = &mut obs.address.fetches[0];
         fetch.responses[0].status = 301;
         fetch.responses[0].location = Some("http://example.vn/home".into());
         let mut landing = fetch.responses[0].clone();

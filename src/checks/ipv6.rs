@@ -26,8 +26,13 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
 /// At least one AAAA is a global unicast (or accepted) address.
 pub fn aaaa(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6Aaaa;
-    let v6: Vec<_> = obs.addresses.iter().filter(|a| a.family == IpFamily::Ipv6).collect();
-    let observed = json!({ "aaaa": v6, "lookup": obs.records.aaaa });
+    let v6: Vec<_> = obs
+        .dns
+        .addresses
+        .iter()
+        .filter(|a| a.family == IpFamily::Ipv6)
+        .collect();
+    let observed = json!({ "aaaa": v6, "lookup": obs.dns.records.aaaa });
     if v6.iter().any(|a| a.class.is_usable()) {
         let count = v6.iter().filter(|a| a.class.is_usable()).count();
         return pass(
@@ -49,12 +54,12 @@ pub fn aaaa(obs: &Observations) -> CheckResult {
             observed,
         );
     }
-    match &obs.records.aaaa {
+    match &obs.dns.records.aaaa {
         LookupOutcome::Timeout | LookupOutcome::Failed { .. } => error(
             id,
             reason!(
-                format!("AAAA lookup failed: {}", obs.records.aaaa.label()),
-                format!("không tra được AAAA: {}", obs.records.aaaa.label())
+                format!("AAAA lookup failed: {}", obs.dns.records.aaaa.label()),
+                format!("không tra được AAAA: {}", obs.dns.records.aaaa.label())
             ),
             observed,
         ),
@@ -81,10 +86,10 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
         .collect();
     let observed = json!({ "addresses": summary, "expect_status": expect });
     if obs.usable(IpFamily::Ipv6).next().is_none() {
-        if !obs.records.aaaa.is_authoritative_answer()
-            && !matches!(obs.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused)
+        if !obs.dns.records.aaaa.is_authoritative_answer()
+            && !matches!(obs.dns.records.aaaa, LookupOutcome::ServFail | LookupOutcome::Refused)
         {
-            let label = obs.records.aaaa.label();
+            let label = obs.dns.records.aaaa.label();
             return error(
                 id,
                 reason!("AAAA lookup failed: {label}", "không tra được AAAA: {label}"),
@@ -275,7 +280,7 @@ fn fmt_status(status: Option<u16>) -> String {
 /// At least two name servers have a usable AAAA and every one answers authoritatively over IPv6.
 pub fn name_servers(obs: &Observations) -> CheckResult {
     let id = CheckId::Ipv6Ns;
-    let Some(zone) = &obs.zone else {
+    let Some(zone) = &obs.zone.facts else {
         return error(
             id,
             reason!("name servers were not probed", "chưa kiểm tra máy chủ tên miền"),
@@ -283,7 +288,7 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
         );
     };
     let observed =
-        json!({ "zone": zone.apex, "ns": zone.ns, "name_servers": zone.name_servers, "queries": obs.ns_queries });
+        json!({ "zone": zone.apex, "ns": zone.ns, "name_servers": zone.name_servers, "queries": obs.zone.ns_queries });
     if zone.name_servers.is_empty() {
         let label = zone.ns.label();
         return error(
@@ -299,7 +304,7 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
     let mut not_answering = Vec::new();
     let mut with_v6 = 0;
     for server in &zone.name_servers {
-        let queries: Vec<_> = obs.ns_queries.iter().filter(|q| q.name == server.name).collect();
+        let queries: Vec<_> = obs.zone.ns_queries.iter().filter(|q| q.name == server.name).collect();
         if queries.is_empty() {
             if matches!(server.aaaa, LookupOutcome::Timeout | LookupOutcome::Failed { .. })
                 && addresses_of(&server.aaaa).is_empty()
@@ -379,9 +384,9 @@ mod tests {
     #[test]
     fn missing_aaaa_says_no_ipv6_in_vietnamese() {
         let mut obs = observations();
-        obs.records.aaaa = LookupOutcome::NoData;
-        obs.addresses.retain(|a| a.family == IpFamily::Ipv4);
-        obs.fetches.retain(|f| f.family == IpFamily::Ipv4);
+        obs.dns.records.aaaa = LookupOutcome::NoData;
+        obs.dns.addresses.retain(|a| a.family == IpFamily::Ipv4);
+        obs.address.fetches.retain(|f| f.family == IpFamily::Ipv4);
         assert!(aaaa(&obs).reason.vi.starts_with("Chưa hỗ trợ IPv6"));
         assert_eq!(same_content(&obs).status, Status::Skip);
     }
@@ -410,7 +415,7 @@ mod tests {
     #[test]
     fn different_body_over_ipv6_fails_with_titles() {
         let mut obs = observations();
-        for fetch in obs.fetches.iter_mut().filter(|f| f.family == IpFamily::Ipv6) {
+        for fetch in obs.address.fetches.iter_mut().filter(|f| f.family == IpFamily::Ipv6) {
             fetch.body =
                 b"<html><title>Trang bao tri</title><body>He thong dang bao tri, vui long quay lai sau.</body></html>"
                     .to_vec();
@@ -422,8 +427,8 @@ mod tests {
     #[test]
     fn name_servers_without_aaaa_or_not_authoritative_fail() {
         let mut obs = observations();
-        obs.ns_queries.retain(|q| q.name != "ns2.example.vn");
-        if let Some(zone) = obs.zone.as_mut() {
+        obs.zone.ns_queries.retain(|q| q.name != "ns2.example.vn");
+        if let Some(zone) = obs.zone.facts.as_mut() {
             zone.name_servers[1].aaaa = LookupOutcome::NoData;
         }
         let result = name_servers(&obs);
@@ -431,7 +436,7 @@ mod tests {
         assert!(result.reason.en.contains("ns2.example.vn"));
 
         let mut obs = observations();
-        obs.ns_queries[0].outcome = NsQueryOutcome::Failed {
+        obs.zone.ns_queries[0].outcome = NsQueryOutcome::Failed {
             message: "udp: timeout; tcp: timeout".into(),
         };
         assert!(name_servers(&obs).reason.en.contains("not authoritative"));

@@ -28,7 +28,7 @@ pub fn only(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let page_works = page_over_ipv6(obs, expect, &mut blocking, &mut untested);
     name_servers_over_ipv6(obs, &mut blocking, &mut untested);
     let mut blocking_hosts: Vec<&str> = Vec::new();
-    match &obs.resources {
+    match &obs.page.resources {
         Some(resources) => {
             for host in &resources.hosts {
                 let name = host.host.as_str();
@@ -61,7 +61,7 @@ pub fn only(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let observed = json!({
         "blocking_hosts": blocking_hosts.len(),
         "blocking": blocking,
-        "resources": obs.resources,
+        "resources": obs.page.resources,
     });
     if !blocking.is_empty() {
         let list = blocking.join("; ");
@@ -77,8 +77,8 @@ pub fn only(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     if !untested.is_empty() {
         return not_tested(id, "could not be tested", "không kiểm tra được", &untested, observed);
     }
-    let hosts = obs.resources.as_ref().map(|r| r.hosts.len()).unwrap_or_default();
-    if let Some(cut) = obs.resources.as_ref().filter(|r| !r.unprobed.is_empty()) {
+    let hosts = obs.page.resources.as_ref().map(|r| r.hosts.len()).unwrap_or_default();
+    if let Some(cut) = obs.page.resources.as_ref().filter(|r| !r.unprobed.is_empty()) {
         let skipped = cut.unprobed.join(", ");
         return warn(id, reason!("works over IPv6 alone for the {hosts} resource hosts probed; not probed (over the cap): {skipped}", "dùng được khi chỉ có IPv6 với {hosts} máy chủ tài nguyên đã kiểm tra; chưa kiểm tra (vượt giới hạn): {skipped}"), observed);
     }
@@ -120,7 +120,7 @@ fn page_over_ipv6(
 
 /// An IPv6-only resolver must reach at least one of the zone's name servers over IPv6.
 fn name_servers_over_ipv6(obs: &Observations, blocking: &mut Vec<String>, untested: &mut Vec<String>) {
-    let Some(zone) = &obs.zone else {
+    let Some(zone) = &obs.zone.facts else {
         untested.push("the zone's name servers were not probed".into());
         return;
     };
@@ -131,7 +131,7 @@ fn name_servers_over_ipv6(obs: &Observations, blocking: &mut Vec<String>, untest
         ));
         return;
     }
-    if !obs.ns_queries.iter().any(|query| query.outcome.is_authoritative()) {
+    if !obs.zone.ns_queries.iter().any(|query| query.outcome.is_authoritative()) {
         let apex = &zone.apex;
         blocking.push(format!(
             "no name server of {apex} answers over IPv6: an IPv6-only resolver cannot find the site"
@@ -157,7 +157,7 @@ mod tests {
 
     fn with_hosts(hosts: Vec<ResourceHost>, unprobed: Vec<String>) -> Observations {
         let mut obs = observations();
-        obs.resources = Some(ResourceFacts {
+        obs.page.resources = Some(ResourceFacts {
             page: "https://portal.example.gov.vn/".into(),
             hosts,
             unprobed,
@@ -227,7 +227,7 @@ mod tests {
     fn a_non_public_aaaa_beside_a_public_one_blocks() {
         let mut obs = with_hosts(Vec::new(), Vec::new());
         let documentation = crate::probe::addr::classify("2001:db8::9".parse().expect("ip"), &[]);
-        obs.addresses.push(documentation);
+        obs.dns.addresses.push(documentation);
         let result = only(&obs, &expect());
         assert_eq!(result.status, Status::Fail, "{}", result.reason.en);
         assert_reason(&result, "[2001:db8::9] is published");

@@ -31,6 +31,8 @@ struct Seen<'a> {
     /// `Some(url)` for a redirect hop on another origin.
     hop: Option<&'a str>,
     tls: &'a TlsFacts,
+    /// What the leaf's CRL says (from the certificate level).
+    revocation: Option<&'a Revocation>,
 }
 
 impl Seen<'_> {
@@ -44,24 +46,27 @@ impl Seen<'_> {
 }
 
 fn handshakes(obs: &Observations) -> Vec<Seen<'_>> {
-    let mut seen = Vec::new();
-    for fetch in &obs.fetches {
-        if let Some(tls) = &fetch.tls {
-            seen.push(Seen {
-                ip: fetch.ip,
-                hop: None,
-                tls,
-            });
-        }
-        for hop in &fetch.hop_handshakes {
-            seen.push(Seen {
-                ip: hop.ip,
-                hop: Some(hop.url.as_str()),
-                tls: &hop.tls,
-            });
+    fn seen<'a>(obs: &'a Observations, ip: IpAddr, hop: Option<&'a str>, tls: &'a TlsFacts) -> Seen<'a> {
+        let leaf = tls.chain.first();
+        let revocation = leaf.and_then(|leaf| obs.certificates.revocation(&leaf.sha256));
+        Seen {
+            ip,
+            hop,
+            tls,
+            revocation,
         }
     }
-    seen
+    let mut all = Vec::new();
+    for fetch in &obs.address.fetches {
+        all.extend(fetch.tls.iter().map(|tls| seen(obs, fetch.ip, None, tls)));
+        all.extend(
+            fetch
+                .hop_handshakes
+                .iter()
+                .map(|hop| seen(obs, hop.ip, Some(hop.url.as_str()), &hop.tls)),
+        );
+    }
+    all
 }
 
 /// Usable addresses that showed no certificate at all, with why.
@@ -156,7 +161,7 @@ pub fn valid(obs: &Observations) -> CheckResult {
         return no_handshake(id, obs);
     }
     let observed = json!({
-        "handshakes": seen.iter().map(|h| json!({ "ip": h.ip, "hop": h.hop, "host": h.tls.host, "subject": h.tls.chain.first().map(|c| &c.subject), "issuer": h.tls.chain.first().map(|c| &c.issuer), "dns_names": h.tls.chain.first().map(|c| &c.dns_names), "verify_failure": h.tls.verify_failure, "revocation": h.tls.revocation })).collect::<Vec<_>>()
+        "handshakes": seen.iter().map(|h| json!({ "ip": h.ip, "hop": h.hop, "host": h.tls.host, "subject": h.tls.chain.first().map(|c| &c.subject), "issuer": h.tls.chain.first().map(|c| &c.issuer), "dns_names": h.tls.chain.first().map(|c| &c.dns_names), "verify_failure": h.tls.verify_failure, "revocation": h.revocation })).collect::<Vec<_>>()
     });
     let mut failures = Findings::default();
     for h in &seen {
@@ -178,7 +183,7 @@ pub fn valid(obs: &Observations) -> CheckResult {
     let mut unchecked = Vec::new();
     let mut checked_revocation = false;
     for h in &seen {
-        match &h.tls.revocation {
+        match h.revocation {
             Some(Revocation::Revoked { url, since }) => {
                 let date = crate::model::calendar::date_of(*since);
                 failures.push(
@@ -283,11 +288,12 @@ pub fn modern(obs: &Observations) -> CheckResult {
     versions.sort();
     versions.dedup();
     let obsolete: Vec<_> = obs
+        .address
         .fetches
         .iter()
         .filter_map(|f| f.obsolete_suite.as_ref().map(|suite| (f.ip, suite)))
         .collect();
-    let observed = json!({ "negotiated": versions, "legacy_probe": obs.legacy_tls, "obsolete_suites": obsolete.iter().map(|(ip, suite)| json!({ "ip": ip, "suite": suite })).collect::<Vec<_>>() });
+    let observed = json!({ "negotiated": versions, "legacy_probe": obs.address.legacy_tls, "obsolete_suites": obsolete.iter().map(|(ip, suite)| json!({ "ip": ip, "suite": suite })).collect::<Vec<_>>() });
     if !obs.probes.legacy_tls {
         return error(
             id,
@@ -297,7 +303,7 @@ pub fn modern(obs: &Observations) -> CheckResult {
     }
     let mut problems = Findings::default();
     let mut unknown = Vec::new();
-    for probe in &obs.legacy_tls {
+    for probe in &obs.address.legacy_tls {
         match &probe.outcome {
             LegacyTlsOutcome::Accepted { version } => {
                 problems.push(
@@ -414,7 +420,7 @@ mod tests {
     #[test]
     fn expired_certificate_fails_valid_and_expiry() {
         let mut obs = observations();
-        for fetch in &mut obs.fetches {
+        for fetch in &mut obs.address.fetches {
             let tls = fetch.tls.as_mut().unwrap();
             tls.verify_failure = Some(VerifyFailure {
                 code: "expired".into(),
@@ -432,7 +438,7 @@ mod tests {
         let mut obs = observations();
         let settings = TargetSettings::default();
         for (days, status) in [(30, Status::Pass), (20, Status::Warn), (5, Status::Fail)] {
-            for fetch in &mut obs.fetches {
+            for fetch in &mut obs.address.fetches {
                 fetch.tls.as_mut().unwrap().chain[0].not_after = NOW + days * 86400 + 60;
             }
             assert_eq!(expiry(&obs, &settings, NOW).status, status, "{days} days");
@@ -442,12 +448,12 @@ mod tests {
     #[test]
     fn legacy_tls_accepted_fails_and_unknown_errors() {
         let mut obs = observations();
-        obs.legacy_tls[1].outcome = LegacyTlsOutcome::Accepted {
+        obs.address.legacy_tls[1].outcome = LegacyTlsOutcome::Accepted {
             version: "TLS 1.0".into(),
         };
         let result = modern(&obs);
         assert_verdict(&result, Status::Fail, "[2402:800::1] still accepts TLS 1.0");
-        obs.legacy_tls[1].outcome = LegacyTlsOutcome::Unknown {
+        obs.address.legacy_tls[1].outcome = LegacyTlsOutcome::Unknown {
             message: "timeout".into(),
         };
         assert_eq!(modern(&obs).status, Status::Error);
@@ -456,7 +462,7 @@ mod tests {
     #[test]
     fn missing_intermediate_fails_but_self_signed_chain_is_complete() {
         let mut obs = observations();
-        for fetch in &mut obs.fetches {
+        for fetch in &mut obs.address.fetches {
             let tls = fetch.tls.as_mut().unwrap();
             tls.chain.truncate(1);
             tls.chain[0].issuer_is_trust_anchor = false;
@@ -466,7 +472,7 @@ mod tests {
             });
         }
         assert_eq!(chain_complete(&obs).status, Status::Fail);
-        for fetch in &mut obs.fetches {
+        for fetch in &mut obs.address.fetches {
             fetch.tls.as_mut().unwrap().chain[0].self_signed = true;
         }
         assert_eq!(chain_complete(&obs).status, Status::Pass);
@@ -486,9 +492,9 @@ mod tests {
     #[test]
     fn obsolete_suites_only_fail_modern() {
         let mut obs = observations();
-        obs.fetches[0].tls = None;
-        obs.fetches[0].responses.clear();
-        obs.fetches[0].obsolete_suite = Some("AES128-SHA (static RSA, CBC)".into());
+        obs.address.fetches[0].tls = None;
+        obs.address.fetches[0].responses.clear();
+        obs.address.fetches[0].obsolete_suite = Some("AES128-SHA (static RSA, CBC)".into());
         let result = modern(&obs);
         assert_verdict(&result, Status::Fail, "obsolete TLS 1.2 cipher suites (AES128-SHA");
     }
@@ -496,18 +502,20 @@ mod tests {
     #[test]
     fn an_invalid_certificate_on_a_redirect_hop_fails_valid() {
         let mut obs = observations();
-        let mut hop_tls = obs.fetches[0].tls.clone().unwrap();
+        let mut hop_tls = obs.address.fetches[0].tls.clone().unwrap();
         hop_tls.host = "sso.example.vn".into();
         hop_tls.verify_failure = Some(VerifyFailure {
             code: "expired".into(),
             message: "the certificate has expired".into(),
         });
-        let ip = obs.fetches[0].ip;
-        obs.fetches[0].hop_handshakes.push(crate::probe::http::HopHandshake {
-            url: "https://sso.example.vn/login".into(),
-            ip,
-            tls: hop_tls,
-        });
+        let ip = obs.address.fetches[0].ip;
+        obs.address.fetches[0]
+            .hop_handshakes
+            .push(crate::probe::http::HopHandshake {
+                url: "https://sso.example.vn/login".into(),
+                ip,
+                tls: hop_tls,
+            });
         let result = valid(&obs);
         assert_verdict(&result, Status::Fail, "hop https://sso.example.vn/login");
         assert_reason(&result, "expired");
@@ -527,7 +535,7 @@ mod tests {
     #[test]
     fn chain_to_an_untrusted_root_is_not_a_missing_intermediate() {
         let mut obs = observations();
-        for fetch in &mut obs.fetches {
+        for fetch in &mut obs.address.fetches {
             let tls = fetch.tls.as_mut().unwrap();
             for cert in &mut tls.chain {
                 cert.issuer_is_trust_anchor = false;
@@ -552,7 +560,7 @@ mod tests {
     #[test]
     fn an_expired_leaf_does_not_hide_a_missing_intermediate() {
         let mut obs = observations();
-        for fetch in &mut obs.fetches {
+        for fetch in &mut obs.address.fetches {
             let tls = fetch.tls.as_mut().unwrap();
             tls.chain.truncate(1);
             tls.verify_failure = Some(VerifyFailure {
@@ -567,7 +575,7 @@ mod tests {
     #[test]
     fn no_handshake_is_error_not_pass() {
         let mut obs = observations();
-        for fetch in &mut obs.fetches {
+        for fetch in &mut obs.address.fetches {
             fetch.tls = None;
         }
         assert_eq!(valid(&obs).status, Status::Error);

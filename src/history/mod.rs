@@ -85,13 +85,13 @@ impl WatchedFacts {
     pub fn of(verdict: &TargetVerdict) -> WatchedFacts {
         let observations = &verdict.observations;
         let cert_sha256 = certificate_fingerprints(observations);
-        let records = &observations.records;
+        let records = &observations.dns.records;
         let addresses = (records.a.is_authoritative_answer() && records.aaaa.is_authoritative_answer()).then(|| {
-            let mut list: Vec<String> = observations.addresses.iter().map(|a| a.ip.to_string()).collect();
+            let mut list: Vec<String> = observations.dns.addresses.iter().map(|a| a.ip.to_string()).collect();
             list.sort();
             list
         });
-        let name_servers = observations.zone.as_ref().and_then(|zone| match &zone.ns {
+        let name_servers = observations.zone.facts.as_ref().and_then(|zone| match &zone.ns {
             LookupOutcome::Records { values } => {
                 let mut list: Vec<String> = values.iter().map(|v| v.trim_end_matches('.').to_lowercase()).collect();
                 list.sort();
@@ -100,6 +100,7 @@ impl WatchedFacts {
             _ => None,
         });
         let final_url = observations
+            .address
             .fetches
             .iter()
             .find(|fetch| fetch.error.is_none())
@@ -108,7 +109,7 @@ impl WatchedFacts {
             cert_sha256,
             addresses,
             name_servers,
-            script_hosts: observations.script_hosts.clone(),
+            script_hosts: observations.page.script_hosts.clone(),
             final_url,
         }
     }
@@ -168,7 +169,7 @@ impl FactChange {
 /// The watched certificate value of [`WatchedFacts::cert_sha256`].
 fn certificate_fingerprints(observations: &crate::probe::Observations) -> Option<String> {
     let mut pairs = Vec::new();
-    for fetch in &observations.fetches {
+    for fetch in &observations.address.fetches {
         let leaf = fetch.tls.as_ref()?.chain.first()?;
         pairs.push((fetch.ip.to_string(), leaf.sha256.clone()));
     }
@@ -268,16 +269,16 @@ mod tests {
             Some("00"),
             "one certificate everywhere: its fingerprint"
         );
-        verdict.observations.fetches[1].tls.as_mut().unwrap().chain[0].sha256 = "ff".into();
+        verdict.observations.address.fetches[1].tls.as_mut().unwrap().chain[0].sha256 = "ff".into();
         let mixed = WatchedFacts::of(&verdict).cert_sha256;
         assert_eq!(mixed.as_deref(), Some("203.162.4.190=00, 2402:800::1=ff"));
-        verdict.observations.fetches.reverse();
+        verdict.observations.address.fetches.reverse();
         assert_eq!(
             WatchedFacts::of(&verdict).cert_sha256,
             mixed,
             "round-robin order is no change"
         );
-        verdict.observations.fetches[0].tls = None;
+        verdict.observations.address.fetches[0].tls = None;
         assert_eq!(
             WatchedFacts::of(&verdict).cert_sha256,
             None,

@@ -330,7 +330,7 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
             }
         }
         F::DnsNameServers => {
-            let Some(zone) = &observations.zone else { return };
+            let Some(zone) = &observations.zone.facts else { return };
             for ip in IP_FAMILIES {
                 let count = zone
                     .name_servers
@@ -359,6 +359,7 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
         F::TlsCertValid => {
             if handshakes(snapshot).next().is_some() {
                 let all_valid = observations
+                    .address
                     .fetches
                     .iter()
                     .all(|f| f.tls.as_ref().is_some_and(|t| t.verify_failure.is_none()));
@@ -392,7 +393,7 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
             }
         }
         F::ScriptHost => {
-            for host in observations.script_hosts.iter().flatten() {
+            for host in observations.page.script_hosts.iter().flatten() {
                 lines.put(&[("host", host)], 1.0);
             }
         }
@@ -406,6 +407,7 @@ fn handshakes(snapshot: &TargetSnapshot) -> impl Iterator<Item = &TlsFacts> {
     snapshot
         .verdict
         .observations
+        .address
         .fetches
         .iter()
         .filter_map(|f| f.tls.as_ref())

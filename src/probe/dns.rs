@@ -100,6 +100,22 @@ impl ZoneFacts {
     }
 }
 
+/// How one name server answered on one address.
+#[derive(Clone, Debug, Serialize)]
+pub struct NsAddressQuery {
+    pub name: String,
+    pub address: std::net::SocketAddr,
+    pub outcome: super::nameserver::NsQueryOutcome,
+}
+
+/// What is true of a zone for one round, computed once and shared by every site of the zone.
+#[derive(Clone)]
+pub struct ZoneRound {
+    pub facts: ZoneFacts,
+    pub ns_queries: Vec<NsAddressQuery>,
+    pub dnssec: Option<DnssecState>,
+}
+
 /// A name server's own addresses.
 #[derive(Clone, Debug, Serialize)]
 pub struct NameServerAddresses {

@@ -482,9 +482,7 @@ pub struct TlsFacts {
     /// False when the chain was recorded but the handshake did not finish (version and cipher
     /// are then unknown).
     pub handshake_completed: bool,
-    /// What the CA's CRL says about the leaf, when it publishes one.
-    pub revocation: Option<super::crl::Revocation>,
-    /// The chain as sent, kept only until revocation has been checked.
+    /// The chain as sent, kept only until the certificate level has read it.
     #[serde(skip)]
     pub chain_der: Vec<Vec<u8>>,
 }
@@ -527,7 +525,6 @@ pub fn facts_from_chain(chain: &[CertificateDer<'static>], host: &str, setup: &T
         chain: parsed,
         verify_failure,
         handshake_completed: false,
-        revocation: None,
         chain_der: chain.iter().map(|der| der.as_ref().to_vec()).collect(),
     }
 }

@@ -391,7 +391,7 @@ fn observed_section(snapshot: &TargetSnapshot, lang: Lang) -> String {
         ));
     }
     out.push_str("</tbody></table>");
-    if let Some(hosts) = &verdict.observations.script_hosts {
+    if let Some(hosts) = &verdict.observations.page.script_hosts {
         let title = match lang {
             Lang::Vi => "Máy chủ bên ngoài cung cấp script và iframe",
             Lang::En => "Third-party script and frame hosts",
@@ -407,7 +407,7 @@ fn observed_section(snapshot: &TargetSnapshot, lang: Lang) -> String {
         };
         out.push_str(&format!("<h2>{title}</h2><ul id=\"script-hosts\">{list}</ul>"));
     }
-    let tls = verdict.observations.fetches.iter().find_map(|f| f.tls.as_ref());
+    let tls = verdict.observations.address.fetches.iter().find_map(|f| f.tls.as_ref());
     if let Some(leaf) = tls.and_then(|t| t.chain.first()) {
         let valid = tls.is_some_and(|t| t.verify_failure.is_none());
         out.push_str(&format!(
@@ -423,7 +423,7 @@ fn observed_section(snapshot: &TargetSnapshot, lang: Lang) -> String {
             }))
         ));
     }
-    if let Some(zone) = &verdict.observations.zone {
+    if let Some(zone) = &verdict.observations.zone.facts {
         let servers: Vec<String> = zone
             .name_servers
             .iter()

@@ -1,0 +1,128 @@
+//! The address level: what each usable address of the host does, probed on every one of them
+//! (a site's second server is often the one nobody updated). Each probe here has the same
+//! shape: the context and the host's addresses in, one fact per usable address out.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Serialize;
+
+use super::addr::classify;
+use super::context::Context;
+use super::dns::addresses_of;
+use super::host::HostLevel;
+use super::http::{AddressFetch, FetchError, KeptConnection, Phase, PlainHttpFacts};
+use super::legacy_tls::{self, AddressLegacyTls};
+
+/// Per-address facts of the target's host.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AddressLevel {
+    /// One fetch per usable address, when fetching was asked for.
+    pub fetches: Vec<AddressFetch>,
+    /// One plain http:// request per usable address of the http:// host (when probed).
+    pub plain_http: Vec<PlainHttpFacts>,
+    /// The legacy ClientHello's outcome on every usable address (when probed).
+    pub legacy_tls: Vec<AddressLegacyTls>,
+}
+
+/// The fetches, and for each the connection its page came back on while it can carry one more
+/// request (kept only when a later probe asks on it).
+pub struct Fetched {
+    pub fetches: Vec<AddressFetch>,
+    pub kept: Vec<Option<KeptConnection>>,
+}
+
+/// The target's URL fetched over every usable address, redirects followed within the family.
+/// A handshake rustls refuses is tried once more with a hand-built hello, to tell "obsolete
+/// suites only" from "no TLS".
+pub async fn fetch(cx: &Context<'_>, host: &HostLevel) -> Fetched {
+    if !cx.probes.fetch {
+        return Fetched {
+            fetches: Vec::new(),
+            kept: Vec::new(),
+        };
+    }
+    let http = cx.http();
+    let target = cx.target;
+    let resolve_seconds = host.records.resolve_seconds;
+    let fetched = futures::future::join_all(host.usable().iter().map(|ip| async {
+        let (mut fetch, kept) = http
+            .fetch_keeping(
+                &target.url,
+                *ip,
+                cx.deadline,
+                target.settings.max_body_bytes,
+                resolve_seconds,
+            )
+            .await;
+        // Only the crawler asks again; any other connection closes now.
+        let kept = kept.filter(|_| cx.probes.crawler);
+        let refused_handshake = fetch.responses.is_empty()
+            && fetch
+                .error
+                .as_ref()
+                .is_some_and(|e| e.phase == Phase::Tls && e.kind == "tls");
+        if refused_handshake {
+            let address = SocketAddr::new(*ip, target.https_port());
+            fetch.obsolete_suite = legacy_tls::probe_obsolete_suites(address, cx.host(), cx.deadline).await;
+        }
+        (fetch, kept)
+    }))
+    .await;
+    let (fetches, kept) = fetched.into_iter().unzip();
+    Fetched { fetches, kept }
+}
+
+/// One plain http:// request on every usable address of the http:// host: a redirect that
+/// only one address or family does is not a redirect a user can count on.
+pub async fn plain_http(cx: &Context<'_>, host: &HostLevel) -> Vec<PlainHttpFacts> {
+    if !cx.probes.plain_http {
+        return Vec::new();
+    }
+    let target = cx.target;
+    let http_host = target.http_url.host_str().unwrap_or_default();
+    let addresses: Vec<IpAddr> = if http_host == target.host() {
+        host.usable()
+    } else {
+        let records = cx.shared.dns.host_records(http_host, cx.deadline).await;
+        addresses_of(&records.a)
+            .into_iter()
+            .chain(addresses_of(&records.aaaa))
+            .filter(|ip| classify(*ip, &cx.accept).class.is_usable())
+            .collect()
+    };
+    if addresses.is_empty() {
+        return vec![PlainHttpFacts {
+            url: target.http_url.to_string(),
+            ip: None,
+            status: None,
+            location: None,
+            error: Some(FetchError {
+                phase: Phase::Resolve,
+                kind: "resolve".into(),
+                message: "no usable address for the http:// host".into(),
+            }),
+        }];
+    }
+    let http = cx.http();
+    futures::future::join_all(
+        addresses
+            .iter()
+            .map(|ip| http.plain_http(&target.http_url, *ip, cx.deadline)),
+    )
+    .await
+}
+
+/// The legacy (TLS 1.0/1.1) ClientHello on every usable address.
+pub async fn legacy_tls(cx: &Context<'_>, host: &HostLevel) -> Vec<AddressLegacyTls> {
+    if !cx.probes.legacy_tls {
+        return Vec::new();
+    }
+    futures::future::join_all(host.usable().iter().map(|ip| async {
+        let address = SocketAddr::new(*ip, cx.target.https_port());
+        AddressLegacyTls {
+            ip: *ip,
+            outcome: legacy_tls::probe_legacy_tls(address, cx.host(), cx.deadline).await,
+        }
+    }))
+    .await
+}

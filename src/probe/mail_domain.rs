@@ -1,0 +1,30 @@
+//! The mail-domain level: the MX set of the target's mail domain and its exchanges' SMTP,
+//! probed once per domain per round ([`super::mail`] does the talking) and shared by every
+//! site whose mail goes there.
+
+use super::context::Context;
+use super::mail::{probe_mail, MailFacts};
+
+/// The mail level: the mail of the target's mail domain (configured, or its zone apex),
+/// probed once per domain per round and shared by the sites that use it.
+pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
+    if !cx.probes.mail {
+        return None;
+    }
+    let domain = match &cx.target.settings.mail_domain {
+        Some(domain) => domain.clone(),
+        None => cx
+            .shared
+            .dns
+            .find_apex(cx.host(), cx.deadline)
+            .await
+            .0
+            .unwrap_or_else(|| cx.host().to_string()),
+    };
+    let key = format!("{domain}|{:?}", cx.accept);
+    let compute = || async {
+        let facts = probe_mail(&cx.shared.dns, &domain, cx.shared.smtp_port, &cx.accept, cx.deadline).await;
+        (facts, cx.target.settings.interval)
+    };
+    cx.shared.mails.get_or_compute(&key, cx.deadline, compute).await
+}
