@@ -31,6 +31,59 @@ pub enum CheckId {
     ContentClean,
 }
 
+/// The area a check belongs to: the text table groups its columns by area, and reports can
+/// do the same. Read from the id's first word, so a new check needs no extra entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Area {
+    Dns,
+    Ipv6,
+    Tls,
+    Http,
+    Mail,
+    Content,
+    Routing,
+}
+
+impl Area {
+    /// Every area, in the order tables show them.
+    pub const ALL: [Area; 7] = [
+        Area::Dns,
+        Area::Ipv6,
+        Area::Tls,
+        Area::Http,
+        Area::Mail,
+        Area::Content,
+        Area::Routing,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Area::Dns => "DNS",
+            Area::Ipv6 => "IPv6",
+            Area::Tls => "TLS",
+            Area::Http => "HTTP",
+            Area::Mail => "Mail",
+            Area::Content => "Content",
+            Area::Routing => "Routing",
+        }
+    }
+
+    /// The area of a check id by its first word ("tls.valid" → TLS); `None` for a word no
+    /// area claims (a unit test keeps the catalogue free of those).
+    pub fn of_key(key: &str) -> Option<Area> {
+        match key.split('.').next()? {
+            "dns" | "domain" => Some(Area::Dns),
+            "ipv6" => Some(Area::Ipv6),
+            "tls" => Some(Area::Tls),
+            "http" | "https" => Some(Area::Http),
+            "mail" => Some(Area::Mail),
+            "content" => Some(Area::Content),
+            "routing" => Some(Area::Routing),
+            _ => None,
+        }
+    }
+}
+
 /// Which probes to run. `--only` narrows this so a certificate sweep does no name-server or
 /// legacy-TLS work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -304,6 +357,11 @@ impl CheckId {
         }
     }
 
+    /// The area the check belongs to, for grouping.
+    pub fn area(self) -> Area {
+        Area::of_key(self.as_str()).unwrap_or(Area::Content)
+    }
+
     /// The stable string id, e.g. "ipv6.aaaa".
     pub fn as_str(self) -> &'static str {
         self.info().key
@@ -381,6 +439,16 @@ mod tests {
         let probes = CheckId::probes_for(&[CheckId::TlsValid, CheckId::TlsExpiry]);
         assert!(probes.fetch);
         assert!(!probes.zone && !probes.legacy_tls && !probes.dnssec && !probes.plain_http);
+    }
+
+    #[test]
+    fn every_check_belongs_to_an_area() {
+        for info in &CATALOGUE {
+            assert!(Area::of_key(info.key).is_some(), "{} has no area", info.key);
+        }
+        assert_eq!(CheckId::TlsValid.area(), Area::Tls);
+        assert_eq!(CheckId::HttpsHsts.area(), Area::Http);
+        assert_eq!(CheckId::DomainVn.area(), Area::Dns);
     }
 
     #[test]
