@@ -12,7 +12,7 @@ use url::Url;
 use super::input::CheckFn;
 use super::keywords::{Term, Words, BRANDS, GAMBLING_TERMS, PROMOTION, PROMOTION_WINDOW};
 use super::page_text::{self, PageText};
-use super::result::{error, fail, pass, reason, warn, CheckResult};
+use super::result::{error, fail, not_tested, pass, reason, warn, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::target::{off_site, site_domain, Target};
 use crate::probe::http::AddressFetch;
@@ -64,6 +64,9 @@ struct Finding {
     place: Place,
     promoted: bool,
     excerpt: String,
+    /// The addresses whose page shows it ("[ip], [ip]"), named when the addresses served
+    /// different pages.
+    on: Option<String>,
 }
 
 /// The shipped keyword lists, prepared once: preparing them for every page cost 2 % of a full
@@ -120,6 +123,7 @@ fn scan(text: &str, place: Place, terms: &Terms) -> Vec<Finding> {
                 place,
                 promoted,
                 excerpt: words.excerpt(at),
+                on: None,
             });
         }
     }
@@ -130,6 +134,7 @@ fn scan(text: &str, place: Place, terms: &Terms) -> Vec<Finding> {
                 place,
                 promoted: true,
                 excerpt: words.excerpt(at),
+                on: None,
             });
         }
     }
@@ -149,7 +154,7 @@ fn findings_of(page: &PageText, domain: &str, terms: &Terms) -> Vec<Finding> {
     findings
 }
 
-/// The body of the first fetch that brought the page back.
+/// The body of a fetch that brought the page back.
 fn page_of(fetch: &AddressFetch) -> Option<(String, Url)> {
     if fetch.error.is_some() || fetch.body.is_empty() {
         return None;
@@ -158,9 +163,68 @@ fn page_of(fetch: &AddressFetch) -> Option<(String, Url)> {
     Some((String::from_utf8_lossy(&fetch.body).into_owned(), url))
 }
 
+/// One distinct page and the addresses that served it: injected code is often on one server
+/// of several, so every address's page is read (identical pages once).
+struct ServedPage<'a> {
+    fetch: &'a AddressFetch,
+    addresses: Vec<std::net::IpAddr>,
+}
+
+fn distinct_pages(obs: &Observations) -> Vec<ServedPage<'_>> {
+    let mut pages: Vec<ServedPage<'_>> = Vec::new();
+    for fetch in obs
+        .address
+        .fetches
+        .iter()
+        .filter(|f| f.error.is_none() && !f.body.is_empty())
+    {
+        match pages.iter_mut().find(|page| page.fetch.body == fetch.body) {
+            Some(page) => page.addresses.push(fetch.ip),
+            None => pages.push(ServedPage {
+                fetch,
+                addresses: vec![fetch.ip],
+            }),
+        }
+    }
+    pages
+}
+
+/// "[ip], [ip]"
+fn list_addresses(addresses: &[std::net::IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(|ip| format!("[{ip}]"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adds `found` to `findings`, one entry per term, place and excerpt, naming every address.
+fn merge(findings: &mut Vec<Finding>, found: Vec<Finding>, on: &str) {
+    for finding in found {
+        match findings
+            .iter_mut()
+            .find(|f| f.term == finding.term && f.place == finding.place && f.excerpt == finding.excerpt)
+        {
+            Some(known) => {
+                if let Some(known_on) = &mut known.on {
+                    if !known_on.contains(on) {
+                        known_on.push_str(", ");
+                        known_on.push_str(on);
+                    }
+                }
+            }
+            None => findings.push(Finding {
+                on: Some(on.to_string()),
+                ..finding
+            }),
+        }
+    }
+}
+
 pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
     let id = CheckId::ContentClean;
-    let Some((html, url)) = obs.address.fetches.iter().find_map(page_of) else {
+    let pages = distinct_pages(obs);
+    let Some(first) = pages.first() else {
         return error(
             id,
             reason!(
@@ -172,45 +236,75 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
     };
     let (keywords, allowed) = own_terms(target);
     let terms = terms_for(&keywords, &allowed);
-    let domain = site_domain(url.host_str().unwrap_or_default());
-    let page = page_text::read(&html, &url);
-    let mut findings = findings_of(&page, &domain, &terms);
+    let first_url = first.fetch.final_url.as_deref().and_then(|url| Url::parse(url).ok());
+    let domain = site_domain(first_url.as_ref().and_then(Url::host_str).unwrap_or_default());
+    let mut findings = Vec::new();
+    let mut hidden_off_site: BTreeSet<String> = BTreeSet::new();
+    for served in &pages {
+        let Some((html, url)) = page_of(served.fetch) else {
+            continue;
+        };
+        let page = page_text::read(&html, &url);
+        merge(
+            &mut findings,
+            findings_of(&page, &domain, &terms),
+            &list_addresses(&served.addresses),
+        );
+        hidden_off_site.extend(
+            page.links
+                .iter()
+                .filter(|link| link.hidden)
+                .filter_map(|link| link.host.clone())
+                .filter(|host| off_site(host, &domain)),
+        );
+    }
+    if pages.len() == 1 {
+        for finding in &mut findings {
+            finding.on = None;
+        }
+    }
 
-    // Cloaking: what the crawler was shown beyond what a visitor sees.
+    // Cloaking: what the crawler was shown beyond what any visitor sees.
     let crawler_page = obs.page.crawler.as_deref().and_then(page_of);
     if let Some((crawler_html, crawler_url)) = &crawler_page {
         let crawler = page_text::read(crawler_html, crawler_url);
         let seen: BTreeSet<String> = findings.iter().map(|f| f.term.clone()).collect();
+        let on = obs.page.crawler.as_deref().map(|c| format!("[{}]", c.ip));
         for finding in findings_of(&crawler, &domain, &terms) {
             if !seen.contains(&finding.term) {
                 findings.push(Finding {
                     place: Place::CrawlerOnly,
+                    on: on.clone().filter(|_| pages.len() > 1),
                     ..finding
                 });
             }
         }
     }
-    let hidden_off_site: BTreeSet<&str> = page
-        .links
-        .iter()
-        .filter(|link| link.hidden)
-        .filter_map(|link| link.host.as_deref())
-        .filter(|host| off_site(host, &domain))
-        .collect();
-
+    let untested = super::http::untested_fetches(
+        obs,
+        |fetch| fetch.error.is_some() || fetch.body.is_empty(),
+        "an empty page",
+    );
     let spam = |f: &&Finding| f.promoted || matches!(f.place, Place::Hidden | Place::Link | Place::CrawlerOnly);
     let observed = json!({
         "findings": findings.iter().map(|f| json!({
-            "term": f.term, "place": f.place.en(), "promoted": f.promoted, "excerpt": f.excerpt,
+            "term": f.term, "place": f.place.en(), "promoted": f.promoted, "excerpt": f.excerpt, "on": f.on,
         })).collect::<Vec<_>>(),
         "hidden_off_site_links": hidden_off_site,
         "crawler_fetched": crawler_page.is_some(),
+        "pages": pages.iter().map(|page| json!({ "addresses": page.addresses, "bytes": page.fetch.body_bytes })).collect::<Vec<_>>(),
+        "not_read": untested,
     });
     let describe = |chosen: &[&Finding], vi: bool| -> String {
         let mut parts: Vec<String> = Vec::new();
         for f in chosen.iter().take(5) {
             let place = if vi { f.place.vi() } else { f.place.en() };
-            parts.push(format!("\"{}\" ({place}: …{}…)", f.term, f.excerpt));
+            let on = match (&f.on, vi) {
+                (Some(on), false) => format!(" on {on}"),
+                (Some(on), true) => format!(" tại {on}"),
+                (None, _) => String::new(),
+            };
+            parts.push(format!("\"{}\" ({place}: …{}…){on}", f.term, f.excerpt));
         }
         parts.join("; ")
     };
@@ -266,13 +360,22 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
         );
     }
     if !hidden_off_site.is_empty() {
-        let hosts: Vec<&str> = hidden_off_site.iter().copied().collect();
+        let hosts: Vec<&str> = hidden_off_site.iter().map(String::as_str).collect();
         return warn(
             id,
             reason!(
                 format!("hidden links to other sites: {}", hosts.join(", ")),
                 format!("có liên kết ẩn tới trang khác: {}", hosts.join(", "))
             ),
+            observed,
+        );
+    }
+    if !untested.is_empty() {
+        return not_tested(
+            id,
+            "no gambling content found, but not every address's page was read",
+            "không phát hiện nội dung cờ bạc, nhưng chưa đọc được trang trên mọi địa chỉ",
+            &untested,
             observed,
         );
     }
@@ -302,8 +405,10 @@ mod tests {
 
     fn judge(html: &str, crawler_html: Option<&str>, allow: &[&str]) -> CheckResult {
         let mut obs = observations();
-        obs.address.fetches[0].body = html.as_bytes().to_vec();
-        obs.address.fetches[0].final_url = Some("https://soyte.haiduong.gov.vn/".into());
+        for fetch in &mut obs.address.fetches {
+            fetch.body = html.as_bytes().to_vec();
+            fetch.final_url = Some("https://soyte.haiduong.gov.vn/".into());
+        }
         obs.page.crawler = crawler_html.map(|body| {
             let mut fetch = obs.address.fetches[0].clone();
             fetch.body = body.as_bytes().to_vec();
@@ -329,6 +434,29 @@ mod tests {
             let result = judge(&page(body), Some(&page(body)), &[]);
             assert_eq!(result.status, Status::Pass, "{body}: {}", result.reason.en);
         }
+    }
+
+    #[test]
+    fn spam_on_one_address_only_fails_and_names_it() {
+        let mut obs = observations();
+        let clean_page = page("<p>Tin tức y tế</p>");
+        let spammed = page("<p>Tin tức y tế</p><p>Nhà cái uy tín số 1, nạp tiền nhận thưởng ngay</p>");
+        for (fetch, html) in obs.address.fetches.iter_mut().zip([&clean_page, &spammed]) {
+            fetch.body = html.as_bytes().to_vec();
+            fetch.final_url = Some("https://soyte.haiduong.gov.vn/".into());
+        }
+        let result = clean(&target(), &obs);
+        assert_verdict(&result, Status::Fail, "\"nhà cái\" (text:");
+        assert!(result.reason.en.contains("on [2402:800::1]"), "{}", result.reason.en);
+        assert!(!result.reason.en.contains("203.162.4.190"), "{}", result.reason.en);
+        // An address whose page could not be read keeps a clean page from passing.
+        obs.address.fetches[1].body = clean_page.as_bytes().to_vec();
+        obs.address.fetches[1].error = Some(crate::probe::http::FetchError {
+            phase: crate::probe::http::Phase::Transfer,
+            kind: "timeout".into(),
+            message: "no answer within the timeout".into(),
+        });
+        assert_verdict(&clean(&target(), &obs), Status::Error, "[2402:800::1] timeout");
     }
 
     #[test]

@@ -42,11 +42,24 @@ pub fn vn(obs: &Observations) -> CheckResult {
         );
     }
     if let Some(off) = final_hosts.iter().find(|host| !host_is_under(host, "vn")) {
+        let from: Vec<String> = obs
+            .address
+            .fetches
+            .iter()
+            .filter(|fetch| {
+                fetch.hop_urls().iter().any(|url| {
+                    url.host_str()
+                        .is_some_and(|h| h.trim_end_matches('.').eq_ignore_ascii_case(off))
+                })
+            })
+            .map(|fetch| format!("[{}]", fetch.ip))
+            .collect();
+        let from = from.join(", ");
         return fail(
             id,
             reason!(
-                "redirects off .vn to {off}",
-                "chuyển hướng ra ngoài tên miền .vn tới {off}"
+                "{from} redirects off .vn to {off}",
+                "{from} chuyển hướng ra ngoài tên miền .vn tới {off}"
             ),
             observed,
         );

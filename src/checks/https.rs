@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{error, fail, not_tested, pass, reason, CheckResult, Status};
+use super::result::{error, fail, not_tested, pass, reason, CheckResult, Findings, Status};
 use crate::model::catalogue::CheckId;
 use crate::model::target::Target;
 use crate::probe::http::{is_redirect, PlainHttpFacts};
@@ -145,54 +145,52 @@ pub fn hsts_max_age(value: &str) -> Option<u64> {
     })
 }
 
-/// Strict-Transport-Security with max-age ≥ one year on the site's own https responses.
+/// Strict-Transport-Security with max-age ≥ one year on the site's own https responses, on
+/// every address: an operator who set it on the IPv4 server and not the IPv6 one is named.
 pub fn hsts(obs: &Observations) -> CheckResult {
     let id = CheckId::HttpsHsts;
-    let first_responses: Vec<_> = obs
+    let answered: Vec<(std::net::IpAddr, Option<&str>)> = obs
         .address
         .fetches
         .iter()
-        .filter_map(|fetch| fetch.responses.first())
+        .filter_map(|fetch| Some((fetch.ip, fetch.responses.first()?.header("strict-transport-security"))))
         .collect();
-    if first_responses.is_empty() {
-        return error(
-            id,
-            reason!(
-                "no https response to read HSTS from",
-                "không có phản hồi https để kiểm tra HSTS"
-            ),
-            json!({}),
+    if answered.is_empty() {
+        let why = reason!(
+            "no https response to read HSTS from",
+            "không có phản hồi https để kiểm tra HSTS"
         );
+        return error(id, why, json!({}));
     }
-    let values: Vec<Option<&str>> = first_responses
-        .iter()
-        .map(|response| response.header("strict-transport-security"))
-        .collect();
-    let observed = json!({ "strict_transport_security": values, "minimum_max_age": MIN_HSTS_MAX_AGE });
+    let mut by_address = serde_json::Map::new();
+    let mut problems = Findings::default();
+    let mut shortest = u64::MAX;
+    for (ip, value) in &answered {
+        let max_age = value.and_then(hsts_max_age);
+        by_address.insert(
+            ip.to_string(),
+            json!({ "strict_transport_security": value, "max_age": max_age }),
+        );
+        match max_age {
+            None => problems.push(
+                format!("[{ip}] no Strict-Transport-Security header"),
+                format!("[{ip}] chưa bật HSTS (thiếu Strict-Transport-Security)"),
+            ),
+            Some(age) if age < MIN_HSTS_MAX_AGE => problems.push(
+                format!("[{ip}] HSTS max-age {age} s ({} days) is under one year", age / 86400),
+                format!(
+                    "[{ip}] HSTS quá ngắn: max-age {age} giây ({} ngày), cần tối thiểu một năm",
+                    age / 86400
+                ),
+            ),
+            Some(age) => shortest = shortest.min(age),
+        }
+    }
+    let observed = json!({ "addresses": by_address, "minimum_max_age": MIN_HSTS_MAX_AGE });
+    if !problems.is_empty() {
+        return fail(id, problems.reason("", ""), observed);
+    }
     let unanswered = super::http::untested_fetches(obs, |fetch| !fetch.answered(), "no answer");
-    let ages: Vec<Option<u64>> = values.iter().map(|value| value.and_then(hsts_max_age)).collect();
-    if ages.iter().any(Option::is_none) {
-        return fail(
-            id,
-            reason!(
-                "no Strict-Transport-Security header",
-                "Chưa bật HSTS (thiếu Strict-Transport-Security)"
-            ),
-            observed,
-        );
-    }
-    let shortest = ages.iter().flatten().min().copied().unwrap_or_default();
-    if shortest < MIN_HSTS_MAX_AGE {
-        let days = shortest / 86400;
-        return fail(
-            id,
-            reason!(
-                "HSTS max-age {shortest} s ({days} days) is under one year",
-                "HSTS quá ngắn: max-age {shortest} giây ({days} ngày), cần tối thiểu một năm"
-            ),
-            observed,
-        );
-    }
     if !unanswered.is_empty() {
         return not_tested(
             id,
@@ -202,9 +200,13 @@ pub fn hsts(obs: &Observations) -> CheckResult {
             observed,
         );
     }
+    let count = answered.len();
     pass(
         id,
-        reason!("HSTS max-age {shortest}", "HSTS max-age {shortest}"),
+        reason!(
+            "HSTS max-age {shortest} on all {count} address(es)",
+            "HSTS max-age {shortest} trên cả {count} địa chỉ"
+        ),
         observed,
     )
 }
@@ -228,6 +230,18 @@ mod tests {
         assert_eq!(hsts(&obs).status, Status::Pass);
         set_header(&mut obs, "strict-transport-security", "max-age=300");
         assert!(hsts(&obs).reason.en.contains("under one year"));
+        obs.address.fetches[0].responses[0].headers =
+            vec![("strict-transport-security".into(), "max-age=31536000".into())];
+        obs.address.fetches[1].responses[0].headers = vec![("strict-transport-security".into(), "max-age=0".into())];
+        let result = hsts(&obs);
+        assert_verdict(
+            &result,
+            Status::Fail,
+            "[2402:800::1] HSTS max-age 0 s (0 days) is under one year",
+        );
+        assert!(!result.reason.en.contains("203.162.4.190"), "{}", result.reason.en);
+        assert_eq!(result.observed["addresses"]["203.162.4.190"]["max_age"], 31_536_000);
+        assert_eq!(result.observed["addresses"]["2402:800::1"]["max_age"], 0);
         for fetch in &mut obs.address.fetches {
             fetch.responses[0].headers.clear();
         }

@@ -227,30 +227,98 @@ pub fn valid(obs: &Observations) -> CheckResult {
     )
 }
 
-/// Leaf and chain expire later than the configured thresholds, on every handshake.
+/// The certificates a client's path uses, by index: from the leaf, each one's issuer among the
+/// certificates sent, until one issued by a trust anchor. A sent copy of a trust anchor is not
+/// on the path (the client uses its own), and neither is anything else the server sends along,
+/// such as an expired cross-signed root. `None` when the sent certificates reach no anchor.
+pub fn trust_path(chain: &[CertFacts]) -> Option<Vec<usize>> {
+    let mut path = vec![0];
+    let mut current = chain.first()?;
+    loop {
+        if current.issuer_is_trust_anchor || (path.len() == 1 && current.is_trust_anchor) {
+            return Some(path);
+        }
+        let candidates = chain
+            .iter()
+            .enumerate()
+            .filter(|(index, cert)| !path.contains(index) && cert.subject == current.issuer);
+        // As path builders do: an anchor's copy ends the path at once; then an issuer that
+        // anchors; an unexpired one before an expired one.
+        let (index, next) = candidates
+            .min_by_key(|(_, cert)| (!cert.is_trust_anchor, !cert.issuer_is_trust_anchor, -cert.not_after))?;
+        if next.is_trust_anchor {
+            return Some(path);
+        }
+        path.push(index);
+        current = next;
+    }
+}
+
+/// The certificates of one handshake whose dates matter: the trust path's, or, when the chain
+/// reaches no anchor, every one sent but a self-signed root (the client would replace it).
+fn dated(tls: &TlsFacts) -> Vec<&CertFacts> {
+    let chain = &tls.chain;
+    let indexes: Vec<usize> = trust_path(chain).unwrap_or_else(|| {
+        (0..chain.len())
+            .filter(|index| *index == 0 || !chain[*index].self_signed)
+            .collect()
+    });
+    indexes
+        .into_iter()
+        .map(|index| &chain[index])
+        .filter(|cert| cert.not_after > 0)
+        .collect()
+}
+
+/// Certificates a server sends that no client's path uses, and that have expired.
+fn unused_expired(tls: &TlsFacts, now: i64) -> Vec<&CertFacts> {
+    let Some(path) = trust_path(&tls.chain) else {
+        return Vec::new();
+    };
+    tls.chain
+        .iter()
+        .enumerate()
+        .filter(|(index, cert)| !path.contains(index) && cert.not_after > 0 && cert.not_after <= now)
+        .map(|(_, cert)| cert)
+        .collect()
+}
+
+/// Leaf and chain expire later than the configured thresholds, on every handshake. Judged on
+/// the certificates a client's path uses: an expired extra certificate the server still sends
+/// (the "DST Root CA X3" pattern) is a warning that it is unused, never a failure.
 pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckResult {
     let id = CheckId::TlsExpiry;
     let seen = handshakes(obs);
     let Some((place, soonest)) = seen
         .iter()
-        // The leaf and intermediates; a root the server sends along is replaced by the trust
-        // store's copy, so its date does not matter.
-        .flat_map(|h| {
-            h.tls
-                .chain
-                .iter()
-                .enumerate()
-                .map(move |(index, cert)| (h, index, cert))
-        })
-        .filter(|(_, index, cert)| cert.not_after > 0 && (*index == 0 || !cert.self_signed))
-        .min_by_key(|(_, _, cert)| cert.not_after)
-        .map(|(h, _, cert)| (h.place(), cert))
+        .flat_map(|h| dated(h.tls).into_iter().map(move |cert| (h, cert)))
+        .min_by_key(|(_, cert)| cert.not_after)
+        .map(|(h, cert)| (h.place(), cert))
     else {
         return no_handshake(id, obs);
     };
+    let mut unused = Findings::default();
+    let mut unused_observed = Vec::new();
+    for h in &seen {
+        for cert in unused_expired(h.tls, now) {
+            let days = (now - cert.not_after).div_euclid(86400);
+            let (place, subject) = (h.place(), &cert.subject);
+            if unused_observed
+                .iter()
+                .any(|(p, s): &(String, String)| *p == place && s == subject)
+            {
+                continue;
+            }
+            unused.push(
+                format!("{place}: also sends {subject}, which expired {days} day(s) ago; no client uses it (remove it from the chain)"),
+                format!("{place}: máy chủ còn gửi kèm {subject} đã hết hạn {days} ngày; không trình duyệt nào dùng (nên gỡ khỏi chuỗi)"),
+            );
+            unused_observed.push((place, subject.clone()));
+        }
+    }
     let seconds_left = soonest.not_after - now;
     let days_left = seconds_left.div_euclid(86400);
-    let observed = json!({ "not_after": soonest.not_after, "subject": soonest.subject, "where": place, "days_left": days_left, "warn_days": settings.tls_expiry_warn.as_secs() / 86400, "fail_days": settings.tls_expiry_fail.as_secs() / 86400 });
+    let observed = json!({ "not_after": soonest.not_after, "subject": soonest.subject, "where": place, "days_left": days_left, "warn_days": settings.tls_expiry_warn.as_secs() / 86400, "fail_days": settings.tls_expiry_fail.as_secs() / 86400, "unused_expired": unused_observed.iter().map(|(place, subject)| json!({ "where": place, "subject": subject })).collect::<Vec<_>>() });
     if seconds_left <= 0 {
         let (en, days) = (format!("{place}: {} expired", soonest.subject), -days_left);
         let why = reason!("{en} {days} day(s) ago", "{place}: Chứng thư số đã hết hạn {days} ngày");
@@ -264,6 +332,13 @@ pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckR
     if seconds_left < settings.tls_expiry_warn.as_secs() as i64 {
         let vi = format!("{place}: Chứng thư số sắp hết hạn (còn {days_left} ngày)");
         return warn(id, reason!(expiring, vi), observed);
+    }
+    if !unused.is_empty() {
+        let (en, vi) = (
+            format!("expires in {days_left} days; "),
+            format!("còn {days_left} ngày trước khi hết hạn; "),
+        );
+        return warn(id, unused.reason(&en, &vi), observed);
     }
     if let Some(result) = partial(id, &untested_addresses(obs), observed.clone()) {
         return result;
@@ -293,7 +368,17 @@ pub fn modern(obs: &Observations) -> CheckResult {
         .iter()
         .filter_map(|f| f.obsolete_suite.as_ref().map(|suite| (f.ip, suite)))
         .collect();
-    let observed = json!({ "negotiated": versions, "legacy_probe": obs.address.legacy_tls, "obsolete_suites": obsolete.iter().map(|(ip, suite)| json!({ "ip": ip, "suite": suite })).collect::<Vec<_>>() });
+    let by_address: serde_json::Map<String, serde_json::Value> = seen
+        .iter()
+        .filter(|h| h.hop.is_none())
+        .map(|h| {
+            (
+                h.ip.to_string(),
+                json!({ "negotiated": h.tls.handshake_completed.then_some(&h.tls.version) }),
+            )
+        })
+        .collect();
+    let observed = json!({ "negotiated": versions, "addresses": by_address, "legacy_probe": obs.address.legacy_tls, "obsolete_suites": obsolete.iter().map(|(ip, suite)| json!({ "ip": ip, "suite": suite })).collect::<Vec<_>>() });
     if !obs.probes.legacy_tls {
         return error(
             id,
@@ -372,6 +457,9 @@ pub fn chain_complete(obs: &Observations) -> CheckResult {
     let mut missing = Vec::new();
     let mut untrusted_root = Vec::new();
     for h in &seen {
+        if trust_path(&h.tls.chain).is_some() {
+            continue;
+        }
         let Some(last) = h.tls.chain.last() else { continue };
         let single_self_signed = h.tls.chain.len() == 1 && last.self_signed;
         if last.issuer_is_trust_anchor || last.is_trust_anchor || single_self_signed {
@@ -431,6 +519,65 @@ mod tests {
         assert!(valid(&obs).reason.vi.contains("hết hạn"));
         let result = expiry(&obs, &TargetSettings::default(), NOW);
         assert_verdict(&result, Status::Fail, "expired 3 day");
+    }
+
+    /// Leaf, intermediate and an expired cross-signed copy of the root (subject of a trusted
+    /// root, issued by a retired one): what many Let's Encrypt sites kept serving after 2021.
+    fn with_expired_cross_sign(obs: &mut Observations) {
+        for fetch in &mut obs.address.fetches {
+            let tls = fetch.tls.as_mut().unwrap();
+            let mut cross = tls.chain[1].clone();
+            cross.subject = "CN=Root".into();
+            cross.issuer = "CN=DST Root CA X3".into();
+            cross.issuer_is_trust_anchor = false;
+            cross.is_trust_anchor = true;
+            cross.not_after = NOW - 795 * 86400;
+            tls.chain.push(cross);
+        }
+    }
+
+    #[test]
+    fn an_expired_extra_certificate_is_an_unused_warning_not_a_failure() {
+        let mut obs = observations();
+        with_expired_cross_sign(&mut obs);
+        assert_eq!(
+            trust_path(&obs.address.fetches[0].tls.as_ref().unwrap().chain),
+            Some(vec![0, 1])
+        );
+        let result = expiry(&obs, &TargetSettings::default(), NOW);
+        assert_verdict(
+            &result,
+            Status::Warn,
+            "also sends CN=Root, which expired 795 day(s) ago; no client uses it",
+        );
+        assert_reason(&result, "[2402:800::1]");
+        assert_eq!(chain_complete(&obs).status, Status::Pass);
+        assert_eq!(valid(&obs).status, Status::Pass);
+        // An expired intermediate on the path still fails.
+        for fetch in &mut obs.address.fetches {
+            fetch.tls.as_mut().unwrap().chain[1].not_after = NOW - 86400;
+        }
+        assert_verdict(
+            &expiry(&obs, &TargetSettings::default(), NOW),
+            Status::Fail,
+            "CN=Intermediate expired 1 day(s) ago",
+        );
+    }
+
+    #[test]
+    fn the_path_follows_issuers_not_the_order_sent() {
+        let mut obs = observations();
+        let tls = obs.address.fetches[0].tls.as_mut().unwrap();
+        let intermediate = tls.chain.remove(1);
+        let mut stray = intermediate.clone();
+        stray.subject = "CN=Stray".into();
+        stray.issuer_is_trust_anchor = false;
+        stray.not_after = NOW - 10;
+        tls.chain.push(stray);
+        tls.chain.push(intermediate);
+        assert_eq!(trust_path(&tls.chain), Some(vec![0, 2]));
+        tls.chain.pop();
+        assert_eq!(trust_path(&tls.chain), None, "no issuer sent, none anchors");
     }
 
     #[test]

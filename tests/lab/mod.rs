@@ -530,6 +530,8 @@ impl Lab {
         b.with_cert(&host("selfsigned"), self_signed).await;
         let no_intermediate = b.pki.leaf(&[&host("nointermediate")], Validity::Current, false);
         b.with_cert(&host("nointermediate"), no_intermediate).await;
+        let cross_signed = b.pki.leaf_with_expired_cross_sign(&host("crosssigned"));
+        b.with_cert(&host("crosssigned"), cross_signed).await;
 
         let behaviour = Behaviour::Https {
             cert: b.cert(&host("noredirect")),
@@ -550,6 +552,12 @@ impl Lab {
         };
         b.site(&host("shorthsts"), DUAL, Some(behaviour.clone()), Some(behaviour), None)
             .await;
+        // A year of HSTS over IPv4, max-age=0 (HSTS switched off) over IPv6.
+        b.split_site(
+            &host("hstsv6zero"),
+            Page::ok(&page("Cổng thông tin điện tử"), Some("max-age=0")),
+        )
+        .await;
 
         let (portal_port, _) = b.healthy("portal.cdn-example.com", DUAL).await;
         let offvn = Behaviour::Https {

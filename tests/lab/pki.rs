@@ -23,6 +23,7 @@ impl ServedCert {
 
 pub struct LabPki {
     pub root_pem: String,
+    root: CertifiedIssuer<'static, KeyPair>,
     intermediate: CertifiedIssuer<'static, KeyPair>,
 }
 
@@ -75,8 +76,26 @@ impl LabPki {
         .expect("intermediate");
         LabPki {
             root_pem: root.pem(),
+            root,
             intermediate,
         }
+    }
+
+    /// A leaf, its intermediate, and an expired copy of the lab root cross-signed by a retired
+    /// root: the "DST Root CA X3" chain many sites kept sending after 2021. Clients build leaf
+    /// → intermediate → trusted root and never use the third certificate.
+    pub fn leaf_with_expired_cross_sign(&self, host: &str) -> ServedCert {
+        let mut served = self.leaf(&[host], Validity::Current, true);
+        let retired =
+            CertifiedIssuer::self_signed(ca_params("vnready Retired Root CA"), KeyPair::generate().expect("key"))
+                .expect("retired root");
+        let mut params = ca_params("vnready Lab Root CA");
+        params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2024, 9, 30);
+        let cross = params.signed_by(self.root.key(), &retired).expect("cross-signed root");
+        served.chain.push(cross.der().clone());
+        served.chain_pem.push_str(&cross.pem());
+        served
     }
 
     fn leaf_params(names: &[&str], validity: Validity) -> CertificateParams {
