@@ -254,16 +254,61 @@ async fn signed_unsigned_and_expired_zones_validate_as_secure_insecure_and_bogus
     assert_ne!(status, "pass", "validated without the anchor: {reason}");
 }
 
-#[tokio::test]
-async fn a_trust_anchor_file_must_hold_dnskey_records() {
+/// The parent's DS written as IANA writes the root's anchor (root-anchors.xml).
+fn iana_xml_anchor(lab: &SignedLab) -> PathBuf {
+    let ds = std::fs::read_to_string(&lab.ds_anchor).expect("ds anchor");
+    let words: Vec<&str> = ds.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "DS").expect("a DS record");
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TrustAnchor id=\"lab\" source=\"lab\">\n<Zone>{zone}</Zone>\n<KeyDigest id=\"old\" validFrom=\"2010-07-15T00:00:00+00:00\" validUntil=\"2019-01-11T00:00:00+00:00\">\n<KeyTag>1</KeyTag>\n<Algorithm>13</Algorithm>\n<DigestType>2</DigestType>\n<Digest>00</Digest>\n</KeyDigest>\n<KeyDigest id=\"lab\" validFrom=\"2017-02-02T00:00:00+00:00\">\n<KeyTag>{tag}</KeyTag>\n<Algorithm>{algorithm}</Algorithm>\n<DigestType>{digest_type}</DigestType>\n<Digest>{digest}</Digest>\n</KeyDigest>\n</TrustAnchor>\n",
+        zone = words[0],
+        tag = words[at + 1],
+        algorithm = words[at + 2],
+        digest_type = words[at + 3],
+        digest = words[at + 4..].concat().to_uppercase(),
+    );
+    let path = lab.ds_anchor.with_extension("xml");
+    std::fs::write(&path, xml).expect("write xml anchor");
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ds_anchor_and_an_iana_xml_anchor_validate_like_the_keys() {
     let lab = signed_lab();
-    let ds = lab.ds_anchor.display().to_string();
+    let hosts = [format!("www.secure.{PARENT}"), format!("www.bogus.{PARENT}")];
+    for anchor in [lab.ds_anchor.clone(), iana_xml_anchor(&lab)] {
+        let (output, document) = dnssec_check(&lab, Some(&anchor), &hosts).await;
+        let (status, reason) = dnssec_result(&document, &hosts[0]);
+        assert_eq!(status, "pass", "{}: {reason}\n{}", anchor.display(), show(&output));
+        let (status, reason) = dnssec_result(&document, &hosts[1]);
+        assert_eq!(status, "fail", "{}: {reason}", anchor.display());
+    }
+    // A DS that matches none of the zone's keys proves nothing: never a pass.
+    let wrong = lab.ds_anchor.with_extension("wrong");
+    let ds = std::fs::read_to_string(&lab.ds_anchor).expect("ds");
+    let mut words: Vec<String> = ds.split_whitespace().map(String::from).collect();
+    if let Some(last) = words.last_mut() {
+        *last = "0".repeat(last.len());
+    }
+    std::fs::write(&wrong, words.join(" ")).expect("write");
+    let (_, document) = dnssec_check(&lab, Some(&wrong), &hosts[..1]).await;
+    let (status, reason) = dnssec_result(&document, &hosts[0]);
+    assert_eq!(status, "error", "{reason}");
+    assert!(reason.contains("matches the trust anchor's DS"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_trust_anchor_file_must_hold_dnskey_or_ds_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("anchor.txt");
+    std::fs::write(&bad, "lab.vn. IN DS 12345 13 2 not-hex\n").expect("write");
+    let path = bad.display().to_string();
     let output = vnready(&[
         "check",
         "--resolver",
         "127.0.0.1:1",
         "--trust-anchor",
-        &ds,
+        &path,
         "--only",
         "dns.dnssec",
         "a.gov.vn",
@@ -272,7 +317,7 @@ async fn a_trust_anchor_file_must_hold_dnskey_records() {
     assert_eq!(output.status.code(), Some(2), "{}", show(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("DS records are not supported") && stderr.contains(&ds),
+        stderr.contains("line 1") && stderr.contains("not hexadecimal") && stderr.contains(&path),
         "{stderr}"
     );
 }

@@ -123,8 +123,9 @@ pub struct ProbeFlags {
     /// Extra trusted root CA in PEM, e.g. Vietnam's national root (repeatable; adds to the file's roots).
     #[arg(long = "extra-root", value_name = "PEM")]
     pub extra_roots: Vec<PathBuf>,
-    /// DNSSEC trust anchor: a file of DNSKEY records trusted besides the root's (a lab zone, an
-    /// internal root); replaces the file's `resolver.trust_anchor`.
+    /// DNSSEC trust anchor: a file of DNSKEY or DS records, or IANA's root-anchors.xml, trusted
+    /// besides the root's (a lab zone, an internal root); replaces the file's
+    /// `resolver.trust_anchor`.
     #[arg(long = "trust-anchor", value_name = "FILE")]
     pub trust_anchor: Option<PathBuf>,
     /// Time allowed per target; bounds every phase (DNS, connect, TLS, HTTP). E.g. 10s.

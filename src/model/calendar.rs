@@ -31,6 +31,52 @@ pub fn date_of(unix_seconds: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Unix seconds of "YYYY-MM-DD" (midnight UTC) or an RFC 3339 time
+/// ("2026-11-30T08:00:00Z", "…+07:00", fractions ignored). `None` when it is neither.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let number = |from: usize, to: usize| -> Option<i64> {
+        let part = text.get(from..to)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    if text.get(4..5)? != "-" || text.get(7..8)? != "-" || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let date = days_from_civil(year, month, day) * 86_400;
+    if text.len() == 10 {
+        return Some(date);
+    }
+    if !matches!(text.get(10..11)?, "T" | "t" | " ") || text.get(13..14)? != ":" || text.get(16..17)? != ":" {
+        return None;
+    }
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut rest = text.get(19..)?;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        rest = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.get(..1)? {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            let zone: Vec<&str> = rest.get(1..)?.split(':').collect();
+            let (h, m) = match zone.as_slice() {
+                [h, m] if h.len() == 2 && m.len() == 2 => (h.parse::<i64>().ok()?, m.parse::<i64>().ok()?),
+                _ => return None,
+            };
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    Some(date + hour * 3600 + minute * 60 + second - offset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +89,23 @@ mod tests {
         }
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+    }
+
+    #[test]
+    fn rfc3339_times_and_dates_parse() {
+        assert_eq!(parse_rfc3339("1970-01-02"), Some(86_400));
+        assert_eq!(parse_rfc3339("2017-02-02T00:00:00+00:00"), Some(1_485_993_600));
+        assert_eq!(parse_rfc3339("2017-02-02T07:00:00+07:00"), Some(1_485_993_600));
+        assert_eq!(parse_rfc3339("2017-02-02T00:00:00.123Z"), Some(1_485_993_600));
+        for bad in [
+            "",
+            "2017-13-01",
+            "2017-02-02T25:00:00Z",
+            "yesterday",
+            "2017-02-02T00:00:00",
+            "2017/02/02",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
     }
 }

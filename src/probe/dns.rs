@@ -140,7 +140,11 @@ pub enum DnssecState {
 /// Asks DNS questions with one plain resolver and, for DNSSEC, one validating resolver.
 pub struct DnsProber {
     plain: TokioResolver,
-    validating: TokioResolver,
+    /// Built on first use: DS trust anchors need the anchored zone's keys looked up first.
+    validating: tokio::sync::OnceCell<TokioResolver>,
+    anchors: Option<super::trust_anchor::AnchorFile>,
+    servers: Vec<SocketAddr>,
+    attempt_timeout: Duration,
     /// Resolvers asked over TCP, one connection per question, for the per-host zone-apex
     /// walk: its NODATA answers are what response-rate limiting counts per zone, and RRL
     /// applies to UDP only. A province of a thousand sites in one zone would otherwise be
@@ -161,12 +165,27 @@ impl DnsProber {
     /// given. `attempt_timeout` bounds each query; callers still bound the whole probe.
     pub fn new(settings: &ResolverSettings, attempt_timeout: Duration) -> Result<DnsProber, ResolverSetupError> {
         let anchors = match &settings.trust_anchor {
-            Some(path) => Some(std::sync::Arc::new(load_trust_anchors(path)?)),
+            Some(path) => Some(load_trust_anchors(path)?),
             None => None,
         };
+        let validating = tokio::sync::OnceCell::new();
+        if anchors.as_ref().is_none_or(|file| file.is_resolved()) {
+            // Nothing to look up first: built now, so a setup error stops the start.
+            let keys = match &anchors {
+                Some(file) => Some(std::sync::Arc::new(
+                    super::trust_anchor::keys_only(file).map_err(|err| ResolverSetupError(err.to_string()))?,
+                )),
+                None => None,
+            };
+            let resolver = build_resolver(&settings.servers, attempt_timeout, true, keys)?;
+            let _ = validating.set(resolver);
+        }
         Ok(DnsProber {
             plain: build_resolver(&settings.servers, attempt_timeout, false, None)?,
-            validating: build_resolver(&settings.servers, attempt_timeout, true, anchors)?,
+            validating,
+            anchors,
+            servers: settings.servers.clone(),
+            attempt_timeout,
             walk_servers: walk_servers(&settings.servers)?,
             walk_answers: super::shared::SharedCache::default(),
         })
@@ -320,13 +339,35 @@ impl DnsProber {
         first
     }
 
+    /// The validating resolver; with DS anchors, built once their zones' keys are found (a
+    /// failure is retried at the next audit, never kept).
+    async fn validating(&self, deadline: Instant) -> Result<&TokioResolver, String> {
+        self.validating
+            .get_or_try_init(|| async {
+                let anchors = match &self.anchors {
+                    Some(file) => Some(std::sync::Arc::new(
+                        super::trust_anchor::resolve(file, &self.walk_servers, deadline)
+                            .await
+                            .map_err(|err| format!("trust anchor: {err}"))?,
+                    )),
+                    None => None,
+                };
+                build_resolver(&self.servers, self.attempt_timeout, true, anchors).map_err(|err| err.to_string())
+            })
+            .await
+    }
+
     async fn dnssec_attempt(&self, apex: &str, deadline: Instant) -> DnssecState {
         let Ok(fqdn) = fully_qualified(apex) else {
             return DnssecState::Indeterminate {
                 message: format!("invalid name {apex:?}"),
             };
         };
-        match tokio::time::timeout_at(deadline, self.validating.lookup(fqdn, RecordType::SOA)).await {
+        let validating = match self.validating(deadline).await {
+            Ok(resolver) => resolver,
+            Err(message) => return DnssecState::Indeterminate { message },
+        };
+        match tokio::time::timeout_at(deadline, validating.lookup(fqdn, RecordType::SOA)).await {
             Err(_) => DnssecState::Indeterminate {
                 message: "timeout".into(),
             },
@@ -364,41 +405,13 @@ fn proof_state(proof: Proof) -> DnssecState {
     }
 }
 
-/// The root's keys plus the DNSKEY records of `path` (a zone file fragment: `zone. IN DNSKEY
-/// 257 3 13 …`), so a lab or an internal root can validate while public zones still chain to
-/// the root. DS records are refused with a message: the validator needs the key itself.
-pub fn load_trust_anchors(path: &std::path::Path) -> Result<TrustAnchors, ResolverSetupError> {
-    use hickory_resolver::proto::serialize::txt::trust_anchor::{Entry, Parser};
+/// A trust-anchor file (DNSKEY records, DS records, or IANA's root-anchors.xml) trusted
+/// besides the root's keys, so a lab or an internal root can validate while public zones
+/// still chain to the root. See [`super::trust_anchor`].
+pub fn load_trust_anchors(path: &std::path::Path) -> Result<super::trust_anchor::AnchorFile, ResolverSetupError> {
     let fail = |reason: String| ResolverSetupError(format!("trust anchor {}: {reason}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|err| fail(err.to_string()))?;
-    if text
-        .lines()
-        .map(|line| line.split(';').next().unwrap_or_default())
-        .any(|line| line.split_whitespace().any(|word| word.eq_ignore_ascii_case("DS")))
-    {
-        return Err(fail(
-            "DS records are not supported: give the zone's DNSKEY record (the KSK, flags 257)".into(),
-        ));
-    }
-    let entries = Parser::new(text.as_str()).parse().map_err(|err| {
-        fail(format!(
-            "expected DNSKEY records like \"example.vn. IN DNSKEY 257 3 13 …\": {err}"
-        ))
-    })?;
-    let mut anchors = TrustAnchors::default();
-    let mut added = 0;
-    for entry in entries {
-        let Entry::DNSKEY(record) = entry else {
-            continue;
-        };
-        let key = record.data().public_key();
-        anchors.insert_with_name(key, record.name().into());
-        added += 1;
-    }
-    if added == 0 {
-        return Err(fail("no DNSKEY record found".into()));
-    }
-    Ok(anchors)
+    super::trust_anchor::parse(&text).map_err(|err| fail(err.0))
 }
 
 /// Looks `name` up on `resolver`, keeping only records owned by `name` itself.

@@ -29,6 +29,7 @@ pub mod shared;
 pub mod site;
 pub mod state;
 pub mod tls;
+pub mod trust_anchor;
 pub mod zone;
 
 use std::net::IpAddr;
