@@ -164,9 +164,21 @@ STATUS_MAPPINGS = [{
 }]
 
 
+# Shown across the top of the overview: IPv6 figures from a monitor without IPv6 mean nothing.
+MONITOR_IPV6_MAPPINGS = [{"type": "value", "options": {
+    "0": {"text": "This monitor has NO IPv6: IPv6 results are not tested / Máy giám sát KHÔNG có IPv6: "
+                  "kết quả IPv6 không được kiểm tra", "color": "red", "index": 0},
+    "1": {"text": "Monitor has IPv6 / Máy giám sát có IPv6", "color": "green", "index": 1}}}]
+
+
 def overview():
     l = Layout()
     panels = [
+        panel(l, "stat", "Monitor IPv6 / IPv6 của máy giám sát",
+              [("min(vnready_monitor_ipv6_up)", "monitor IPv6")], w=24, h=3, mappings=MONITOR_IPV6_MAPPINGS,
+              description="vnready_monitor_ipv6_up: whether the monitor itself has a route to the IPv6 Internet. "
+                          "At 0 every IPv6 check is 'not tested' and the province's IPv6 figures must not be read.",
+              options={"colorMode": "background", "graphMode": "none", "textMode": "value"}),
         panel(l, "stat", "Sites / Số trang", [(f"count({INFO})", "sites")], w=4, h=4),
         panel(l, "stat", "Compliant sites / Trang đạt yêu cầu",
               [(f"sum({f('vnready_target_compliant')})", "compliant")], w=4, h=4),

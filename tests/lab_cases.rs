@@ -151,7 +151,30 @@ fn every_address_expectations() -> Vec<(String, CheckId, Status, &'static str)> 
             Error,
             "this monitor has no IPv6 connectivity",
         ),
-        (host("noroute"), HttpUp, Error, "no route"),
+        // A monitor without a route to the site's IPv6 address judges what it can reach and
+        // names the rest; only the IPv6 checks say "not tested".
+        (
+            host("noroute"),
+            HttpUp,
+            Pass,
+            "not tested from this monitor: [2001:db8:76e::1]",
+        ),
+        (
+            host("noroute"),
+            TlsValid,
+            Pass,
+            "not tested from this monitor: [2001:db8:76e::1]",
+        ),
+        (host("noroute"), TlsModern, Pass, "not tested from this monitor"),
+        (host("noroute"), HttpsHsts, Pass, "not tested from this monitor"),
+        (host("noroute"), HttpsRedirect, Pass, "not tested from this monitor"),
+        (host("noroute"), ContentClean, Pass, "not tested from this monitor"),
+        (
+            "www.nsnoroute.vn".to_string(),
+            Ipv6Ns,
+            Error,
+            "this monitor has no IPv6 route to the name servers",
+        ),
     ]
 }
 

@@ -12,15 +12,17 @@ use url::Url;
 use super::input::CheckFn;
 use super::keywords::{Term, Words, BRANDS, GAMBLING_TERMS, PROMOTION, PROMOTION_WINDOW};
 use super::page_text::{self, PageText};
-use super::result::{error, fail, not_tested, pass, reason, warn, CheckResult};
+use super::result::{error, fail, not_tested, noting_gaps, pass, reason, warn, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::target::{off_site, site_domain, Target};
 use crate::probe::http::AddressFetch;
 use crate::probe::Observations;
 
 /// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
-pub(super) const CHECKS: &[(CheckId, CheckFn)] =
-    &[(CheckId::ContentClean, |input| clean(input.target, input.observations))];
+pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[(CheckId::ContentClean, |input| {
+    let gaps = super::http::monitor_gaps(input.observations);
+    noting_gaps(clean(input.target, input.observations), &gaps)
+})];
 
 /// Where a term was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -280,7 +282,7 @@ pub fn clean(target: &Target, obs: &Observations) -> CheckResult {
             }
         }
     }
-    let untested = super::http::untested_fetches(
+    let untested = super::http::untested_here(
         obs,
         |fetch| fetch.error.is_some() || fetch.body.is_empty(),
         "an empty page",

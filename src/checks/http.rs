@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{error, fail, not_tested, pass, reason, CheckResult, Reason};
+use super::result::{error, fail, not_tested, noting_gaps, pass, reason, CheckResult, Reason};
 use crate::model::catalogue::CheckId;
 use crate::model::target::StatusRange;
 use crate::probe::addr::{AddressClass, IpFamily};
@@ -23,9 +23,13 @@ pub enum FetchVerdict {
     Works,
     /// A user over this address does not get the page; the text says why.
     Broken(String),
-    /// Could not be tested from here (no route from this monitor, a TLS dialect this auditor
-    /// does not speak); never a pass and never blamed on the site.
+    /// Could not be tested (a TLS dialect this auditor does not speak); never a pass and never
+    /// blamed on the site.
     Untested(String),
+    /// This monitor has no route to the address (a monitor without IPv6): not the site's
+    /// fault, and not a test of it. Checks about IPv6 call it untested; the others judge the
+    /// addresses the monitor can reach and name this one.
+    NotFromHere(String),
 }
 
 impl FetchVerdict {
@@ -37,10 +41,10 @@ impl FetchVerdict {
         }
     }
 
-    /// Why this address could not be tested, if it could not.
+    /// Why this address could not be tested, if it could not (from here or at all).
     pub fn untested(&self) -> Option<&str> {
         match self {
-            FetchVerdict::Untested(why) => Some(why),
+            FetchVerdict::Untested(why) | FetchVerdict::NotFromHere(why) => Some(why),
             _ => None,
         }
     }
@@ -67,9 +71,7 @@ pub fn judge_fetch(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict
         ));
     }
     match (fetch.final_status(), &fetch.error) {
-        (_, Some(err)) if err.kind == "no_route" => {
-            FetchVerdict::Untested(format!("this monitor has no route to {ip} ({})", err.message))
-        }
+        (_, Some(err)) if err.kind == "no_route" => FetchVerdict::NotFromHere(format!("[{ip}] {}", err.message)),
         (_, Some(err)) if err.kind == "blocked" => FetchVerdict::Broken(format!("[{ip}] {}", err.message)),
         (_, Some(err)) => FetchVerdict::Broken(format!("[{ip}] {}", describe_error(err))),
         (Some(status), None) if !expect.iter().any(|range| range.contains(status)) => {
@@ -117,6 +119,24 @@ pub fn untested_fetches(obs: &Observations, missed: impl Fn(&AddressFetch) -> bo
             None => format!("[{}] {otherwise}", fetch.ip),
         })
         .collect()
+}
+
+/// "[ip] this monitor has no IPv6 route to …" for a fetch this monitor could not even try.
+pub fn not_from_here(fetch: &AddressFetch) -> Option<String> {
+    let err = fetch.error.as_ref().filter(|err| err.kind == "no_route")?;
+    Some(format!("[{}] {}", fetch.ip, err.message))
+}
+
+/// The addresses this monitor has no route to: a check that is not about IPv6 judges the
+/// others and names these in its reason, so a monitor without IPv6 never fails a site for it.
+pub fn monitor_gaps(obs: &Observations) -> Vec<String> {
+    obs.address.fetches.iter().filter_map(not_from_here).collect()
+}
+
+/// [`untested_fetches`] without the addresses this monitor has no route to (see
+/// [`monitor_gaps`]), for checks that are not about IPv6.
+pub fn untested_here(obs: &Observations, missed: impl Fn(&AddressFetch) -> bool, otherwise: &str) -> Vec<String> {
+    untested_fetches(obs, |fetch| missed(fetch) && not_from_here(fetch).is_none(), otherwise)
 }
 
 /// A fetch error as a short phrase: what failed and where.
@@ -188,15 +208,22 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             _ => {}
         }
     }
+    let mut gaps = Vec::new();
+    let mut works = 0;
     for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
         broken.extend(unreachable_round_robin_members(obs, family));
         for fetch in obs.fetches_of(family) {
             match judge_fetch(fetch, expect) {
-                FetchVerdict::Works => {}
+                FetchVerdict::Works => works += 1,
                 FetchVerdict::Broken(why) => broken.push(why),
                 FetchVerdict::Untested(why) => untested.push(why),
+                FetchVerdict::NotFromHere(why) => gaps.push(why),
             }
         }
+    }
+    if works == 0 && broken.is_empty() {
+        // Nothing was tested at all: the gaps are no pass.
+        untested.append(&mut gaps);
     }
     if !broken.is_empty() {
         let list = broken.join("; ");
@@ -205,14 +232,15 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     if !untested.is_empty() {
         return not_tested(id, "could not be tested", "không kiểm tra được", &untested, observed);
     }
-    pass(
+    let result = pass(
         id,
         reason!(
-            format!("all {} address(es) answer", obs.address.fetches.len()),
-            format!("cả {} địa chỉ đều hoạt động", obs.address.fetches.len())
+            format!("all {works} reachable address(es) answer"),
+            format!("cả {works} địa chỉ kiểm tra được đều hoạt động")
         ),
         observed,
-    )
+    );
+    noting_gaps(result, &gaps)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{error, fail, not_tested, pass, reason, CheckResult, Findings, Status};
+use super::result::{error, fail, not_tested, noting_gaps, pass, reason, CheckResult, Findings, Status};
 use crate::model::catalogue::CheckId;
 use crate::model::target::Target;
 use crate::probe::http::{is_redirect, PlainHttpFacts};
@@ -14,7 +14,10 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
     (CheckId::HttpsRedirect, |input| {
         redirect(input.observations, input.target)
     }),
-    (CheckId::HttpsHsts, |input| hsts(input.observations)),
+    (CheckId::HttpsHsts, |input| {
+        let gaps = super::http::monitor_gaps(input.observations);
+        noting_gaps(hsts(input.observations), &gaps)
+    }),
 ];
 
 /// HSTS must last at least a year (the preload list's minimum).
@@ -37,11 +40,6 @@ fn judge_plain(plain: &PlainHttpFacts, target: &Target) -> (Status, String, Stri
                 Status::Error,
                 "no address to test http:// on",
                 "không có địa chỉ để kiểm tra http://",
-            ),
-            "no_route" => (
-                Status::Error,
-                "this monitor has no route to test http:// on",
-                "máy giám sát không có tuyến để kiểm tra http://",
             ),
             _ => (Status::Error, "could not test http://", "không kiểm tra được http://"),
         };
@@ -108,12 +106,32 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
             observed,
         );
     }
-    let judged: Vec<(Status, String, String)> = obs
+    // Addresses this monitor has no route to are named, not judged (a monitor without IPv6).
+    let (gaps, reachable): (Vec<&PlainHttpFacts>, Vec<&PlainHttpFacts>) = obs
         .address
         .plain_http
         .iter()
-        .map(|plain| judge_plain(plain, target))
+        .partition(|plain| plain.error.as_ref().is_some_and(|err| err.kind == "no_route"));
+    let gaps: Vec<String> = gaps
+        .iter()
+        .map(|plain| {
+            let message = plain.error.as_ref().map(|err| err.message.as_str()).unwrap_or_default();
+            match plain.ip {
+                Some(ip) => format!("[{ip}] {message}"),
+                None => message.to_string(),
+            }
+        })
         .collect();
+    if reachable.is_empty() {
+        return not_tested(
+            id,
+            "http:// could not be tested",
+            "không kiểm tra được http://",
+            &gaps,
+            observed,
+        );
+    }
+    let judged: Vec<(Status, String, String)> = reachable.iter().map(|plain| judge_plain(plain, target)).collect();
     for wanted in [Status::Fail, Status::Error] {
         let hits: Vec<&(Status, String, String)> = judged.iter().filter(|(status, _, _)| *status == wanted).collect();
         if !hits.is_empty() {
@@ -131,7 +149,7 @@ pub fn redirect(obs: &Observations, target: &Target) -> CheckResult {
     } else {
         (en.clone(), vi.clone())
     };
-    pass(id, reason!(en, vi), observed)
+    noting_gaps(pass(id, reason!(en, vi), observed), &gaps)
 }
 
 /// Parses max-age out of a Strict-Transport-Security value.
@@ -190,7 +208,7 @@ pub fn hsts(obs: &Observations) -> CheckResult {
     if !problems.is_empty() {
         return fail(id, problems.reason("", ""), observed);
     }
-    let unanswered = super::http::untested_fetches(obs, |fetch| !fetch.answered(), "no answer");
+    let unanswered = super::http::untested_here(obs, |fetch| !fetch.answered(), "no answer");
     if !unanswered.is_empty() {
         return not_tested(
             id,

@@ -11,6 +11,7 @@ use crate::model::target::StatusRange;
 use crate::probe::addr::{AddressClass, IpFamily};
 use crate::probe::dns::{addresses_of, LookupOutcome};
 use crate::probe::http::AddressFetch;
+use crate::probe::nameserver::NsQueryOutcome;
 use crate::probe::Observations;
 
 /// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
@@ -118,10 +119,7 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             .into_iter()
             .map(FetchVerdict::Broken),
     );
-    if verdicts
-        .iter()
-        .all(|v| matches!(v, FetchVerdict::Untested(why) if why.starts_with("this monitor has no route")))
-    {
+    if verdicts.iter().all(|v| matches!(v, FetchVerdict::NotFromHere(_))) {
         return error(
             id,
             reason!(
@@ -302,6 +300,7 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
     }
     let mut without_v6 = Vec::new();
     let mut not_answering = Vec::new();
+    let mut not_from_here = Vec::new();
     let mut with_v6 = 0;
     for server in &zone.name_servers {
         let queries: Vec<_> = obs.zone.ns_queries.iter().filter(|q| q.name == server.name).collect();
@@ -317,7 +316,11 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
         }
         with_v6 += 1;
         for query in queries.iter().filter(|q| !q.outcome.is_authoritative()) {
-            not_answering.push(format!("{} [{}]: {}", query.name, query.address.ip(), query.outcome));
+            let line = format!("{} [{}]: {}", query.name, query.address.ip(), query.outcome);
+            match query.outcome {
+                NsQueryOutcome::NoRoute { .. } => not_from_here.push(line),
+                _ => not_answering.push(line),
+            }
         }
     }
     if !not_answering.is_empty() {
@@ -343,6 +346,15 @@ pub fn name_servers(obs: &Observations) -> CheckResult {
                 "{with_v6} name server(s) with IPv6, need at least 2 and all; without IPv6: {list}",
                 "chỉ {with_v6} máy chủ tên miền có IPv6 (cần tất cả, tối thiểu 2); chưa có IPv6: {list}"
             ),
+            observed,
+        );
+    }
+    if !not_from_here.is_empty() {
+        return not_tested(
+            id,
+            "could not be tested: this monitor has no IPv6 route to the name servers",
+            "không kiểm tra được: máy giám sát không có tuyến IPv6 tới máy chủ tên miền",
+            &not_from_here,
             observed,
         );
     }

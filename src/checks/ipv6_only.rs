@@ -10,6 +10,7 @@ use super::result::{fail, not_tested, pass, reason, warn, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::target::StatusRange;
 use crate::probe::addr::IpFamily;
+use crate::probe::nameserver::NsQueryOutcome;
 use crate::probe::resources::HostOutcome;
 use crate::probe::Observations;
 
@@ -112,7 +113,7 @@ fn page_over_ipv6(
         match judge_fetch(fetch, expect) {
             FetchVerdict::Works => works = true,
             FetchVerdict::Broken(why) => blocking.push(format!("{}: {why}", obs.host)),
-            FetchVerdict::Untested(why) => untested.push(why),
+            FetchVerdict::Untested(why) | FetchVerdict::NotFromHere(why) => untested.push(why),
         }
     }
     works
@@ -131,7 +132,21 @@ fn name_servers_over_ipv6(obs: &Observations, blocking: &mut Vec<String>, untest
         ));
         return;
     }
-    if !obs.zone.ns_queries.iter().any(|query| query.outcome.is_authoritative()) {
+    let queries = &obs.zone.ns_queries;
+    if queries.iter().any(|query| query.outcome.is_authoritative()) {
+        return;
+    }
+    let not_from_here: Vec<String> = queries
+        .iter()
+        .filter(|query| matches!(query.outcome, NsQueryOutcome::NoRoute { .. }))
+        .map(|query| format!("{} [{}]: {}", query.name, query.address.ip(), query.outcome))
+        .collect();
+    if !not_from_here.is_empty() {
+        // None answered, and some could not even be asked from here: not the zone's fault.
+        untested.extend(not_from_here);
+        return;
+    }
+    {
         let apex = &zone.apex;
         blocking.push(format!(
             "no name server of {apex} answers over IPv6: an IPv6-only resolver cannot find the site"

@@ -104,6 +104,9 @@ fn ipv6_of(id: CheckId, mail: &MailFacts) -> CheckResult {
             failed => untested.push(format!("{host}: AAAA lookup {}", failed.label())),
         }
         for smtp in &exchange.smtp {
+            if let SmtpOutcome::NoRoute { message } = &smtp.outcome {
+                untested.push(format!("{host} [{}]: {message}", smtp.ip));
+            }
             if let SmtpOutcome::Failed { phase, message } = &smtp.outcome {
                 let what = if message == "timeout" {
                     format!("IPv6 {} timeout", phase.as_str())
@@ -165,7 +168,7 @@ fn starttls_of(id: CheckId, mail: &MailFacts) -> CheckResult {
         .flat_map(|exchange| {
             exchange.smtp.iter().filter_map(move |smtp| match &smtp.outcome {
                 SmtpOutcome::Answered { starttls, .. } => Some((exchange.host.as_str(), smtp.ip, *starttls)),
-                SmtpOutcome::Failed { .. } => None,
+                SmtpOutcome::Failed { .. } | SmtpOutcome::NoRoute { .. } => None,
             })
         })
         .collect();

@@ -212,6 +212,26 @@ pub(crate) fn not_tested<T: AsRef<str>>(id: CheckId, en: &str, vi: &str, items: 
     )
 }
 
+/// A pass or warning judged on the addresses this monitor can reach, naming the ones it has
+/// no route to (a monitor without IPv6): the reason says which were not tested and why.
+pub(crate) fn noting_gaps<T: AsRef<str>>(mut result: CheckResult, gaps: &[T]) -> CheckResult {
+    if gaps.is_empty() || !result.status.counts_as_met() {
+        return result;
+    }
+    let list = join(gaps);
+    result.reason = Reason::new(
+        format!("{}; not tested from this monitor: {list}", result.reason.en),
+        format!("{}; chưa kiểm tra được từ máy giám sát này: {list}", result.reason.vi),
+    );
+    if let Value::Object(fields) = &mut result.observed {
+        fields.insert(
+            "not_tested_from_this_monitor".into(),
+            Value::from(gaps.iter().map(|gap| gap.as_ref().to_string()).collect::<Vec<_>>()),
+        );
+    }
+    result
+}
+
 /// Items of a reason, "; "-separated.
 fn join<T: AsRef<str>>(items: &[T]) -> String {
     let mut list = String::new();

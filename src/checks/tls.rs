@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use serde_json::json;
 
 use super::input::CheckFn;
-use super::result::{error, fail, not_tested, pass, reason, warn, CheckResult, Findings};
+use super::result::{error, fail, not_tested, noting_gaps, pass, reason, warn, CheckResult, Findings};
 use crate::model::catalogue::CheckId;
 use crate::model::target::TargetSettings;
 use crate::probe::crl::Revocation;
@@ -17,13 +17,20 @@ use crate::probe::Observations;
 
 /// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
 pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
-    (CheckId::TlsValid, |input| valid(input.observations)),
+    (CheckId::TlsValid, |input| here(input, valid(input.observations))),
     (CheckId::TlsExpiry, |input| {
-        expiry(input.observations, &input.target.settings, input.now)
+        here(input, expiry(input.observations, &input.target.settings, input.now))
     }),
-    (CheckId::TlsModern, |input| modern(input.observations)),
-    (CheckId::TlsChainComplete, |input| chain_complete(input.observations)),
+    (CheckId::TlsModern, |input| here(input, modern(input.observations))),
+    (CheckId::TlsChainComplete, |input| {
+        here(input, chain_complete(input.observations))
+    }),
 ];
+
+/// Judged on the addresses this monitor can reach; a pass names the ones it cannot.
+fn here(input: &super::CheckInput<'_>, result: CheckResult) -> CheckResult {
+    noting_gaps(result, &super::http::monitor_gaps(input.observations))
+}
 
 /// One handshake: where (address, and the URL when it was a redirect hop) and what it showed.
 struct Seen<'a> {
@@ -71,11 +78,11 @@ fn handshakes(obs: &Observations) -> Vec<Seen<'_>> {
 
 /// Usable addresses that showed no certificate at all, with why.
 fn untested_addresses(obs: &Observations) -> Vec<String> {
-    super::http::untested_fetches(obs, |fetch| fetch.tls.is_none(), "no handshake")
+    super::http::untested_here(obs, |fetch| fetch.tls.is_none(), "no handshake")
 }
 
 fn no_handshake(id: CheckId, obs: &Observations) -> CheckResult {
-    let errors = untested_addresses(obs);
+    let errors = super::http::untested_fetches(obs, |fetch| fetch.tls.is_none(), "no handshake");
     let detail = if errors.is_empty() {
         "no usable address".to_string()
     } else {
@@ -397,7 +404,7 @@ pub fn modern(obs: &Observations) -> CheckResult {
                 );
             }
             LegacyTlsOutcome::Unknown { message } => unknown.push(format!("[{}] {message}", probe.ip)),
-            LegacyTlsOutcome::Refused { .. } => {}
+            LegacyTlsOutcome::Refused { .. } | LegacyTlsOutcome::NoRoute { .. } => {}
         }
     }
     for (ip, suite) in &obsolete {
@@ -423,7 +430,7 @@ pub fn modern(obs: &Observations) -> CheckResult {
     if versions.is_empty() {
         return no_handshake(id, obs);
     }
-    let unfinished = super::http::untested_fetches(
+    let unfinished = super::http::untested_here(
         obs,
         |fetch| !fetch.tls.as_ref().is_some_and(|tls| tls.handshake_completed),
         "no handshake",

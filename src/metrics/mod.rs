@@ -191,6 +191,7 @@ pub fn daemon_exposition(
         ops.probe_requests_throttled.clone(),
     );
     registry.register_collector(Box::new(StoreCollector { health: store }));
+    registry.register_collector(Box::new(MonitorCollector));
     registry.register_collector(Box::new(GoalCollector {
         snapshots: snapshots.clone(),
         goals,
@@ -267,6 +268,24 @@ pub fn render_probe(
     let mut out = Vec::with_capacity(8 * 1024);
     write_with_targets(&registry, std::slice::from_ref(snapshot), format, &mut out)?;
     Ok(out)
+}
+
+/// What the monitor itself can reach, asked of the kernel at each scrape (a route lookup,
+/// nothing sent): a province's IPv6 figures mean nothing from a monitor without IPv6.
+#[derive(Debug)]
+struct MonitorCollector;
+
+impl Collector for MonitorCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let up = i64::from(crate::probe::route::monitor_has_ipv6());
+        let gauge = encoder.encode_descriptor(
+            "monitor_ipv6_up",
+            "Whether this monitor has a route to the global IPv6 Internet (0: IPv6 results are not tested from here)",
+            None,
+            MetricType::Gauge,
+        )?;
+        prometheus_client::metrics::gauge::ConstGauge::new(up).encode(gauge)
+    }
 }
 
 #[derive(Debug)]

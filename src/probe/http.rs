@@ -57,9 +57,10 @@ pub struct PhaseTimings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct FetchError {
     pub phase: Phase,
-    /// refused | timeout | reset | no_route | tls | http | redirect | blocked | other
+    /// refused | timeout | reset | no_route | unreachable | tls | http | redirect | blocked | other
     /// (`blocked`: a redirect led to an address that is not public, or to the other family, and
-    /// was never connected to; `no_route`: this machine has no route to the address)
+    /// was never connected to; `no_route`: this monitor has no route to the address, so it was
+    /// not tested from here; `unreachable`: the network answered that it cannot be reached)
     pub kind: String,
     pub message: String,
 }
@@ -83,12 +84,25 @@ impl FetchError {
         FetchError::new(phase, "timeout", "no answer within the timeout")
     }
 
+    /// A failed TCP connect: `no_route` only when this monitor itself has no route to `ip`
+    /// (the kernel says so without sending anything); a network that answered "unreachable"
+    /// is the site's problem.
+    fn connect_failed(ip: IpAddr, err: &std::io::Error) -> FetchError {
+        if super::route::may_be_local(err) {
+            if let Err(why) = super::route::monitor_route(ip) {
+                return FetchError::new(Phase::Connect, "no_route", why);
+            }
+            return FetchError::new(Phase::Connect, "unreachable", err.to_string());
+        }
+        FetchError::io(Phase::Connect, err)
+    }
+
     fn io(phase: Phase, err: &std::io::Error) -> FetchError {
         let kind = match err.kind() {
             std::io::ErrorKind::ConnectionRefused => "refused",
             std::io::ErrorKind::NetworkUnreachable
             | std::io::ErrorKind::HostUnreachable
-            | std::io::ErrorKind::AddrNotAvailable => "no_route",
+            | std::io::ErrorKind::AddrNotAvailable => "unreachable",
             std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => "reset",
             std::io::ErrorKind::TimedOut => "timeout",
             _ if phase == Phase::Tls => "tls",
@@ -538,7 +552,7 @@ impl HttpProber<'_> {
         let started = Instant::now();
         let tcp = match tokio::time::timeout_at(deadline, TcpStream::connect(SocketAddr::new(ip, port))).await {
             Err(_) => return Err(FetchError::timeout(Phase::Connect)),
-            Ok(Err(err)) => return Err(FetchError::io(Phase::Connect, &err)),
+            Ok(Err(err)) => return Err(FetchError::connect_failed(ip, &err)),
             Ok(Ok(tcp)) => tcp,
         };
         let _ = tcp.set_nodelay(true);

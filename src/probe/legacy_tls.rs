@@ -19,6 +19,8 @@ pub enum LegacyTlsOutcome {
     Refused { how: String },
     /// We could not tell (no connection, timeout, garbage).
     Unknown { message: String },
+    /// This monitor has no route to the address: not tested from here.
+    NoRoute { message: String },
 }
 
 /// The legacy outcome of one address.
@@ -206,9 +208,14 @@ async fn first_record(addr: SocketAddr, hello: &[u8], deadline: Instant) -> Resu
         let mut stream = match TcpStream::connect(addr).await {
             Ok(stream) => stream,
             Err(err) => {
+                if super::route::may_be_local(&err) {
+                    if let Err(message) = super::route::monitor_route(addr.ip()) {
+                        return Err(LegacyTlsOutcome::NoRoute { message });
+                    }
+                }
                 return Err(LegacyTlsOutcome::Unknown {
                     message: format!("could not connect: {err}"),
-                })
+                });
             }
         };
         if let Err(err) = stream.write_all(hello).await {

@@ -62,6 +62,8 @@ pub enum SmtpOutcome {
     Answered { banner: String, starttls: bool },
     /// The server did not get that far.
     Failed { phase: SmtpPhase, message: String },
+    /// This monitor has no route to the address: not tested from here.
+    NoRoute { message: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -153,7 +155,14 @@ async fn converse(address: SocketAddr, deadline: Instant) -> SmtpOutcome {
     let failed = |phase, message: String| SmtpOutcome::Failed { phase, message };
     let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(address)).await {
         Err(_) => return failed(SmtpPhase::Connect, "timeout".into()),
-        Ok(Err(err)) => return failed(SmtpPhase::Connect, describe_io(&err)),
+        Ok(Err(err)) => {
+            if super::route::may_be_local(&err) {
+                if let Err(message) = super::route::monitor_route(address.ip()) {
+                    return SmtpOutcome::NoRoute { message };
+                }
+            }
+            return failed(SmtpPhase::Connect, describe_io(&err));
+        }
         Ok(Ok(stream)) => stream,
     };
     let (read, mut write) = stream.into_split();

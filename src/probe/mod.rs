@@ -24,6 +24,7 @@ pub mod nameserver;
 pub mod page;
 pub mod resources;
 pub mod revocation;
+pub mod route;
 pub mod settings;
 pub mod shared;
 pub mod site;

@@ -24,6 +24,10 @@ pub enum NsQueryOutcome {
     Failed {
         message: String,
     },
+    /// This monitor has no route to the address (no IPv6 here): not asked, not the zone's fault.
+    NoRoute {
+        message: String,
+    },
 }
 
 impl NsQueryOutcome {
@@ -51,7 +55,7 @@ impl std::fmt::Display for NsQueryOutcome {
                 },
                 if *has_soa { "" } else { ", no SOA in the answer" }
             ),
-            NsQueryOutcome::Failed { message } => f.write_str(message),
+            NsQueryOutcome::Failed { message } | NsQueryOutcome::NoRoute { message } => f.write_str(message),
         }
     }
 }
@@ -60,6 +64,9 @@ const MAX_UDP_ANSWER: usize = 4096;
 
 /// Queries `server` for the SOA of `zone`, falling back to TCP when UDP is truncated or silent.
 pub async fn query_soa(server: SocketAddr, zone: &str, deadline: Instant) -> NsQueryOutcome {
+    if let Err(message) = super::route::monitor_route(server.ip()) {
+        return NsQueryOutcome::NoRoute { message };
+    }
     let Ok(mut name) = Name::from_utf8(zone.trim_end_matches('.')) else {
         return NsQueryOutcome::Failed {
             message: format!("invalid zone {zone:?}"),

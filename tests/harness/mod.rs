@@ -81,10 +81,27 @@ impl Daemon {
 
     /// [`Daemon::start`] with extra environment variables (fault points).
     pub async fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vnready"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vnready"));
+        command
             .args(["serve", "--log.format", "json", "--web.listen-address", "127.0.0.1:0"])
             .args(args)
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Daemon::from_command(command).await
+    }
+
+    /// `vnready serve` inside the network namespace `netns`, listening on `listen` (an address
+    /// of the namespace the test can reach, port 0).
+    pub async fn start_in_netns(netns: &str, listen: &str, args: &[&str]) -> Daemon {
+        let mut command = Command::new("ip");
+        command
+            .args(["netns", "exec", netns, env!("CARGO_BIN_EXE_vnready")])
+            .args(["serve", "--log.format", "json", "--web.listen-address", listen])
+            .args(args);
+        Daemon::from_command(command).await
+    }
+
+    async fn from_command(mut command: Command) -> Daemon {
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)

@@ -20,6 +20,7 @@ use web::{bind_pair, serve, write_served, Behaviour, Counters, LegacyTlsServer, 
 pub const ZONE: &str = "lab.gov.vn";
 pub const CDN_ZONE: &str = "cdn-example.com";
 pub const NO_AAAA_ZONE: &str = "noaaaa.vn";
+pub const NS_NOROUTE_ZONE: &str = "nsnoroute.vn";
 /// The per-target timeout the lab runs with: long enough for loopback, short enough that the
 /// hanging cases finish quickly.
 pub const LAB_TIMEOUT: &str = "3s";
@@ -476,11 +477,21 @@ impl Lab {
         b.zones.zone(NO_AAAA_ZONE, &["ns1.noaaaa.vn", "ns2.noaaaa.vn"]);
         b.zones.a("ns1.noaaaa.vn", "127.0.0.1");
         b.zones.a("ns2.noaaaa.vn", "127.0.0.1");
+        // Name servers whose AAAA this monitor has no route to (a monitor without IPv6).
+        b.zones.zone(NS_NOROUTE_ZONE, &["ns1.nsnoroute.vn", "ns2.nsnoroute.vn"]);
+        for (ns, v6) in [
+            ("ns1.nsnoroute.vn", "2001:db8:76e::53"),
+            ("ns2.nsnoroute.vn", "2001:db8:76e::54"),
+        ] {
+            b.zones.a(ns, "127.0.0.1");
+            b.zones.a(ns, v6);
+        }
 
         b.healthy(&host("good"), DUAL).await;
         b.healthy(&host("v4only"), V4_ONLY).await;
         b.healthy(&host("v6only"), V6_ONLY).await;
         b.healthy("www.noaaaa.vn", DUAL).await;
+        b.healthy("www.nsnoroute.vn", DUAL).await;
         b.healthy(&idn_host_ascii(), DUAL).await;
 
         let good_page = Behaviour::Https {
