@@ -120,6 +120,18 @@ fn every_address_expectations() -> Vec<(String, CheckId, Status, &'static str)> 
             Fail,
             "resolves only to non-public addresses",
         ),
+        // Every address of a redirect host is asked: the dead second AAAA of the login host.
+        // (Whichever AAAA the resolver lists first, the reason names the hop and its address.)
+        (host("hopmulti"), Ipv6Reachable, Fail, "/login [fd00:76e::2]"),
+        (host("hopmulti"), Ipv6Reachable, Fail, "connection refused"),
+        (
+            host("hopmulti"),
+            HttpUp,
+            Fail,
+            "redirect to https://ssomulti.lab.gov.vn:",
+        ),
+        (host("hopmulti"), HttpUp, Fail, "/login [fd00:76e::2]"),
+        (host("hopmulti"), HttpsRedirect, Pass, ""),
         (host("offvndown"), DomainVn, Fail, "gone.cdn-example.com"),
         (host("offvndown"), HttpUp, Fail, "gone.cdn-example.com"),
         (host("plainv6"), HttpsRedirect, Fail, "[::1] http:// answers 200"),

@@ -122,6 +122,7 @@ impl TargetVerdict {
         let observations = &mut self.observations;
         for fetch in &mut observations.address.fetches {
             fetch.hop_handshakes = Vec::new();
+            fetch.hop_addresses = Vec::new();
             let last = fetch.responses.pop();
             fetch.responses = last.into_iter().collect();
             for response in &mut fetch.responses {

@@ -69,6 +69,8 @@ fn fetch(ip: &str) -> AddressFetch {
             chain_der: Vec::new(),
         }),
         hop_handshakes: Vec::new(),
+        hop_addresses: Vec::new(),
+        failed_hop: None,
         responses: vec![ResponseFacts {
             url: "https://example.vn/".into(),
             ip,

@@ -50,8 +50,33 @@ impl FetchVerdict {
     }
 }
 
-/// Judges one address's fetch: every hop, its certificates, the final status.
+/// Judges one address's fetch: every hop, its certificates, the final status, and every other
+/// address of each redirect host on the way.
 pub fn judge_fetch(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict {
+    let verdict = judge_chain(fetch, expect);
+    if verdict != FetchVerdict::Works {
+        return verdict;
+    }
+    let ip = fetch.ip;
+    for hop in &fetch.hop_addresses {
+        // Worded as a failure of the main chain at that hop: "[site] redirect to URL [hop]: why".
+        let at = |why: String| {
+            let prefix = format!("[{}] ", hop.fetch.ip);
+            let why = why.strip_prefix(&prefix).map(str::to_string).unwrap_or(why);
+            format!("[{ip}] redirect to {} [{}]: {why}", hop.url, hop.fetch.ip)
+        };
+        match judge_chain(&hop.fetch, expect) {
+            FetchVerdict::Works => {}
+            FetchVerdict::Broken(why) => return FetchVerdict::Broken(at(why)),
+            FetchVerdict::Untested(why) => return FetchVerdict::Untested(at(why)),
+            FetchVerdict::NotFromHere(why) => return FetchVerdict::NotFromHere(at(why)),
+        }
+    }
+    FetchVerdict::Works
+}
+
+/// Judges one chain of requests from one address.
+fn judge_chain(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict {
     let ip = fetch.ip;
     if let Some(suite) = &fetch.obsolete_suite {
         return FetchVerdict::Untested(format!(
@@ -73,7 +98,10 @@ pub fn judge_fetch(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict
     match (fetch.final_status(), &fetch.error) {
         (_, Some(err)) if err.kind == "no_route" => FetchVerdict::NotFromHere(format!("[{ip}] {}", err.message)),
         (_, Some(err)) if err.kind == "blocked" => FetchVerdict::Broken(format!("[{ip}] {}", err.message)),
-        (_, Some(err)) => FetchVerdict::Broken(format!("[{ip}] {}", describe_error(err))),
+        (_, Some(err)) => match &fetch.failed_hop {
+            Some(hop) => FetchVerdict::Broken(format!("[{ip}] redirect to {hop}: {}", describe_error(err))),
+            None => FetchVerdict::Broken(format!("[{ip}] {}", describe_error(err))),
+        },
         (Some(status), None) if !expect.iter().any(|range| range.contains(status)) => {
             let hops = fetch.responses.len().saturating_sub(1);
             if hops > 0 {
@@ -279,6 +307,40 @@ mod tests {
         assert_verdict(&result, Status::Error, "the A lookup failed (timeout)");
         obs.dns.records.a = LookupOutcome::ServFail;
         assert_eq!(up(&obs, &[StatusRange::SUCCESS]).status, Status::Fail);
+    }
+
+    #[test]
+    fn a_dead_address_of_a_redirect_host_is_named_whichever_was_tried_first() {
+        let mut obs = observations();
+        let site = obs.address.fetches[1].clone();
+        let refused = || FetchError {
+            phase: Phase::Connect,
+            kind: "refused".into(),
+            message: "connection refused".into(),
+        };
+        // The main chain went through the dead address.
+        let mut through_dead = site.clone();
+        through_dead.error = Some(refused());
+        through_dead.failed_hop = Some("https://sso.example.vn/login [2402:800::5]".into());
+        // The main chain went through the live one; the dead one was asked beside it.
+        let mut beside = site.clone();
+        let mut dead = crate::checks::fixtures::observations().address.fetches[1].clone();
+        dead.ip = "2402:800::5".parse().unwrap();
+        dead.responses.clear();
+        dead.error = Some(refused());
+        beside.hop_addresses.push(crate::probe::http::HopAddressFetch {
+            url: "https://sso.example.vn/login".into(),
+            fetch: dead,
+        });
+        for fetch in [through_dead, beside] {
+            obs.address.fetches[1] = fetch;
+            let result = up(&obs, &[StatusRange::SUCCESS]);
+            assert_verdict(
+                &result,
+                Status::Fail,
+                "[2402:800::1] redirect to https://sso.example.vn/login [2402:800::5]: connection refused",
+            );
+        }
     }
 
     #[test]

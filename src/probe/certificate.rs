@@ -74,7 +74,7 @@ pub fn pending(fetches: &mut [AddressFetch]) -> Vec<Pending> {
 
 /// Looks every pending leaf up, concurrently.
 pub async fn observe(cx: &Context<'_>, pending: Vec<Pending>) -> CertificateLevel {
-    let http = cx.http();
+    let http = cx.http().first_hop_address_only();
     let certificates = futures::future::join_all(pending.into_iter().map(|cert| {
         let http = &http;
         async move {

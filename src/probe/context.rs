@@ -59,6 +59,7 @@ impl<'a> Context<'a> {
             dns: &self.shared.dns,
             accept_ranges: &self.accept,
             user_agent,
+            hop_addresses: super::http::MAX_HOP_ADDRESSES,
         }
     }
 }

@@ -163,8 +163,12 @@ pub struct AddressFetch {
     pub timings: PhaseTimings,
     /// The first connection's handshake (recorded even when it failed after the certificate).
     pub tls: Option<TlsFacts>,
-    /// Handshakes of redirect hops on other origins, each judged for its own host.
+    /// Handshakes of redirect hops on other origins, each judged for its own host (those of
+    /// [`AddressFetch::hop_addresses`] included).
     pub hop_handshakes: Vec<HopHandshake>,
+    /// The other usable addresses (same family) of each redirect host on another origin, each
+    /// asked for the hop's URL: the fetch above went through the first one only.
+    pub hop_addresses: Vec<HopAddressFetch>,
     /// The first response and every redirect hop after it.
     pub responses: Vec<ResponseFacts>,
     pub final_url: Option<String>,
@@ -174,6 +178,9 @@ pub struct AddressFetch {
     #[serde(skip)]
     pub body: Vec<u8>,
     pub error: Option<FetchError>,
+    /// Where the error happened when it was at a redirect hop ("https://sso.x.vn/ [2001:db8::5]"),
+    /// so a reason names the hop and its address, not the site's.
+    pub failed_hop: Option<String>,
     /// When the TLS handshake failed: the obsolete TLS 1.2 suite the server accepted from a
     /// hand-built hello (browsers still reach such a server; rustls does not speak it).
     pub obsolete_suite: Option<String>,
@@ -189,12 +196,14 @@ impl AddressFetch {
             timings: PhaseTimings::default(),
             tls: None,
             hop_handshakes: Vec::new(),
+            hop_addresses: Vec::new(),
             responses: Vec::new(),
             final_url: None,
             body_bytes: 0,
             body_truncated: false,
             body: Vec::new(),
             error: None,
+            failed_hop: None,
             obsolete_suite: None,
             connections: 0,
         }
@@ -244,6 +253,13 @@ impl AddressFetch {
     }
 }
 
+/// A redirect hop's URL fetched over another address of its host.
+#[derive(Clone, Debug, Serialize)]
+pub struct HopAddressFetch {
+    pub url: String,
+    pub fetch: AddressFetch,
+}
+
 /// What a plain http:// request on the host answered.
 #[derive(Clone, Debug, Serialize)]
 pub struct PlainHttpFacts {
@@ -287,13 +303,24 @@ struct OpenAttempt {
 }
 
 /// Fetches over pinned addresses.
+#[derive(Clone, Copy)]
 pub struct HttpProber<'a> {
     pub tls: &'a TlsSetup,
     pub dns: &'a DnsProber,
     pub accept_ranges: &'a [IpNet],
     /// Sent with every request: [`USER_AGENT_VALUE`], or a search crawler's for `content.clean`.
     pub user_agent: &'a str,
+    /// How many usable addresses of a redirect hop's host are probed ([`MAX_HOP_ADDRESSES`]
+    /// for a site's own fetch; 1 where only the first matters).
+    pub hop_addresses: usize,
 }
+
+/// A redirect host's addresses probed per pinned family, at most: a portal that sends users
+/// to a login host whose second AAAA is dead fails half its IPv6 users.
+pub const MAX_HOP_ADDRESSES: usize = 8;
+/// A hop host's other addresses are asked for the hop URL with this much body at most: the
+/// question is whether they serve, not what.
+const HOP_ADDRESS_BODY: usize = 16 * 1024;
 
 struct Received {
     status: u16,
@@ -324,6 +351,15 @@ impl KeptConnection {
 }
 
 impl HttpProber<'_> {
+    /// The same client following each redirect through its host's first usable address
+    /// only: for requests that only need an answer (a resource, a CRL, the crawler's copy).
+    pub fn first_hop_address_only(self) -> Self {
+        HttpProber {
+            hop_addresses: 1,
+            ..self
+        }
+    }
+
     /// Fetches `url` over `ip`, following redirects within the same family.
     pub async fn fetch(
         &self,
@@ -374,7 +410,8 @@ impl HttpProber<'_> {
         self.fetch(url, ip, deadline, max_body, 0.0).await
     }
 
-    /// The fetch itself, on `reused` or on a connection it opens.
+    /// The fetch itself, on `reused` or on a connection it opens; then the hop URLs over the
+    /// other addresses of each hop host left out, side by side.
     async fn fetch_on(
         &self,
         url: &Url,
@@ -383,6 +420,53 @@ impl HttpProber<'_> {
         max_body: usize,
         resolve_seconds: f64,
         reused: Option<Connection>,
+    ) -> (AddressFetch, Option<KeptConnection>) {
+        let mut others = Vec::new();
+        let (mut record, kept) = self
+            .follow(url, ip, deadline, max_body, resolve_seconds, reused, &mut others)
+            .await;
+        if !others.is_empty() {
+            let first_only = self.first_hop_address_only();
+            let fetched = futures::future::join_all(others.into_iter().map(|(hop, ip)| {
+                let first_only = &first_only;
+                async move {
+                    let (fetch, _) =
+                        Box::pin(first_only.fetch_on(&hop, ip, deadline, HOP_ADDRESS_BODY, 0.0, None)).await;
+                    HopAddressFetch {
+                        url: hop.to_string(),
+                        fetch,
+                    }
+                }
+            }))
+            .await;
+            for hop in &fetched {
+                if let Some(tls) = &hop.fetch.tls {
+                    record.hop_handshakes.push(HopHandshake {
+                        url: hop.url.clone(),
+                        ip: hop.fetch.ip,
+                        tls: tls.clone(),
+                    });
+                }
+                record.hop_handshakes.extend(hop.fetch.hop_handshakes.iter().cloned());
+                record.connections += hop.fetch.connections;
+            }
+            record.hop_addresses = fetched;
+        }
+        (record, kept)
+    }
+
+    /// Follows `url` from `ip` through its redirects; each hop to another host goes through
+    /// its first usable address, and its other ones are added to `others`.
+    #[allow(clippy::too_many_arguments)]
+    async fn follow(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        max_body: usize,
+        resolve_seconds: f64,
+        reused: Option<Connection>,
+        others: &mut Vec<(Url, IpAddr)>,
     ) -> (AddressFetch, Option<KeptConnection>) {
         let mut record = AddressFetch::new(ip);
         record.timings.resolve = Some(resolve_seconds);
@@ -411,6 +495,9 @@ impl HttpProber<'_> {
                 Ok(received) => received,
                 Err(err) => {
                     record.error = Some(err);
+                    if hop > 0 {
+                        record.failed_hop = Some(format!("{current_url} [{current_ip}]"));
+                    }
                     return (record, None);
                 }
             };
@@ -452,10 +539,16 @@ impl HttpProber<'_> {
             }
             let reusable = !received.truncated && origin_of(&next) == connection.origin && connection.sender.is_ready();
             if !reusable {
-                let next_ip = match self.address_for(&next, record.family, url, ip, deadline).await {
-                    Ok(next_ip) => next_ip,
+                let next_ip = match self.addresses_for(&next, record.family, url, ip, deadline).await {
+                    Ok(mut addresses) => {
+                        let first = addresses.remove(0);
+                        addresses.truncate(self.hop_addresses.saturating_sub(1));
+                        others.extend(addresses.into_iter().map(|other| (next.clone(), other)));
+                        first
+                    }
                     Err(err) => {
                         record.error = Some(err);
+                        record.failed_hop = Some(next.to_string());
                         return (record, None);
                     }
                 };
@@ -473,6 +566,7 @@ impl HttpProber<'_> {
                     Ok(connection) => connection,
                     Err(err) => {
                         record.error = Some(err);
+                        record.failed_hop = Some(format!("{next} [{next_ip}]"));
                         return (record, None);
                     }
                 };
@@ -483,23 +577,24 @@ impl HttpProber<'_> {
         (record, None)
     }
 
-    /// The address a redirect hop is fetched over: the same one for the same host, otherwise
-    /// the hop host's first usable address of the pinned family. An IP literal is classified
-    /// exactly like a resolved name; nothing that is not usable is ever connected to.
-    async fn address_for(
+    /// The addresses a redirect hop is fetched over, never empty: the same one for the same
+    /// host, otherwise every usable address of the hop host in the pinned family (the first
+    /// carries the fetch on). An IP literal is classified exactly like a resolved name;
+    /// nothing that is not usable is ever connected to.
+    async fn addresses_for(
         &self,
         next: &Url,
         family: IpFamily,
         first_url: &Url,
         first_ip: IpAddr,
         deadline: Instant,
-    ) -> Result<IpAddr, FetchError> {
+    ) -> Result<Vec<IpAddr>, FetchError> {
         let host = next.host_str().unwrap_or_default();
         if host == first_url.host_str().unwrap_or_default() {
-            return Ok(first_ip);
+            return Ok(vec![first_ip]);
         }
         if let Ok(literal) = host.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>() {
-            return literal_hop_address(literal, family, self.accept_ranges);
+            return literal_hop_address(literal, family, self.accept_ranges).map(|ip| vec![ip]);
         }
         let record_type = match family {
             IpFamily::Ipv4 => hickory_resolver::proto::rr::RecordType::A,
@@ -507,11 +602,13 @@ impl HttpProber<'_> {
         };
         let outcome = self.dns.lookup(host, record_type, deadline).await;
         let found = addresses_of(&outcome);
-        if let Some(usable) = found
+        let usable: Vec<IpAddr> = found
             .iter()
-            .find(|candidate| classify(**candidate, self.accept_ranges).class.is_usable())
-        {
-            return Ok(*usable);
+            .copied()
+            .filter(|candidate| classify(*candidate, self.accept_ranges).class.is_usable())
+            .collect();
+        if !usable.is_empty() {
+            return Ok(usable);
         }
         if !found.is_empty() {
             let listed: Vec<String> = found

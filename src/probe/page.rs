@@ -35,7 +35,7 @@ pub async fn observe(cx: &Context<'_>, fetched: &mut Fetched) -> PageLevel {
         }
         let settings = &cx.target.settings;
         let cache = &cx.shared.resource_hosts;
-        let http = cx.http();
+        let http = cx.http().first_hop_address_only();
         resources::probe(
             &http,
             fetches,
@@ -78,7 +78,9 @@ pub async fn observe(cx: &Context<'_>, fetched: &mut Fetched) -> PageLevel {
 /// crawlers, so the agency never sees it.
 async fn as_crawler(cx: &Context<'_>, ip: IpAddr, connection: Option<KeptConnection>) -> AddressFetch {
     let settings = &cx.target.settings;
-    let crawler = cx.http_as(&settings.content.crawler_user_agent);
+    let crawler = cx
+        .http_as(&settings.content.crawler_user_agent)
+        .first_hop_address_only();
     crawler
         .fetch_reusing(&cx.target.url, ip, cx.deadline, settings.max_body_bytes, connection)
         .await

@@ -785,6 +785,17 @@ impl Lab {
         )
         .await;
 
+        // A portal sending users to a login host with two AAAA, the second one dead.
+        let (sso_port, _) = b.healthy(&host("ssomulti"), DUAL).await;
+        b.unlist(&host("ssomulti"));
+        b.zones.a(&host("ssomulti"), SECOND_V6);
+        b.redirecting(
+            &host("hopmulti"),
+            DUAL,
+            &format!("https://{}:{sso_port}/login", host("ssomulti")),
+        )
+        .await;
+
         // Redirect to a host off .vn that does not exist.
         b.redirecting(&host("offvndown"), DUAL, "https://gone.cdn-example.com/")
             .await;
