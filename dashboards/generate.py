@@ -150,6 +150,9 @@ IPV6_ONLY_PASSED = 'vnready_check_status{check="ipv6.only"} <= bool 1'
 CONTENT_SPAM = 'vnready_check_status{check="content.clean"} == 2'
 CONTENT_WARN = 'vnready_check_status{check="content.clean"} == 1'
 MAIL_PASSED = 'vnready_check_status{check="mail.ipv6"} <= bool 1'
+PMTU_BLACKHOLE = 'vnready_check_status{check="ipv6.pmtu"} == 2'
+RPKI_INVALID = 'vnready_check_status{check="routing.rpki"} == 2'
+RPKI_NOT_FOUND = 'vnready_check_status{check="routing.rpki"} == 1'
 CHECK_PASSED = 'vnready_check_status <= bool 1'
 
 STATUS_MAPPINGS = [{
@@ -204,6 +207,14 @@ def overview():
               w=6, h=4,
               description="content.clean: gambling spam, hidden betting links or cloaking (fail), and pages "
                           "with gambling words in prose only (warn, to review). The site page names the words."),
+        panel(l, "stat", "Network under the sites / Hạ tầng mạng",
+              [(f"count({f(PMTU_BLACKHOLE)}) or vector(0)", "IPv6 path-MTU blackholes"),
+               (f"count({f(RPKI_INVALID)}) or vector(0)", "RPKI-invalid routes"),
+               (f"count({f(RPKI_NOT_FOUND)}) or vector(0)", "routes without ROA")],
+              w=6, h=4,
+              description="ipv6.pmtu fails: the site's IPv6 path drops full-size packets (ICMPv6 Packet Too Big "
+                          "filtered). routing.rpki fails: a route of the site, its name servers or mail servers "
+                          "is RPKI-invalid; warns: no ROA covers it. The site page names address, prefix and AS."),
         panel(l, "table", "Hosts blocking IPv6-only users / Máy chủ tài nguyên chưa hỗ trợ IPv6",
               [(f"{f('vnready_ipv6_only_blocking_hosts')}", "")],
               w=6, h=4, table=True,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine of this kind (Debian, root, no internet besides the
 # package registries). Installs what the tests need (openssl, iproute2, python3, chromium, ldnsutils
-# for signing DNSSEC lab zones, curl for the web-config tests, opensmtpd for the mail tests, and the real stack for the end-to-end test: nsd, nginx-light,
+# for signing DNSSEC lab zones, curl for the web-config tests, opensmtpd for the mail tests,
+# nftables and procps for the network-namespace tests (a router dropping Packet Too Big, a
+# monitor without IPv6), stayrtr (an RPKI-to-Router server for routing.rpki), and the real stack for the end-to-end test: nsd, nginx-light,
 # prometheus, prometheus-alertmanager), then
 # runs format, lint, unit, lab, daemon, report, status-page and end-to-end tests.
 set -euo pipefail
@@ -19,6 +21,9 @@ command -v amtool >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 command -v ldns-signzone >/dev/null 2>&1 || need_packages+=(ldnsutils)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 command -v smtpd >/dev/null 2>&1 || need_packages+=(opensmtpd)
+command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
+command -v sysctl >/dev/null 2>&1 || need_packages+=(procps)
+command -v stayrtr >/dev/null 2>&1 || need_packages+=(stayrtr)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"

@@ -138,6 +138,7 @@ impl TargetVerdict {
         }
         observations.address.plain_http = Vec::new();
         observations.address.legacy_tls = Vec::new();
+        observations.address.pmtu = Vec::new();
         observations.zone.ns_queries = Vec::new();
         observations.zone.dnssec = None;
         observations.mail = None;

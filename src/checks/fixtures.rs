@@ -142,6 +142,7 @@ pub fn observations() -> Observations {
                     },
                 })
                 .collect(),
+            pmtu: Vec::new(),
         },
         zone: ZoneLevel {
             facts: Some(ZoneFacts {
@@ -175,6 +176,7 @@ pub fn observations() -> Observations {
         mail: None,
         page: PageLevel::default(),
         certificates: CertificateLevel::default(),
+        routing: None,
         started_at: NOW as f64,
         duration_seconds: 0.2,
     }

@@ -8,8 +8,10 @@ use crate::model::catalogue::CheckId;
 use crate::model::target::StatusRange;
 use crate::probe::addr::{AddressClass, IpFamily};
 use crate::probe::dns::LookupOutcome;
-use crate::probe::http::{AddressFetch, FetchError, Phase};
+use crate::probe::http::AddressFetch;
 use crate::probe::Observations;
+
+pub use super::untested::{describe_error, monitor_gaps, not_from_here, untested_fetches, untested_here};
 
 /// The checks this file implements, found by [`super::evaluate`] through the catalogue id.
 pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[(CheckId::HttpUp, |input| {
@@ -75,6 +77,15 @@ pub fn judge_fetch(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict
     FetchVerdict::Works
 }
 
+/// [`judge_fetch`], naming a path-MTU blackhole when that is why the address failed.
+pub fn judge_address(obs: &Observations, fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict {
+    match judge_fetch(fetch, expect) {
+        FetchVerdict::Works => FetchVerdict::Works,
+        _ if super::pmtu::is_blackhole(obs, fetch.ip) => FetchVerdict::Broken(super::pmtu::blackhole_words(fetch.ip).0),
+        other => other,
+    }
+}
+
 /// Judges one chain of requests from one address.
 fn judge_chain(fetch: &AddressFetch, expect: &[StatusRange]) -> FetchVerdict {
     let ip = fetch.ip;
@@ -135,55 +146,6 @@ pub fn unreachable_round_robin_members(obs: &Observations, family: IpFamily) -> 
         .collect()
 }
 
-/// "[ip] why" for every fetch that `missed` selects (no answer, no handshake…): the addresses
-/// a check could not judge, named rather than passed over.
-pub fn untested_fetches(obs: &Observations, missed: impl Fn(&AddressFetch) -> bool, otherwise: &str) -> Vec<String> {
-    obs.address
-        .fetches
-        .iter()
-        .filter(|fetch| missed(fetch))
-        .map(|fetch| match &fetch.error {
-            Some(err) => format!("[{}] {}", fetch.ip, describe_error(err)),
-            None => format!("[{}] {otherwise}", fetch.ip),
-        })
-        .collect()
-}
-
-/// "[ip] this monitor has no IPv6 route to …" for a fetch this monitor could not even try.
-pub fn not_from_here(fetch: &AddressFetch) -> Option<String> {
-    let err = fetch.error.as_ref().filter(|err| err.kind == "no_route")?;
-    Some(format!("[{}] {}", fetch.ip, err.message))
-}
-
-/// The addresses this monitor has no route to: a check that is not about IPv6 judges the
-/// others and names these in its reason, so a monitor without IPv6 never fails a site for it.
-pub fn monitor_gaps(obs: &Observations) -> Vec<String> {
-    obs.address.fetches.iter().filter_map(not_from_here).collect()
-}
-
-/// [`untested_fetches`] without the addresses this monitor has no route to (see
-/// [`monitor_gaps`]), for checks that are not about IPv6.
-pub fn untested_here(obs: &Observations, missed: impl Fn(&AddressFetch) -> bool, otherwise: &str) -> Vec<String> {
-    untested_fetches(obs, |fetch| missed(fetch) && not_from_here(fetch).is_none(), otherwise)
-}
-
-/// A fetch error as a short phrase: what failed and where.
-pub fn describe_error(err: &FetchError) -> String {
-    let phase = match err.phase {
-        Phase::Resolve => "resolving a redirect",
-        Phase::Connect => "connect",
-        Phase::Tls => "TLS",
-        Phase::Processing => "waiting for the response",
-        Phase::Transfer => "reading the body",
-    };
-    match err.kind.as_str() {
-        "timeout" => format!("timeout ({phase})"),
-        "refused" => "connection refused".into(),
-        "reset" => format!("connection reset ({phase})"),
-        _ => format!("{phase}: {}", err.message),
-    }
-}
-
 /// Every family that has addresses answers with an expected status on every address and hop.
 pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     let id = CheckId::HttpUp;
@@ -241,7 +203,7 @@ pub fn up(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
     for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
         broken.extend(unreachable_round_robin_members(obs, family));
         for fetch in obs.fetches_of(family) {
-            match judge_fetch(fetch, expect) {
+            match judge_address(obs, fetch, expect) {
                 FetchVerdict::Works => works += 1,
                 FetchVerdict::Broken(why) => broken.push(why),
                 FetchVerdict::Untested(why) => untested.push(why),
@@ -313,8 +275,8 @@ mod tests {
     fn a_dead_address_of_a_redirect_host_is_named_whichever_was_tried_first() {
         let mut obs = observations();
         let site = obs.address.fetches[1].clone();
-        let refused = || FetchError {
-            phase: Phase::Connect,
+        let refused = || crate::probe::http::FetchError {
+            phase: crate::probe::http::Phase::Connect,
             kind: "refused".into(),
             message: "connection refused".into(),
         };

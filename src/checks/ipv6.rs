@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::http::{judge_fetch, FetchVerdict};
+use super::http::{judge_address, judge_fetch, FetchVerdict};
 use super::input::CheckFn;
 use super::result::{error, fail, not_tested, pass, reason, skip, CheckResult, Findings};
 use super::similarity::{first_difference, similarity, title, SAME_CONTENT_THRESHOLD};
@@ -113,7 +113,7 @@ pub fn reachable(obs: &Observations, expect: &[StatusRange]) -> CheckResult {
             observed,
         );
     }
-    let mut verdicts: Vec<FetchVerdict> = fetches.iter().map(|f| judge_fetch(f, expect)).collect();
+    let mut verdicts: Vec<FetchVerdict> = fetches.iter().map(|f| judge_address(obs, f, expect)).collect();
     verdicts.extend(
         super::http::unreachable_round_robin_members(obs, IpFamily::Ipv6)
             .into_iter()

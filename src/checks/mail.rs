@@ -218,6 +218,7 @@ mod tests {
         ExchangeFacts {
             host: host.into(),
             preference: 10,
+            a: LookupOutcome::NoData,
             aaaa,
             unusable: Vec::new(),
             smtp: smtp

@@ -13,9 +13,12 @@ pub mod ipv6_only;
 pub mod keywords;
 pub mod mail;
 pub mod page_text;
+pub mod pmtu;
 pub mod result;
+pub mod routing;
 pub mod similarity;
 pub mod tls;
+pub mod untested;
 
 pub use crate::model::catalogue::CheckId;
 pub use input::{CheckFn, CheckInput};
@@ -26,7 +29,7 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 9] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 11] = [
     content::CHECKS,
     dns::CHECKS,
     domain::CHECKS,
@@ -35,6 +38,8 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 9] = [
     ipv6::CHECKS,
     ipv6_only::CHECKS,
     mail::CHECKS,
+    pmtu::CHECKS,
+    routing::CHECKS,
     tls::CHECKS,
 ];
 

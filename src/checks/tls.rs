@@ -28,7 +28,7 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
 ];
 
 /// Judged on the addresses this monitor can reach; a pass names the ones it cannot.
-fn here(input: &super::CheckInput<'_>, result: CheckResult) -> CheckResult {
+fn here(input: &super::input::CheckInput<'_>, result: CheckResult) -> CheckResult {
     noting_gaps(result, &super::http::monitor_gaps(input.observations))
 }
 

@@ -134,6 +134,22 @@ pub struct ProbeFlags {
     /// How many targets are audited at once.
     #[arg(long = "concurrency", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: Option<u32>,
+    /// RPKI validator to ask for validated ROA payloads over RTR (RFC 8210): Routinator,
+    /// StayRTR, rpki-client's RTR daemon. Replaces the file's `routing.rpki_rtr`/`rpki_vrps`.
+    #[arg(long = "rpki-rtr", value_name = "HOST:PORT", value_parser = config::parse_rtr_address, conflicts_with = "rpki_vrps")]
+    pub rpki_rtr: Option<String>,
+    /// Validated ROA payloads from a JSON file (rpki-client's or Routinator's format).
+    #[arg(long = "rpki-vrps", value_name = "FILE")]
+    pub rpki_vrps: Option<PathBuf>,
+    /// Route origins from a local CSV table (`prefix,asn` per line) instead of DNS.
+    #[arg(long = "route-origins", value_name = "FILE.csv")]
+    pub route_origins: Option<PathBuf>,
+}
+
+/// A path from the command line, made absolute against the working directory (a daemon's
+/// reload must still find it).
+fn absolute(path: &std::path::Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Any path, including the empty one that turns history off.
@@ -161,6 +177,14 @@ impl ProbeFlags {
             trust_anchor: self.trust_anchor.clone(),
             timeout: self.timeout.map(|t| t.0),
             concurrency: self.concurrency.map(|c| c as usize),
+            validator: match (&self.rpki_rtr, &self.rpki_vrps) {
+                (Some(address), _) => Some(crate::probe::Validator::Rtr {
+                    address: address.clone(),
+                }),
+                (None, Some(path)) => Some(crate::probe::Validator::File { path: absolute(path) }),
+                (None, None) => None,
+            },
+            route_origins: self.route_origins.as_deref().map(absolute),
         }
     }
 

@@ -9,6 +9,7 @@ mod resolved;
 
 pub use error::{located, yaml_error, ConfigError, SourceFile};
 pub use raw::{parse_cidr, ResolverAddr};
+pub use resolve::parse_rtr_address;
 pub use resolved::{Config, Overrides, DEFAULT_CONCURRENCY};
 
 #[cfg(test)]
@@ -130,6 +131,21 @@ targets:
                 "targets.yaml:3:",
                 "must not exceed",
             ),
+            (
+                "routing:\n  rpki_rtr: rtr.vnnic.vn\ntargets: []\n",
+                "targets.yaml:2:",
+                "expected HOST:PORT",
+            ),
+            (
+                "routing:\n  rpki_vrps: vrps.json\n  rpki_rtr: \"127.0.0.1:3323\"\ntargets: []\n",
+                "targets.yaml:3:",
+                "either `rpki_rtr` or `rpki_vrps`",
+            ),
+            (
+                "routing:\n  rpki: yes\ntargets: []\n",
+                "targets.yaml:2:",
+                "rpki",
+            ),
         ];
         for (text, position, words) in cases {
             let message = parse(text).unwrap_err().to_string();
@@ -163,6 +179,25 @@ targets:\n  - url: https://a.gov.vn/\n    category: state_portal\n    policy:\n 
         assert_eq!(config.targets[1].policy.required, vec![CheckId::DomainVn]);
         assert_eq!(config.goals[0].target_ratio, 0.95);
         assert_eq!(config.goals[0].title_en, "IPv6");
+    }
+
+    #[test]
+    fn routing_sources_resolve() {
+        let config = parse("routing:\n  route_origins: origins.csv\n  rpki_rtr: \"[2001:db8::1]:3323\"\ntargets: []\n")
+            .expect("valid");
+        assert_eq!(
+            config.probe.routing.validator,
+            Some(crate::probe::Validator::Rtr {
+                address: "[2001:db8::1]:3323".into()
+            })
+        );
+        assert!(matches!(
+            config.probe.routing.origins,
+            crate::probe::RouteOrigins::Table { .. }
+        ));
+        let config = parse("targets: []\n").expect("valid");
+        assert_eq!(config.probe.routing.validator, None);
+        assert_eq!(config.probe.routing.origins, crate::probe::RouteOrigins::default());
     }
 
     #[test]

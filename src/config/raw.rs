@@ -140,7 +140,30 @@ pub(super) struct RawConfig {
     pub(super) goals: Vec<RawGoal>,
     #[serde(default)]
     pub(super) content: RawContent,
+    #[serde(default)]
+    pub(super) routing: RawRouting,
     pub(super) targets: Vec<RawTarget>,
+}
+
+/// `routing:`: where route origins and validated ROA payloads come from (`routing.rpki`).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRouting {
+    /// `dns` (Team Cymru's TXT format, the default) or the path of a CSV table.
+    pub(super) route_origins: Option<String>,
+    pub(super) origin_zones: Option<RawOriginZones>,
+    /// An RTR server, `HOST:PORT`.
+    pub(super) rpki_rtr: Option<Spanned<String>>,
+    /// A VRP JSON file (rpki-client or Routinator format).
+    pub(super) rpki_vrps: Option<Spanned<PathBuf>>,
+}
+
+/// The DNS zones route origins are asked under (Team Cymru's by default).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOriginZones {
+    pub(super) ipv4: String,
+    pub(super) ipv6: String,
 }
 
 /// `content:` at the top: keywords added for every target and the crawler's User-Agent.

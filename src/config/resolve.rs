@@ -9,7 +9,7 @@ use serde_saphyr::{Location, Spanned};
 use url::Url;
 
 use super::error::{ConfigError, SourceFile};
-use super::raw::{RawConfig, RawDefaults, RawGoal, RawPolicy, RawResolver, RawTarget, RawTrust};
+use super::raw::{RawConfig, RawDefaults, RawGoal, RawPolicy, RawResolver, RawRouting, RawTarget, RawTrust};
 use super::resolved::{Config, DEFAULT_CONCURRENCY};
 use crate::model::duration::HumanDuration;
 use crate::model::goals::{parse_deadline, Goal};
@@ -66,7 +66,7 @@ pub(super) fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) 
     }
     Ok(Config {
         targets,
-        probe: probe_settings(raw.resolver, raw.trust, &source),
+        probe: probe_settings(raw.resolver, raw.trust, raw.routing, &source)?,
         concurrency,
         probe_allow_suffixes,
         goals: resolve_goals(raw.goals, &source)?,
@@ -245,8 +245,55 @@ fn resolve_goals(raw_goals: Vec<RawGoal>, source: &Source<'_>) -> Result<Vec<Goa
     Ok(goals)
 }
 
-fn probe_settings(resolver: RawResolver, trust: RawTrust, source: &Source<'_>) -> probe::Settings {
-    probe::Settings {
+/// `HOST:PORT` of an RTR server, or why not.
+pub fn parse_rtr_address(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let port = text
+        .rsplit_once(':')
+        .map(|(host, port)| (host.trim_matches(|c| c == '[' || c == ']'), port));
+    match port {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => Ok(text.to_string()),
+        _ => Err(format!(
+            "invalid RTR server {text:?}: expected HOST:PORT, e.g. rtr.example.vn:3323 or [2001:db8::1]:3323"
+        )),
+    }
+}
+
+fn routing_settings(raw: RawRouting, source: &Source<'_>) -> Result<probe::RoutingSettings, ConfigError> {
+    let mut origins = match raw.route_origins.as_deref().map(str::trim) {
+        None | Some("dns") => probe::RouteOrigins::default(),
+        Some(path) => probe::RouteOrigins::Table {
+            path: source.absolute(std::path::Path::new(path)),
+        },
+    };
+    if let (Some(zones), probe::RouteOrigins::Dns { .. }) = (raw.origin_zones, &origins) {
+        origins = probe::RouteOrigins::Dns {
+            ipv4_zone: zones.ipv4.trim().trim_end_matches('.').to_string(),
+            ipv6_zone: zones.ipv6.trim().trim_end_matches('.').to_string(),
+        };
+    }
+    let validator = match (raw.rpki_rtr, raw.rpki_vrps) {
+        (Some(rtr), Some(_)) => {
+            return Err(source.at(rtr.referenced, "give either `rpki_rtr` or `rpki_vrps`, not both".into()))
+        }
+        (Some(rtr), None) => Some(probe::Validator::Rtr {
+            address: parse_rtr_address(&rtr.value).map_err(|message| source.at(rtr.referenced, message))?,
+        }),
+        (None, Some(file)) => Some(probe::Validator::File {
+            path: source.absolute(&file.value),
+        }),
+        (None, None) => None,
+    };
+    Ok(probe::RoutingSettings { origins, validator })
+}
+
+fn probe_settings(
+    resolver: RawResolver,
+    trust: RawTrust,
+    routing: RawRouting,
+    source: &Source<'_>,
+) -> Result<probe::Settings, ConfigError> {
+    Ok(probe::Settings {
         resolver: ResolverSettings {
             servers: resolver.servers.into_iter().map(|r| r.0).collect(),
             ns_port: resolver.ns_port.unwrap_or(DEFAULT_NS_PORT),
@@ -257,5 +304,6 @@ fn probe_settings(resolver: RawResolver, trust: RawTrust, source: &Source<'_>) -
             extra_roots: trust.extra_roots.iter().map(|root| source.absolute(root)).collect(),
             accept_ranges: trust.accept_ranges,
         },
-    }
+        routing: routing_settings(routing, source)?,
+    })
 }

@@ -36,6 +36,10 @@ pub struct Overrides {
     pub trust_anchor: Option<PathBuf>,
     pub timeout: Option<std::time::Duration>,
     pub concurrency: Option<usize>,
+    /// Replaces `routing.rpki_rtr` / `routing.rpki_vrps`.
+    pub validator: Option<probe::Validator>,
+    /// Replaces `routing.route_origins` with a CSV table.
+    pub route_origins: Option<PathBuf>,
 }
 
 impl Overrides {
@@ -55,6 +59,12 @@ impl Overrides {
         }
         if let Some(concurrency) = self.concurrency {
             config.concurrency = concurrency;
+        }
+        if let Some(validator) = &self.validator {
+            config.probe.routing.validator = Some(validator.clone());
+        }
+        if let Some(path) = &self.route_origins {
+            config.probe.routing.origins = probe::RouteOrigins::Table { path: path.clone() };
         }
         if let Some(timeout) = self.timeout {
             for target in &mut config.targets {

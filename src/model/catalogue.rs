@@ -29,6 +29,8 @@ pub enum CheckId {
     MailStarttls,
     Ipv6Only,
     ContentClean,
+    Ipv6Pmtu,
+    RoutingRpki,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -89,8 +91,10 @@ impl Area {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ProbeSet {
     pub fetch: bool,
-    /// The domain's MX set and SMTP over IPv6.
+    /// The mail domain's MX set and its exchanges' addresses.
     pub mail: bool,
+    /// An SMTP conversation with every exchange address (needs `mail`).
+    pub smtp: bool,
     /// The page's resource hosts over IPv6 (needs `fetch`).
     pub resources: bool,
     /// The page once more as a search crawler (needs `fetch`).
@@ -99,30 +103,41 @@ pub struct ProbeSet {
     pub legacy_tls: bool,
     pub zone: bool,
     pub dnssec: bool,
+    /// On a fetch that stalls after connecting, the same request again with 1280-byte packets.
+    pub pmtu: bool,
+    /// The route origin and RPKI validity of every address of the site, its name servers and
+    /// its MX hosts.
+    pub routing: bool,
 }
 
 impl ProbeSet {
     pub const ALL: ProbeSet = ProbeSet {
         fetch: true,
         mail: true,
+        smtp: true,
         resources: true,
         crawler: true,
         plain_http: true,
         legacy_tls: true,
         zone: true,
         dnssec: true,
+        pmtu: true,
+        routing: true,
     };
 
     pub fn union(self, other: ProbeSet) -> ProbeSet {
         ProbeSet {
             fetch: self.fetch || other.fetch,
             mail: self.mail || other.mail,
+            smtp: self.smtp || other.smtp,
             resources: self.resources || other.resources,
             crawler: self.crawler || other.crawler,
             plain_http: self.plain_http || other.plain_http,
             legacy_tls: self.legacy_tls || other.legacy_tls,
             zone: self.zone || other.zone,
             dnssec: self.dnssec || other.dnssec,
+            pmtu: self.pmtu || other.pmtu,
+            routing: self.routing || other.routing,
         }
     }
 }
@@ -142,17 +157,25 @@ pub struct CheckInfo {
 const NONE: ProbeSet = ProbeSet {
     fetch: false,
     mail: false,
+    smtp: false,
     resources: false,
     crawler: false,
     plain_http: false,
     legacy_tls: false,
     zone: false,
     dnssec: false,
+    pmtu: false,
+    routing: false,
 };
 const FETCH: ProbeSet = ProbeSet { fetch: true, ..NONE };
+const SMTP: ProbeSet = ProbeSet {
+    mail: true,
+    smtp: true,
+    ..NONE
+};
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 19] = [
+pub const CATALOGUE: [CheckInfo; 21] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -302,7 +325,7 @@ pub const CATALOGUE: [CheckInfo; 19] = [
         title_vi: "Máy chủ thư điện tử hỗ trợ IPv6",
         problem_en: "Mail not reachable over IPv6",
         problem_vi: "Thư điện tử chưa hỗ trợ IPv6",
-        needs: ProbeSet { mail: true, ..NONE },
+        needs: SMTP,
     },
     CheckInfo {
         id: CheckId::MailStarttls,
@@ -311,7 +334,7 @@ pub const CATALOGUE: [CheckInfo; 19] = [
         title_vi: "Máy chủ thư điện tử hỗ trợ STARTTLS",
         problem_en: "Mail sent unencrypted (no STARTTLS)",
         problem_vi: "Thư điện tử không mã hoá (thiếu STARTTLS)",
-        needs: ProbeSet { mail: true, ..NONE },
+        needs: SMTP,
     },
     CheckInfo {
         id: CheckId::Ipv6Only,
@@ -337,6 +360,33 @@ pub const CATALOGUE: [CheckInfo; 19] = [
         needs: ProbeSet {
             fetch: true,
             crawler: true,
+            ..NONE
+        },
+    },
+    CheckInfo {
+        id: CheckId::Ipv6Pmtu,
+        key: "ipv6.pmtu",
+        title_en: "Full-size packets get through over IPv6 (no path-MTU blackhole)",
+        title_vi: "Gói tin kích thước đầy đủ đi qua được IPv6 (không nghẽn MTU)",
+        problem_en: "IPv6 path-MTU blackhole",
+        problem_vi: "Đường truyền IPv6 chặn gói tin lớn (nghẽn MTU)",
+        needs: ProbeSet {
+            fetch: true,
+            pmtu: true,
+            ..NONE
+        },
+    },
+    CheckInfo {
+        id: CheckId::RoutingRpki,
+        key: "routing.rpki",
+        title_en: "Routes of the site, name servers and mail servers are RPKI-valid",
+        title_vi: "Tuyến định tuyến của trang, máy chủ tên miền và thư hợp lệ RPKI",
+        problem_en: "Route not RPKI-valid",
+        problem_vi: "Tuyến định tuyến chưa hợp lệ RPKI",
+        needs: ProbeSet {
+            routing: true,
+            zone: true,
+            mail: true,
             ..NONE
         },
     },

@@ -12,6 +12,8 @@ use super::dns::addresses_of;
 use super::host::HostLevel;
 use super::http::{AddressFetch, FetchError, KeptConnection, Phase, PlainHttpFacts};
 use super::legacy_tls::{self, AddressLegacyTls};
+use super::pmtu::{self, AddressPmtu};
+use super::progress::Progress;
 
 /// Per-address facts of the target's host.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -22,6 +24,9 @@ pub struct AddressLevel {
     pub plain_http: Vec<PlainHttpFacts>,
     /// The legacy ClientHello's outcome on every usable address (when probed).
     pub legacy_tls: Vec<AddressLegacyTls>,
+    /// Every address whose fetch stalled after connecting, and what 1280-byte packets did
+    /// there (when `ipv6.pmtu` ran; both families).
+    pub pmtu: Vec<AddressPmtu>,
 }
 
 /// The fetches, and for each the connection its page came back on while it can carry one more
@@ -29,6 +34,7 @@ pub struct AddressLevel {
 pub struct Fetched {
     pub fetches: Vec<AddressFetch>,
     pub kept: Vec<Option<KeptConnection>>,
+    pub pmtu: Vec<AddressPmtu>,
 }
 
 /// The target's URL fetched over every usable address, redirects followed within the family.
@@ -39,21 +45,27 @@ pub async fn fetch(cx: &Context<'_>, host: &HostLevel) -> Fetched {
         return Fetched {
             fetches: Vec::new(),
             kept: Vec::new(),
+            pmtu: Vec::new(),
         };
     }
     let http = cx.http();
     let target = cx.target;
     let resolve_seconds = host.records.resolve_seconds;
     let fetched = futures::future::join_all(host.usable().iter().map(|ip| async {
-        let (mut fetch, kept) = http
-            .fetch_keeping(
-                &target.url,
-                *ip,
-                cx.deadline,
-                target.settings.max_body_bytes,
-                resolve_seconds,
-            )
-            .await;
+        let progress = std::sync::Arc::new(Progress::default());
+        let watched = http.watched_by(&progress);
+        let fetch = watched.fetch_keeping(
+            &target.url,
+            *ip,
+            cx.deadline,
+            target.settings.max_body_bytes,
+            resolve_seconds,
+        );
+        let ((mut fetch, kept), pmtu) = if cx.probes.pmtu {
+            pmtu::watch(cx, *ip, &progress, fetch).await
+        } else {
+            (fetch.await, None)
+        };
         // Only the crawler asks again; any other connection closes now.
         let kept = kept.filter(|_| cx.probes.crawler);
         let refused_handshake = fetch.responses.is_empty()
@@ -65,11 +77,20 @@ pub async fn fetch(cx: &Context<'_>, host: &HostLevel) -> Fetched {
             let address = SocketAddr::new(*ip, target.https_port());
             fetch.obsolete_suite = legacy_tls::probe_obsolete_suites(address, cx.host(), cx.deadline).await;
         }
-        (fetch, kept)
+        (fetch, kept, pmtu)
     }))
     .await;
-    let (fetches, kept) = fetched.into_iter().unzip();
-    Fetched { fetches, kept }
+    let mut out = Fetched {
+        fetches: Vec::new(),
+        kept: Vec::new(),
+        pmtu: Vec::new(),
+    };
+    for (fetch, kept, pmtu) in fetched {
+        out.fetches.push(fetch);
+        out.kept.push(kept);
+        out.pmtu.extend(pmtu);
+    }
+    out
 }
 
 /// One plain http:// request on every usable address of the http:// host: a redirect that

@@ -60,6 +60,8 @@ impl<'a> Context<'a> {
             accept_ranges: &self.accept,
             user_agent,
             hop_addresses: super::http::MAX_HOP_ADDRESSES,
+            mss: None,
+            progress: None,
         }
     }
 }

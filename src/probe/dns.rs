@@ -583,6 +583,8 @@ fn rdata_text(data: &RData) -> String {
         RData::NS(ns) => display_name(&ns.0),
         RData::CNAME(cname) => display_name(&cname.0),
         RData::MX(mx) => format!("{} {}", mx.preference, display_name(&mx.exchange)),
+        // The character-strings of one TXT record are one text (RFC 7208 §3.3).
+        RData::TXT(txt) => txt.txt_data.iter().map(|part| String::from_utf8_lossy(part)).collect(),
         RData::SOA(soa) => format!(
             "{} {} {}",
             display_name(&soa.mname),

@@ -22,6 +22,7 @@ use url::Url;
 
 use super::addr::{classify, AddressClass, IpFamily};
 use super::dns::{addresses_of, DnsProber};
+use super::progress::Watched;
 use super::tls::{describe_handshake_error, facts_from_chain, facts_from_connection, TlsFacts, TlsSetup};
 
 /// At most this many redirects are followed, as browsers do.
@@ -313,6 +314,11 @@ pub struct HttpProber<'a> {
     /// How many usable addresses of a redirect hop's host are probed ([`MAX_HOP_ADDRESSES`]
     /// for a site's own fetch; 1 where only the first matters).
     pub hop_addresses: usize,
+    /// TCP maximum segment size to announce (`TCP_MAXSEG` before connect), when not the
+    /// interface's: the path-MTU probe asks again with segments that fit 1280 bytes.
+    pub mss: Option<u32>,
+    /// Told of every connect and every byte read, for the path-MTU probe to see a stall.
+    pub progress: Option<&'a std::sync::Arc<super::progress::Progress>>,
 }
 
 /// A redirect host's addresses probed per pinned family, at most: a portal that sends users
@@ -357,6 +363,27 @@ impl HttpProber<'_> {
         HttpProber {
             hop_addresses: 1,
             ..self
+        }
+    }
+
+    /// The same client announcing TCP segments of `mss` bytes at most.
+    pub fn with_mss(self, mss: u32) -> Self {
+        HttpProber { mss: Some(mss), ..self }
+    }
+
+    /// The same client reporting its progress to `progress`.
+    pub fn watched_by<'p>(self, progress: &'p std::sync::Arc<super::progress::Progress>) -> HttpProber<'p>
+    where
+        Self: 'p,
+    {
+        HttpProber {
+            tls: self.tls,
+            dns: self.dns,
+            accept_ranges: self.accept_ranges,
+            user_agent: self.user_agent,
+            hop_addresses: self.hop_addresses,
+            mss: self.mss,
+            progress: Some(progress),
         }
     }
 
@@ -647,13 +674,15 @@ impl HttpProber<'_> {
     ) -> Result<Connection, FetchError> {
         let port = url.port_or_known_default().unwrap_or(443);
         let started = Instant::now();
-        let tcp = match tokio::time::timeout_at(deadline, TcpStream::connect(SocketAddr::new(ip, port))).await {
+        let connect = connect_tcp(SocketAddr::new(ip, port), self.mss);
+        let tcp = match tokio::time::timeout_at(deadline, connect).await {
             Err(_) => return Err(FetchError::timeout(Phase::Connect)),
             Ok(Err(err)) => return Err(FetchError::connect_failed(ip, &err)),
             Ok(Ok(tcp)) => tcp,
         };
         let _ = tcp.set_nodelay(true);
         attempt.connect = Some(started.elapsed());
+        let tcp = Watched::new(tcp, self.progress.cloned());
         let origin = origin_of(url);
         if url.scheme() == "http" {
             return handshake_http(tcp, origin, deadline).await;
@@ -705,6 +734,19 @@ impl HttpProber<'_> {
         }
         facts
     }
+}
+
+/// A TCP connection to `address`, announcing `mss` when given.
+async fn connect_tcp(address: SocketAddr, mss: Option<u32>) -> std::io::Result<TcpStream> {
+    let Some(mss) = mss else {
+        return TcpStream::connect(address).await;
+    };
+    let socket = match address {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket2::SockRef::from(&socket).set_tcp_mss(mss)?;
+    socket.connect(address).await
 }
 
 async fn handshake_http<T>(io: T, origin: (String, String, u16), deadline: Instant) -> Result<Connection, FetchError>

@@ -39,6 +39,7 @@ pub struct MailFacts {
 pub struct ExchangeFacts {
     pub host: String,
     pub preference: u16,
+    pub a: LookupOutcome,
     pub aaaa: LookupOutcome,
     /// AAAA records that are not usable public addresses (documentation, ULA, …).
     pub unusable: Vec<IpAddr>,
@@ -84,12 +85,12 @@ impl SmtpPhase {
     }
 }
 
-/// Probes the mail of `domain`: MX, then every exchange's AAAA and SMTP over IPv6, all by
-/// `deadline`.
+/// Probes the mail of `domain`: MX, then every exchange's A and AAAA and, when `smtp_port` is
+/// given, SMTP over IPv6, all by `deadline`.
 pub async fn probe_mail(
     dns: &DnsProber,
     domain: &str,
-    smtp_port: u16,
+    smtp_port: Option<u16>,
     accept: &[ipnet::IpNet],
     deadline: Instant,
 ) -> MailFacts {
@@ -109,23 +110,26 @@ pub async fn probe_mail(
             .filter(|(_, host)| !host.is_empty())
             .take(MAX_EXCHANGES);
         futures::future::join_all(probed.map(|(preference, host)| async move {
-            let aaaa = dns
-                .lookup(&host, hickory_resolver::proto::rr::RecordType::AAAA, deadline)
-                .await;
+            let (a, aaaa) = tokio::join!(
+                dns.lookup(&host, hickory_resolver::proto::rr::RecordType::A, deadline),
+                dns.lookup(&host, hickory_resolver::proto::rr::RecordType::AAAA, deadline)
+            );
             let (usable, unusable): (Vec<IpAddr>, Vec<IpAddr>) = addresses_of(&aaaa)
                 .into_iter()
                 .filter(|ip| IpFamily::of(ip) == IpFamily::Ipv6)
                 .partition(|ip| classify(*ip, accept).class.is_usable());
-            let smtp = futures::future::join_all(usable.into_iter().map(|ip| async move {
+            let conversations = smtp_port.map(|port| usable.into_iter().map(move |ip| (ip, port)));
+            let smtp = futures::future::join_all(conversations.into_iter().flatten().map(|(ip, port)| async move {
                 SmtpFacts {
                     ip,
-                    outcome: converse(SocketAddr::new(ip, smtp_port), deadline).await,
+                    outcome: converse(SocketAddr::new(ip, port), deadline).await,
                 }
             }))
             .await;
             ExchangeFacts {
                 host,
                 preference,
+                a,
                 aaaa,
                 unusable,
                 smtp,

@@ -5,13 +5,10 @@
 use super::context::Context;
 use super::mail::{probe_mail, MailFacts};
 
-/// The mail level: the mail of the target's mail domain (configured, or its zone apex),
-/// probed once per domain per round and shared by the sites that use it.
-pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
-    if !cx.probes.mail {
-        return None;
-    }
-    let domain = match &cx.target.settings.mail_domain {
+/// The target's mail domain: configured, or its zone's apex (the host itself when none is
+/// found).
+pub async fn domain_of(cx: &Context<'_>) -> String {
+    match &cx.target.settings.mail_domain {
         Some(domain) => domain.clone(),
         None => cx
             .shared
@@ -20,10 +17,20 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
             .await
             .0
             .unwrap_or_else(|| cx.host().to_string()),
-    };
-    let key = format!("{domain}|{:?}", cx.accept);
+    }
+}
+
+/// The mail level: the mail of the target's mail domain (configured, or its zone apex),
+/// probed once per domain per round and shared by the sites that use it.
+pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
+    if !cx.probes.mail {
+        return None;
+    }
+    let domain = domain_of(cx).await;
+    let smtp = cx.probes.smtp.then_some(cx.shared.smtp_port);
+    let key = format!("{domain}|{}|{:?}", smtp.is_some(), cx.accept);
     let compute = || async {
-        let facts = probe_mail(&cx.shared.dns, &domain, cx.shared.smtp_port, &cx.accept, cx.deadline).await;
+        let facts = probe_mail(&cx.shared.dns, &domain, smtp, &cx.accept, cx.deadline).await;
         (facts, cx.target.settings.interval)
     };
     cx.shared.mails.get_or_compute(&key, cx.deadline, compute).await

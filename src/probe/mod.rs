@@ -22,9 +22,14 @@ pub mod mail_domain;
 pub mod memo;
 pub mod nameserver;
 pub mod page;
+pub mod pmtu;
+pub mod prefix;
+pub mod progress;
 pub mod resources;
 pub mod revocation;
 pub mod route;
+pub mod routing;
+pub mod rtr;
 pub mod settings;
 pub mod shared;
 pub mod site;
@@ -49,6 +54,7 @@ pub use dns::NsAddressQuery;
 use host::HostLevel;
 use http::AddressFetch;
 use page::PageLevel;
+pub use routing::{RouteOrigins, RoutingSettings, Validator};
 pub use settings::{ResolverSettings, Settings, TrustSettings, DEFAULT_NS_PORT, DEFAULT_SMTP_PORT};
 use tls::TlsSetup;
 pub use zone::ZoneLevel;
@@ -71,6 +77,8 @@ pub struct Observations {
     pub page: PageLevel,
     #[serde(flatten)]
     pub certificates: CertificateLevel,
+    /// The route and RPKI validity of every address the site depends on (when probed).
+    pub routing: Option<prefix::RoutingLevel>,
     /// Special-purpose ranges accepted as usable for this target (global plus its own).
     pub accept_ranges: Vec<ipnet::IpNet>,
     /// Unix seconds when probing started.
@@ -119,29 +127,22 @@ const DNS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Prober {
     pub fn new(settings: &Settings) -> Result<Prober, ProberSetupError> {
-        Prober::with_parts(
-            &settings.resolver,
-            &settings.trust.extra_roots,
-            settings.trust.accept_ranges.clone(),
-        )
-    }
-
-    pub fn with_parts(
-        resolver: &ResolverSettings,
-        extra_roots: &[std::path::PathBuf],
-        accept_ranges: Vec<ipnet::IpNet>,
-    ) -> Result<Prober, ProberSetupError> {
+        let resolver = &settings.resolver;
         Ok(Prober {
             shared: state::SharedState {
                 dns: DnsProber::new(resolver, DNS_ATTEMPT_TIMEOUT)?,
-                tls: TlsSetup::new(extra_roots)?,
+                tls: TlsSetup::new(&settings.trust.extra_roots)?,
                 ns_port: resolver.ns_port,
                 smtp_port: resolver.smtp_port,
-                accept_ranges,
+                accept_ranges: settings.trust.accept_ranges.clone(),
                 crls: revocation::CrlCache::default(),
                 zones: shared::SharedCache::default(),
                 mails: shared::SharedCache::default(),
                 resource_hosts: shared::SharedCache::default(),
+                routing: settings.routing.clone(),
+                route_origins: shared::SharedCache::default(),
+                origin_tables: shared::SharedCache::default(),
+                vrps: shared::SharedCache::default(),
             },
         })
     }
@@ -152,6 +153,7 @@ impl Prober {
         let clock = Instant::now();
         let cx = context::Context::new(&self.shared, target, probes, clock + target.settings.timeout);
         let (zone, mail, site) = tokio::join!(zone::observe(&cx), mail_domain::observe(&cx), site::observe(&cx));
+        let routing = prefix::observe(&cx, &site.host, &zone, mail.as_ref()).await;
         Observations {
             host: target.host().to_string(),
             probes,
@@ -161,6 +163,7 @@ impl Prober {
             mail,
             page: site.page,
             certificates: site.certificates,
+            routing,
             accept_ranges: cx.accept,
             started_at,
             duration_seconds: clock.elapsed().as_secs_f64(),

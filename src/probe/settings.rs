@@ -16,6 +16,8 @@ pub const DEFAULT_SMTP_PORT: u16 = 25;
 pub struct Settings {
     pub resolver: ResolverSettings,
     pub trust: TrustSettings,
+    /// Route origins and the RPKI validator (`routing.rpki`).
+    pub routing: super::routing::RoutingSettings,
 }
 
 /// Which DNS servers to ask, and on which port to query authoritative name servers.

@@ -21,6 +21,7 @@ pub struct SiteLevels {
 /// What a page brought back: the fetches and the levels that read them.
 struct AfterFetch {
     fetches: Vec<super::http::AddressFetch>,
+    pmtu: Vec<super::pmtu::AddressPmtu>,
     page: PageLevel,
     certificates: CertificateLevel,
 }
@@ -33,6 +34,7 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
         let (page, certificates) = tokio::join!(page::observe(cx, &mut fetched), certificate::observe(cx, pending));
         AfterFetch {
             fetches: fetched.fetches,
+            pmtu: fetched.pmtu,
             page,
             certificates,
         }
@@ -48,6 +50,7 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             fetches: after.fetches,
             plain_http,
             legacy_tls,
+            pmtu: after.pmtu,
         },
         page: after.page,
         certificates: after.certificates,

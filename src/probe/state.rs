@@ -6,6 +6,7 @@ use super::dns::{DnsProber, ZoneRound};
 use super::mail::MailFacts;
 use super::resources::HostOutcome;
 use super::revocation::CrlCache;
+use super::routing::{OriginTable, RouteOrigin, RoutingSettings, VrpSet};
 use super::shared::SharedCache;
 use super::tls::TlsSetup;
 
@@ -20,4 +21,12 @@ pub struct SharedState {
     pub zones: SharedCache<ZoneRound>,
     pub mails: SharedCache<MailFacts>,
     pub resource_hosts: SharedCache<HostOutcome>,
+    /// Where route origins and VRPs come from (`routing:`).
+    pub routing: RoutingSettings,
+    /// The route covering each address, per round.
+    pub route_origins: SharedCache<Result<Option<RouteOrigin>, String>>,
+    /// Route-origin tables read from files, per round.
+    pub origin_tables: SharedCache<Result<std::sync::Arc<OriginTable>, String>>,
+    /// The validator's VRP set, per round.
+    pub vrps: SharedCache<Result<std::sync::Arc<VrpSet>, String>>,
 }

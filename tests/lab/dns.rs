@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use hickory_proto::op::{Message, MessageType, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, SOA};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, NS, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
@@ -64,6 +64,14 @@ impl ZoneData {
             IpAddr::V4(v4) => self.add(owner, RData::A(A(v4))),
             IpAddr::V6(v6) => self.add(owner, RData::AAAA(AAAA(v6))),
         }
+    }
+
+    /// A TXT record of one or more character-strings.
+    pub fn txt(&mut self, owner: &str, strings: &[&str]) {
+        self.add(
+            owner,
+            RData::TXT(TXT::new(strings.iter().map(|s| s.to_string()).collect())),
+        );
     }
 
     pub fn cname(&mut self, owner: &str, target: &str) {
