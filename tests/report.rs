@@ -5,16 +5,10 @@ mod lab;
 
 use std::path::{Path, PathBuf};
 
+use harness::browser::{browse, chromium, rows_of, test_output_dir};
 use harness::{show, vnready, Daemon};
 use lab::{host, Lab};
 use serde_json::Value;
-
-/// Where tests leave files a person may want to look at (screenshots, sample reports).
-fn test_output_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-output");
-    std::fs::create_dir_all(&dir).expect("create test-output");
-    dir
-}
 
 /// The lab config with goals added, so reports and the page have goals to show.
 fn config_with_goals(lab: &Lab) -> PathBuf {
@@ -103,15 +97,25 @@ async fn reports_in_every_format_from_the_history_store() {
     assert!(!v4_row[9].is_empty(), "failing since is filled");
     assert!(rows.iter().all(|r| r.len() == 11));
 
-    // XLSX: four sheets, read back.
+    // XLSX: six sheets, read back.
     let xlsx_path = run("xlsx", out.join("report.xlsx"), vec![]).await;
     {
         use calamine::Reader;
         let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx_path).expect("open xlsx");
         assert_eq!(
             book.sheet_names(),
-            ["Theo trang", "Theo cơ quan", "Theo tiêu chí", "Mục tiêu"]
+            [
+                "Theo trang",
+                "Theo cơ quan",
+                "Theo tiêu chí",
+                "Mục tiêu",
+                "Sẵn sàng",
+                "Gián đoạn"
+            ]
         );
+        let availability = book.worksheet_range("Sẵn sàng").expect("availability sheet");
+        let cells: Vec<String> = availability.cells().map(|(_, _, c)| c.to_string()).collect();
+        assert!(cells.iter().any(|c| c == "Toàn tỉnh"), "{cells:?}");
         let goals = book.worksheet_range("Mục tiêu").expect("goals sheet");
         let cells: Vec<String> = goals.cells().map(|(_, _, c)| c.to_string()).collect();
         assert!(
@@ -303,82 +307,6 @@ async fn gate_applies_category_policies_and_baselines() {
     ])
     .await;
     assert_eq!(output.status.code(), Some(0), "{}", show(&output));
-}
-
-/// Headless Chromium from Debian; the test command installs it.
-fn chromium() -> &'static str {
-    for candidate in ["chromium", "chromium-browser", "google-chrome"] {
-        if std::process::Command::new(candidate)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return candidate;
-        }
-    }
-    panic!("chromium is required for the status page test (apt-get install chromium; scripts/test.sh does)");
-}
-
-async fn browse(browser: &str, url: &str, screenshot: Option<&Path>) -> String {
-    let profile = tempfile::tempdir().expect("profile dir");
-    let mut command = tokio::process::Command::new(browser);
-    command.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-extensions",
-        "--window-size=1400,1800",
-        "--accept-lang=vi-VN",
-    ]);
-    command.arg(format!("--user-data-dir={}", profile.path().display()));
-    match screenshot {
-        Some(path) => command.arg(format!("--screenshot={}", path.display())),
-        None => command.arg("--dump-dom"),
-    };
-    let output = command
-        .arg(url)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("run chromium");
-    assert!(
-        output.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Text a user sees in a table row (tags stripped).
-fn rows_of(dom: &str, table_id: &str) -> Vec<String> {
-    let table = dom
-        .split(&format!("<table id=\"{table_id}\">"))
-        .nth(1)
-        .and_then(|rest| rest.split("</table>").next())
-        .unwrap_or_default();
-    table
-        .split("<tr")
-        .skip(2)
-        .map(|row| {
-            let row = format!("<tr{row}");
-            let mut text = String::new();
-            let mut in_tag = false;
-            for c in row.chars() {
-                match c {
-                    '<' => in_tag = true,
-                    '>' => {
-                        in_tag = false;
-                        text.push(' ');
-                    }
-                    c if !in_tag => text.push(c),
-                    _ => {}
-                }
-            }
-            text.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::checks::http::{judge_fetch, FetchVerdict};
+use crate::checks::http::{judge_address, FetchVerdict};
 use crate::checks::{CheckId, CheckResult, Status};
 use crate::model::target::{host_for_display, Category, Target};
 use crate::probe::addr::{AddressClass, IpFamily};
@@ -22,6 +22,11 @@ pub struct AddressReport {
     /// The fetch from this address passes http.up's own judgement (answered, expected status,
     /// every hop sound). Decided here once so no sink re-derives it.
     pub works: bool,
+    /// Why a user over this address does not get the site, when the fetch says so.
+    pub broken: Option<String>,
+    /// The address could not be tested (no route from this monitor, a TLS dialect this
+    /// auditor does not speak): neither up nor down.
+    pub untested: bool,
     pub status: Option<u16>,
     pub error: Option<String>,
     pub tls_version: Option<String>,
@@ -65,12 +70,15 @@ impl TargetVerdict {
             .iter()
             .map(|address| {
                 let fetch = observations.address.fetches.iter().find(|fetch| fetch.ip == address.ip);
+                let judged = fetch.map(|f| judge_address(&observations, f, &target.settings.expect_status));
                 AddressReport {
                     ip: address.ip,
                     family: address.family,
                     class: address.class.clone(),
                     probed: fetch.is_some(),
-                    works: fetch.is_some_and(|f| judge_fetch(f, &target.settings.expect_status) == FetchVerdict::Works),
+                    works: judged == Some(FetchVerdict::Works),
+                    broken: judged.as_ref().and_then(|v| v.broken()).map(str::to_string),
+                    untested: judged.as_ref().is_some_and(|v| v.untested().is_some()),
                     status: fetch.and_then(|f| f.final_status()),
                     error: fetch.and_then(|f| f.error.as_ref()).map(ToString::to_string),
                     tls_version: fetch.and_then(|f| f.tls.as_ref()).map(|t| t.version.clone()),

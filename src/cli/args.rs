@@ -81,6 +81,16 @@ pub struct ReportArgs {
     /// An earlier report in JSON (`--format json`): list what improved and what regressed.
     #[arg(long = "compare", value_name = "OLD.json")]
     pub compare: Option<PathBuf>,
+    /// With --format csv: which table the file holds (a CSV file has one).
+    #[arg(long = "table", value_enum, default_value = "compliance")]
+    pub table: crate::report::csv::CsvTable,
+    /// Start of the availability period: a duration back from now (30d, 12h) or a date or
+    /// time (2026-11-01, 2026-11-01T08:00:00+07:00).
+    #[arg(long = "since", value_name = "DURATION|DATE", default_value = "30d")]
+    pub since: String,
+    /// End of the availability period (a date or time); default now.
+    #[arg(long = "until", value_name = "DATE")]
+    pub until: Option<String>,
 }
 
 /// Default `--web.listen-address`: loopback, on a port of our own.
@@ -99,6 +109,10 @@ pub struct ServeArgs {
     /// SQLite file for history (status transitions, "failing since", latest results). Empty: keep none.
     #[arg(long = "storage.path", value_name = "FILE", default_value = "data/vnready.db", value_parser = parse_storage_path)]
     pub storage_path: PathBuf,
+    /// How long outages, monitoring gaps and check transitions are kept in the store (pruned
+    /// hourly); each check's current state is always kept.
+    #[arg(long = "storage.retention", value_name = "DURATION", default_value = "400d")]
+    pub storage_retention: HumanDuration,
     /// Audit only this replica's share of the targets: K/N, replica K (1-based) of N.
     #[arg(long = "shard", value_name = "K/N", default_value = "1/1")]
     pub shard: crate::daemon::shard::Shard,

@@ -10,6 +10,7 @@ use super::args::{ReportArgs, ReportFormat};
 use super::edge::{async_runtime, load_config, usage, UsageError, EXIT_PASS};
 use crate::audit::runner;
 use crate::config::Config;
+use crate::history::uptime;
 use crate::model::clock::unix_now;
 use crate::probe::Prober;
 use crate::report::{self, source, Report};
@@ -25,18 +26,23 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<u8> {
         Err(UsageError(message)) => return usage(&message),
     };
     let now = unix_now();
-    let known = match known_facts(&args, &config, now) {
+    let period = match period_of(&args, now) {
+        Ok(period) => period,
+        Err(message) => return usage(&message),
+    };
+    let known = match known_facts(&args, &config, now, period) {
         Ok(known) => known,
         Err(UsageError(message)) => return usage(&message),
     };
-    let inputs = source::inputs(&config, &known);
-    let report = Report::build(&config, &inputs, args.lang, now);
+    let inputs = source::inputs(&config, known);
+    let report = Report::build_for(&config, &inputs, args.lang, now, period);
+    drop(inputs);
     let comparison = previous.as_ref().map(|old| report::compare(old, &report));
     let bytes: Vec<u8> = match args.format {
-        ReportFormat::Csv => report::csv::render(&report, args.group_by).into_bytes(),
+        ReportFormat::Csv => report::csv::render_table(&report, args.group_by, args.table).into_bytes(),
         ReportFormat::Markdown => report::markdown::render(&report, args.group_by, comparison.as_ref()).into_bytes(),
         ReportFormat::Html => report::html::render(&report, args.group_by, comparison.as_ref()).into_bytes(),
-        ReportFormat::Json => serde_json::to_vec_pretty(&report).context("encoding JSON")?,
+        ReportFormat::Json => return write_json(&report, args.output.as_deref()),
         ReportFormat::Xlsx => {
             if args.output.is_none() && std::io::stdout().is_terminal() {
                 return usage("--format xlsx writes a binary file: give --output FILE.xlsx");
@@ -51,6 +57,19 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<u8> {
     Ok(EXIT_PASS)
 }
 
+/// JSON is streamed: a year of outages is not held twice, as the model and as its text.
+fn write_json(report: &Report, output: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    serde_json::to_writer_pretty(&mut out, report).context("writing the JSON report")?;
+    out.flush().context("writing the JSON report")?;
+    Ok(EXIT_PASS)
+}
+
 fn read_earlier_report(path: &std::path::Path) -> Result<Report, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| UsageError(format!("--compare {}: cannot read: {err}", path.display())))?;
@@ -62,10 +81,32 @@ fn read_earlier_report(path: &std::path::Path) -> Result<Report, UsageError> {
     })
 }
 
+/// `--since` / `--until` as a period ending no later than now.
+fn period_of(args: &ReportArgs, now: f64) -> Result<report::Period, String> {
+    let from = uptime::parse_moment(&args.since, now).map_err(|err| format!("--since: {err}"))?;
+    let to = match &args.until {
+        Some(text) => uptime::parse_moment(text, now).map_err(|err| format!("--until: {err}"))?,
+        None => now,
+    }
+    .min(now);
+    if from >= to {
+        return Err(format!("--since {} is not before --until", args.since));
+    }
+    Ok(report::Period { from, to })
+}
+
 /// The store's facts, or a fresh audit's (with the store's "since" times when there is one).
-fn known_facts(args: &ReportArgs, config: &Config, now: f64) -> Result<source::Known, UsageError> {
+fn known_facts(
+    args: &ReportArgs,
+    config: &Config,
+    now: f64,
+    period: report::Period,
+) -> Result<source::Known, UsageError> {
     let stored = if args.storage_path.exists() {
-        Some(source::from_store(&args.storage_path).map_err(|err| UsageError(err.to_string()))?)
+        Some(
+            source::from_store(&args.storage_path, (period.from, period.to))
+                .map_err(|err| UsageError(err.to_string()))?,
+        )
     } else {
         None
     };

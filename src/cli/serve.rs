@@ -28,6 +28,8 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// `None` keeps no history.
     pub storage: Option<PathBuf>,
+    /// How long the store keeps outages, gaps and transitions.
+    pub retention: Duration,
     pub shard: Shard,
     pub grace: Duration,
     /// exporter-toolkit web config: TLS, basic auth, headers, rate limit.
@@ -64,6 +66,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         overrides,
         listen,
         storage,
+        retention,
         shard,
         grace,
         web_config,
@@ -82,9 +85,11 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
     let security = Arc::new(security?);
     let health = Arc::new(StoreHealth::default());
     let store_health = health.clone();
-    let (store, history) = tokio::task::spawn_blocking(move || open_store(storage.as_deref(), &store_health))
-        .await
-        .map_err(|err| ServeError::Blocking(err.to_string()))?;
+    let store_path = storage.clone();
+    let (store, history) =
+        tokio::task::spawn_blocking(move || open_store(storage.as_deref(), retention, &store_health))
+            .await
+            .map_err(|err| ServeError::Blocking(err.to_string()))?;
     let writer = StoreWriter::spawn(store, health.clone()).map_err(ServeError::StoreThread)?;
     let concurrency = runtime.config.concurrency;
     let daemon = Arc::new(Daemon::new(runtime, history, writer, health, shard));
@@ -123,6 +128,7 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
         commands,
         probe_slots: Arc::new(Semaphore::new(concurrency.max(1))),
         security: security.clone(),
+        uptime: Arc::new(crate::daemon::uptime::UptimeView::new(store_path)),
     });
     let server_stop = CancellationToken::new();
     let stopped = server_stop.clone().cancelled_owned();
@@ -159,14 +165,20 @@ pub async fn run(options: ServeOptions) -> Result<(), ServeError> {
 
 /// Opens the store; a store that cannot be opened is reported (log + metric) and replaced by
 /// one that keeps nothing, because auditing matters more than remembering.
-fn open_store(path: Option<&std::path::Path>, health: &StoreHealth) -> (Box<dyn HistoryStore>, StoredHistory) {
+fn open_store(
+    path: Option<&std::path::Path>,
+    retention: Duration,
+    health: &StoreHealth,
+) -> (Box<dyn HistoryStore>, StoredHistory) {
     let Some(path) = path else {
         return (Box::new(NullStore), StoredHistory::default());
     };
-    let opened = SqliteStore::open(path).and_then(|mut store| {
-        let history = store.load()?;
-        Ok((store, history))
-    });
+    let opened = SqliteStore::open(path)
+        .map(|store| store.with_retention(retention))
+        .and_then(|mut store| {
+            let history = store.load()?;
+            Ok((store, history))
+        });
     match opened {
         Ok((store, history)) => {
             tracing::info!(

@@ -142,7 +142,18 @@ pub(super) struct RawConfig {
     pub(super) content: RawContent,
     #[serde(default)]
     pub(super) routing: RawRouting,
+    /// Service level objectives per category: `slo: { state_portal: { availability: 99.5% } }`.
+    #[serde(default)]
+    pub(super) slo: std::collections::BTreeMap<Category, RawSlo>,
     pub(super) targets: Vec<RawTarget>,
+}
+
+/// A category's objectives.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSlo {
+    /// Share of monitored time each address family must be up, e.g. `99.5%`.
+    pub(super) availability: Spanned<Ratio>,
 }
 
 /// `routing:`: where route origins and validated ROA payloads come from (`routing.rpki`).

@@ -58,6 +58,21 @@ pub(super) fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) 
             &source,
         )?);
     }
+    for (category, slo) in &raw.slo {
+        let objective = slo.availability.value.0;
+        if !(objective > 0.0 && objective < 1.0) {
+            return Err(source.at(
+                slo.availability.referenced,
+                format!(
+                    "slo.{}.availability must be above 0% and below 100% (an objective of 100% leaves no error budget)",
+                    category.as_str()
+                ),
+            ));
+        }
+        for target in targets.iter_mut().filter(|t| t.category == *category) {
+            target.settings.availability_slo = Some(objective);
+        }
+    }
     let mut probe_allow_suffixes = Vec::new();
     for suffix in raw.probe_endpoint.allow_host_suffixes {
         let ascii =

@@ -5,6 +5,7 @@
 pub mod events;
 pub mod shard;
 pub mod supervisor;
+pub mod uptime;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -205,6 +206,7 @@ impl Daemon {
             transitions,
             facts,
             verdict_json,
+            availability: history::uptime::observe(&verdict, target.settings.interval.as_secs_f64()),
         };
         if let Some(store) = self.store.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             store.submit(record);

@@ -5,6 +5,7 @@
 
 pub mod snapshots;
 pub mod store;
+pub mod uptime;
 
 use std::collections::BTreeMap;
 

@@ -12,7 +12,9 @@ use std::thread::JoinHandle;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::checks::{CheckId, Reason, Status};
+use crate::history::uptime::{self, Coverage, FamilyObservation, Gap, Outage};
 use crate::history::{CheckState, CheckStates, Transition, WatchedFacts};
+use crate::probe::addr::IpFamily;
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,8 @@ pub struct AuditRecord {
     pub facts: WatchedFacts,
     /// The whole verdict as JSON, for reports and per-site pages.
     pub verdict_json: String,
+    /// Each family's state in this audit, for availability and outages.
+    pub availability: Vec<FamilyObservation>,
 }
 
 /// A transition as stored: ids and statuses as text, so rows from newer versions still read.
@@ -112,7 +116,14 @@ pub struct SqliteStore {
     /// process aborts inside the open transaction, after the rows are written.
     abort_before_commit: Option<u64>,
     records: u64,
+    /// Outages, gaps and old transitions older than this are pruned (`--storage.retention`).
+    retention: Option<std::time::Duration>,
+    /// When the last prune ran (Unix seconds).
+    pruned_at: f64,
 }
+
+/// How often the retention prune runs while the daemon writes.
+const PRUNE_EVERY_SECONDS: f64 = 3600.0;
 
 /// Environment variable for the crash tests: `N` makes the process abort inside the N-th
 /// write transaction, after its rows are written and before the commit — the worst moment a
@@ -146,6 +157,33 @@ CREATE TABLE IF NOT EXISTS latest (
     facts TEXT NOT NULL,
     verdict TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS coverage (
+    target TEXT NOT NULL,
+    family TEXT NOT NULL,
+    first_at REAL NOT NULL,
+    last_at REAL NOT NULL,
+    interval REAL NOT NULL,
+    unknown_since REAL,
+    PRIMARY KEY (target, family)
+);
+CREATE TABLE IF NOT EXISTS outages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    family TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL,
+    reason_en TEXT NOT NULL,
+    reason_vi TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outages_by_target ON outages (target, family, start);
+CREATE TABLE IF NOT EXISTS gaps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    family TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gaps_by_target ON gaps (target, family, start);
 ";
 
 impl SqliteStore {
@@ -171,7 +209,36 @@ impl SqliteStore {
             path: path.to_path_buf(),
             abort_before_commit: std::env::var(ABORT_BEFORE_COMMIT_ENV).ok().and_then(|n| n.parse().ok()),
             records: 0,
+            retention: None,
+            pruned_at: 0.0,
         })
+    }
+
+    /// Keeps outages, gaps and transitions for `retention` only: pruned at the first write and
+    /// hourly after it.
+    pub fn with_retention(mut self, retention: std::time::Duration) -> SqliteStore {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// Prunes what the retention no longer keeps, when an hour has passed since the last time.
+    fn prune_when_due(&mut self, now: f64) -> Result<(), StoreError> {
+        let Some(retention) = self.retention else {
+            return Ok(());
+        };
+        if now - self.pruned_at < PRUNE_EVERY_SECONDS {
+            return Ok(());
+        }
+        self.pruned_at = now;
+        let removed = self.prune(now - retention.as_secs_f64())?;
+        if removed > 0 {
+            tracing::info!(
+                event = "store_pruned",
+                rows = removed,
+                "history older than the retention removed"
+            );
+        }
+        Ok(())
     }
 
     fn error(&self, source: rusqlite::Error) -> StoreError {
@@ -258,16 +325,21 @@ impl SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.error(e))
     }
 
-    /// Every target's latest audit: (target, audited_at, verdict JSON).
-    pub fn latest_all(&self) -> Result<Vec<(String, f64, String)>, StoreError> {
+    /// Hands over every target's latest verdict JSON in turn (target, audited at, JSON), so a
+    /// report over 10,000 stored verdicts holds one at a time.
+    pub fn each_latest(&self, mut each: impl FnMut(String, f64, &str)) -> Result<(), StoreError> {
         let mut statement = self
             .connection
             .prepare("SELECT target, audited_at, verdict FROM latest")
             .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .map_err(|e| self.error(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.error(e))
+        let mut rows = statement.query([]).map_err(|e| self.error(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.error(e))? {
+            let target: String = row.get(0).map_err(|e| self.error(e))?;
+            let audited_at: f64 = row.get(1).map_err(|e| self.error(e))?;
+            let json = row.get_ref(2).map_err(|e| self.error(e))?;
+            each(target, audited_at, json.as_str().unwrap_or_default());
+        }
+        Ok(())
     }
 
     /// Opens an existing store for reading only (reports); a missing file is an error, not
@@ -290,6 +362,138 @@ impl SqliteStore {
             })
             .optional()
             .map_err(|e| self.error(e))
+    }
+
+    /// Every target and family's coverage, with the gaps and outages overlapping `[from, to]`.
+    pub fn uptime_between(&self, from: f64, to: f64) -> Result<Vec<FamilyHistory>, StoreError> {
+        let mut histories = Vec::new();
+        self.each_uptime(None, from, to, |history| histories.push(history))?;
+        Ok(histories)
+    }
+
+    /// One target's families, as [`Self::uptime_between`] (the site page, a badge).
+    pub fn uptime_of(&self, target: &str, from: f64, to: f64) -> Result<Vec<FamilyHistory>, StoreError> {
+        let mut histories = Vec::new();
+        self.each_uptime(Some(target), from, to, |history| histories.push(history))?;
+        Ok(histories)
+    }
+
+    /// Hands over each target and family's history in turn (ordered by target, then family),
+    /// merging three ordered scans, so that memory holds one family's rows however large the
+    /// store: a year of 10,000 sites is read this way for the status page.
+    pub fn each_uptime(
+        &self,
+        target: Option<&str>,
+        from: f64,
+        to: f64,
+        mut each: impl FnMut(FamilyHistory),
+    ) -> Result<(), StoreError> {
+        let only = |table: &str| match target {
+            Some(_) => format!("{table}.target = ?3"),
+            None => "?3 IS NULL".to_string(),
+        };
+        let prepare = |sql: String| self.connection.prepare(&sql).map_err(|e| self.error(e));
+        let mut coverage_rows = prepare(format!(
+            "SELECT target, family, first_at, last_at, interval, unknown_since FROM coverage
+             WHERE ?1 <= ?2 AND {} ORDER BY target, family",
+            only("coverage")
+        ))?;
+        let mut gap_rows = prepare(format!(
+            "SELECT target, family, start, end FROM gaps WHERE end >= ?1 AND start <= ?2 AND {}
+             ORDER BY target, family, start",
+            only("gaps")
+        ))?;
+        let mut outage_rows = prepare(format!(
+            "SELECT target, family, start, end, reason_en, reason_vi FROM outages
+             WHERE (end IS NULL OR end >= ?1) AND start <= ?2 AND {} ORDER BY target, family, start",
+            only("outages")
+        ))?;
+        let key = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String)> { Ok((row.get(0)?, row.get(1)?)) };
+        let coverages = coverage_rows
+            .query_map(params![from, to, target], |row| {
+                Ok((
+                    key(row)?,
+                    Coverage {
+                        first_at: row.get(2)?,
+                        last_at: row.get(3)?,
+                        interval: row.get(4)?,
+                        unknown_since: row.get(5)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.error(e))?;
+        let mut gaps = gap_rows
+            .query_map(params![from, to, target], |row| {
+                Ok((
+                    key(row)?,
+                    Gap {
+                        start: row.get(2)?,
+                        end: row.get(3)?,
+                    },
+                ))
+            })
+            .map_err(|e| self.error(e))?
+            .peekable();
+        let mut outages = outage_rows
+            .query_map(params![from, to, target], |row| {
+                Ok((
+                    key(row)?,
+                    (
+                        row.get::<_, f64>(2)?,
+                        row.get::<_, Option<f64>>(3)?,
+                        Reason::new(row.get::<_, String>(4)?, row.get::<_, String>(5)?),
+                    ),
+                ))
+            })
+            .map_err(|e| self.error(e))?
+            .peekable();
+        for row in coverages {
+            let (wanted, coverage) = row.map_err(|e| self.error(e))?;
+            let Some(family) = IpFamily::parse(&wanted.1) else {
+                continue;
+            };
+            let family_gaps = take_rows_of(&mut gaps, &wanted).map_err(|e| self.error(e))?;
+            let family_outages = take_rows_of(&mut outages, &wanted)
+                .map_err(|e| self.error(e))?
+                .into_iter()
+                .map(|(start, end, reason)| Outage {
+                    family,
+                    start,
+                    end,
+                    reason,
+                })
+                .collect();
+            each(FamilyHistory {
+                target: wanted.0,
+                family,
+                coverage,
+                gaps: family_gaps,
+                outages: family_outages,
+            });
+        }
+        Ok(())
+    }
+
+    /// Drops outages, gaps and transitions that ended before `before` (the retention), keeping
+    /// every check's last transition (its current state's origin) and every open outage.
+    /// Returns the rows removed.
+    pub fn prune(&mut self, before: f64) -> Result<usize, StoreError> {
+        let transaction = self.connection.transaction().map_err(|source| StoreError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        })?;
+        let removed = (|| -> rusqlite::Result<usize> {
+            let mut removed =
+                transaction.execute("DELETE FROM outages WHERE end IS NOT NULL AND end < ?1", [before])?;
+            removed += transaction.execute("DELETE FROM gaps WHERE end < ?1", [before])?;
+            removed += transaction.execute(
+                "DELETE FROM transitions WHERE at < ?1 AND id NOT IN (SELECT MAX(id) FROM transitions GROUP BY target, check_id)",
+                [before],
+            )?;
+            transaction.commit()?;
+            Ok(removed)
+        })();
+        removed.map_err(|e| self.error(e))
     }
 
     #[cfg(test)]
@@ -362,7 +566,7 @@ impl HistoryStore for SqliteStore {
         });
         result.map_err(|e| self.error(e))?;
         log_committed(record);
-        Ok(())
+        self.prune_when_due(crate::model::clock::unix_now())
     }
 }
 
@@ -418,6 +622,9 @@ fn write_record(transaction: &rusqlite::Transaction<'_>, record: &AuditRecord, f
             ],
         )?;
     }
+    for observation in &record.availability {
+        write_availability(transaction, &record.target, observation, record.audited_at)?;
+    }
     transaction.execute(
         "INSERT INTO latest (target, audited_at, facts, verdict) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (target) DO UPDATE SET
@@ -425,6 +632,113 @@ fn write_record(transaction: &rusqlite::Transaction<'_>, record: &AuditRecord, f
         params![record.target, record.audited_at, facts, record.verdict_json],
     )?;
     Ok(())
+}
+
+/// One family's availability bookkeeping for one audit: a row only when an outage or a gap
+/// opens or closes; the coverage row is updated in place.
+fn write_availability(
+    transaction: &rusqlite::Transaction<'_>,
+    target: &str,
+    observation: &FamilyObservation,
+    at: f64,
+) -> rusqlite::Result<()> {
+    let family = observation.family.as_str();
+    let previous = transaction
+        .query_row(
+            "SELECT first_at, last_at, interval, unknown_since FROM coverage WHERE target = ?1 AND family = ?2",
+            params![target, family],
+            |row| {
+                Ok(Coverage {
+                    first_at: row.get(0)?,
+                    last_at: row.get(1)?,
+                    interval: row.get(2)?,
+                    unknown_since: row.get(3)?,
+                })
+            },
+        )
+        .optional()?;
+    if observation.only_if_monitored && previous.is_none() {
+        return Ok(());
+    }
+    let open_outage: Option<i64> = transaction
+        .query_row(
+            "SELECT id FROM outages WHERE target = ?1 AND family = ?2 AND end IS NULL ORDER BY id DESC LIMIT 1",
+            params![target, family],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let changes = uptime::advance(previous.as_ref(), open_outage.is_some(), observation, at);
+    if let Some(gap) = changes.gap {
+        transaction.execute(
+            "INSERT INTO gaps (target, family, start, end) VALUES (?1, ?2, ?3, ?4)",
+            params![target, family, gap.start, gap.end],
+        )?;
+    }
+    if let Some(reason) = &changes.open_outage {
+        transaction.execute(
+            "INSERT INTO outages (target, family, start, end, reason_en, reason_vi) VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+            params![target, family, at, reason.en, reason.vi],
+        )?;
+    }
+    if let (true, Some(id)) = (changes.close_outage, open_outage) {
+        transaction.execute("UPDATE outages SET end = ?1 WHERE id = ?2", params![at, id])?;
+    }
+    let coverage = &changes.coverage;
+    transaction.execute(
+        "INSERT INTO coverage (target, family, first_at, last_at, interval, unknown_since) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (target, family) DO UPDATE SET
+           last_at = excluded.last_at, interval = excluded.interval, unknown_since = excluded.unknown_since",
+        params![
+            target,
+            family,
+            coverage.first_at,
+            coverage.last_at,
+            coverage.interval,
+            coverage.unknown_since
+        ],
+    )?;
+    Ok(())
+}
+
+/// From a scan ordered by (target, family), skips the rows before `wanted` (families without
+/// coverage) and takes those of `wanted`.
+fn take_rows_of<T>(
+    rows: &mut std::iter::Peekable<impl Iterator<Item = rusqlite::Result<((String, String), T)>>>,
+    wanted: &(String, String),
+) -> rusqlite::Result<Vec<T>> {
+    let mut taken = Vec::new();
+    loop {
+        let order = match rows.peek() {
+            None => return Ok(taken),
+            Some(Err(_)) => match rows.next() {
+                Some(Err(err)) => return Err(err),
+                _ => return Ok(taken),
+            },
+            Some(Ok((key, _))) => key.cmp(wanted),
+        };
+        match order {
+            std::cmp::Ordering::Greater => return Ok(taken),
+            std::cmp::Ordering::Less => {
+                rows.next();
+            }
+            std::cmp::Ordering::Equal => {
+                if let Some(Ok((_, row))) = rows.next() {
+                    taken.push(row);
+                }
+            }
+        }
+    }
+}
+
+/// One target and family's availability history within a period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FamilyHistory {
+    pub target: String,
+    pub family: IpFamily,
+    pub coverage: Coverage,
+    pub gaps: Vec<Gap>,
+    /// Outages that overlap the period, oldest first.
+    pub outages: Vec<Outage>,
 }
 
 /// Whether the store is keeping up; read by the metrics.
@@ -584,6 +898,7 @@ mod tests {
                 ..WatchedFacts::default()
             },
             verdict_json: "{}".into(),
+            availability: Vec::new(),
         }
     }
 
@@ -606,6 +921,176 @@ mod tests {
             Some(&["192.0.2.1".to_string()][..])
         );
         assert!(store.consistency_problems().expect("check").is_empty());
+    }
+
+    fn observed(family: IpFamily, state: uptime::FamilyState) -> FamilyObservation {
+        FamilyObservation {
+            family,
+            state,
+            interval: 60.0,
+            only_if_monitored: false,
+        }
+    }
+
+    fn count(store: &SqliteStore, table: &str) -> i64 {
+        store
+            .connection
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))
+            .expect("count")
+    }
+
+    #[test]
+    fn availability_grows_by_outages_and_gaps_not_by_audits() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("open");
+        let down = || uptime::FamilyState::Down {
+            reason: Reason::new("[::1] status 503", "[::1] mã 503"),
+        };
+        // A thousand audits a minute apart, IPv6 down for ten of them, then a two-hour stop.
+        for i in 0..1000 {
+            let at = i as f64 * 60.0 + if i >= 900 { 7200.0 } else { 0.0 };
+            let mut audit = record("a.gov.vn", Status::Pass, at, false);
+            let v6 = if (500..510).contains(&i) {
+                down()
+            } else {
+                uptime::FamilyState::Up
+            };
+            audit.availability = vec![
+                observed(IpFamily::Ipv4, uptime::FamilyState::Up),
+                observed(IpFamily::Ipv6, v6),
+            ];
+            store.record(&audit).expect("write");
+        }
+        assert_eq!(count(&store, "coverage"), 2, "one row per family, updated in place");
+        assert_eq!(count(&store, "outages"), 1);
+        assert_eq!(count(&store, "gaps"), 2, "the stop, once per family");
+        let histories = store.uptime_between(0.0, 70_000.0).expect("read");
+        let v6 = histories.iter().find(|h| h.family == IpFamily::Ipv6).expect("ipv6");
+        assert_eq!((v6.outages[0].start, v6.outages[0].end), (30_000.0, Some(30_600.0)));
+        assert_eq!(
+            v6.gaps,
+            vec![Gap {
+                start: 54_000.0,
+                end: 61_200.0
+            }]
+        );
+        let a = uptime::availability((0.0, 67_200.0), Some(&v6.coverage), &v6.gaps, &v6.outages, 67_200.0);
+        assert_eq!(a.monitored_seconds, 67_200.0 - 7_200.0);
+        assert_eq!(a.monitored_seconds - a.up_seconds, 600.0);
+    }
+
+    #[test]
+    fn the_merged_scan_keeps_each_familys_rows_apart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("open");
+        let down = |why: &str| uptime::FamilyState::Down {
+            reason: Reason::new(why, why),
+        };
+        for (i, at) in [0.0, 60.0, 120.0, 180.0].into_iter().enumerate() {
+            for target in ["b.gov.vn", "a.gov.vn", "c.gov.vn"] {
+                let mut audit = record(target, Status::Pass, at, false);
+                let v6 = if i == 1 && target != "c.gov.vn" {
+                    down(&format!("{target} v6"))
+                } else {
+                    uptime::FamilyState::Up
+                };
+                audit.availability = vec![observed(IpFamily::Ipv6, v6)];
+                if target == "b.gov.vn" {
+                    let v4 = if i == 2 { down("b v4") } else { uptime::FamilyState::Up };
+                    audit.availability.push(observed(IpFamily::Ipv4, v4));
+                }
+                store.record(&audit).expect("write");
+            }
+        }
+        let all = store.uptime_between(0.0, 200.0).expect("read");
+        let keys: Vec<(String, IpFamily, usize)> = all
+            .iter()
+            .map(|h| (h.target.clone(), h.family, h.outages.len()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("a.gov.vn".into(), IpFamily::Ipv6, 1),
+                ("b.gov.vn".into(), IpFamily::Ipv4, 1),
+                ("b.gov.vn".into(), IpFamily::Ipv6, 1),
+                ("c.gov.vn".into(), IpFamily::Ipv6, 0),
+            ]
+        );
+        assert_eq!(&*all[2].outages[0].reason.en, "b.gov.vn v6");
+        let b = store.uptime_of("b.gov.vn", 0.0, 200.0).expect("read");
+        assert_eq!(b, all[1..3].to_vec());
+        assert!(store.uptime_of("b.gov.vn", 150.0, 200.0).expect("read")[1]
+            .outages
+            .is_empty());
+    }
+
+    #[test]
+    fn a_name_that_stops_resolving_is_down_only_for_the_families_already_monitored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("open");
+        let mut up = record("a.gov.vn", Status::Pass, 0.0, false);
+        up.availability = vec![observed(IpFamily::Ipv4, uptime::FamilyState::Up)];
+        store.record(&up).expect("write");
+        let mut lapsed = record("a.gov.vn", Status::Fail, 60.0, true);
+        lapsed.availability = [IpFamily::Ipv4, IpFamily::Ipv6]
+            .into_iter()
+            .map(|family| FamilyObservation {
+                only_if_monitored: true,
+                ..observed(
+                    family,
+                    uptime::FamilyState::Down {
+                        reason: Reason::new("NXDOMAIN", "NXDOMAIN"),
+                    },
+                )
+            })
+            .collect();
+        store.record(&lapsed).expect("write");
+        let histories = store.uptime_between(0.0, 120.0).expect("read");
+        assert_eq!(
+            histories.len(),
+            1,
+            "no IPv6 history for an IPv4-only site: {histories:?}"
+        );
+        assert_eq!(histories[0].outages.len(), 1, "IPv4 went down with its name");
+        assert_eq!(histories[0].outages[0].start, 60.0);
+    }
+
+    #[test]
+    fn retention_prunes_old_rows_but_keeps_current_state_and_open_outages() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("open");
+        let down = uptime::FamilyState::Down {
+            reason: Reason::new("down", "lỗi"),
+        };
+        let mut audit = |at: f64, status: Status, transition: bool, state: uptime::FamilyState| {
+            let mut record = record("a.gov.vn", status, at, transition);
+            record.availability = vec![observed(IpFamily::Ipv6, state)];
+            store.record(&record).expect("write");
+        };
+        audit(0.0, Status::Pass, true, uptime::FamilyState::Up);
+        audit(60.0, Status::Fail, true, down.clone());
+        audit(120.0, Status::Pass, true, uptime::FamilyState::Up);
+        audit(10_000.0, Status::Pass, false, uptime::FamilyState::Up);
+        audit(10_060.0, Status::Pass, false, down);
+        let removed = store.prune(20_000.0).expect("prune");
+        assert_eq!(count(&store, "outages"), 1, "the open outage stays");
+        assert_eq!(count(&store, "gaps"), 0, "the old gap went");
+        assert_eq!(
+            count(&store, "transitions"),
+            1,
+            "only the current state's transition stays"
+        );
+        assert_eq!(removed, 1 + 1 + 2);
+        let kept = store.transitions_of("a.gov.vn").expect("transitions");
+        assert_eq!(
+            (kept[0].to.as_str(), kept[0].at),
+            ("pass", 120.0),
+            "the current state's origin"
+        );
+        assert_eq!(
+            store.load().expect("load").checks["a.gov.vn"][&CheckId::Ipv6Aaaa].status,
+            Status::Pass
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ enum F {
     Compliant,
     LastAudit,
     Interval,
+    AvailabilitySlo,
     CheckStatus,
     CheckLastChange,
     ProbeSuccess,
@@ -39,7 +40,7 @@ enum F {
 }
 
 /// Every family with its definition, in exposition order.
-static FAMILIES: [(F, FamilyDef); 17] = [
+static FAMILIES: [(F, FamilyDef); 18] = [
     (
         F::TargetInfo,
         FamilyDef::info(
@@ -76,6 +77,13 @@ static FAMILIES: [(F, FamilyDef); 17] = [
         ),
     ),
     (
+        F::AvailabilitySlo,
+        FamilyDef::gauge(
+            "vnready_target_slo_availability_ratio",
+            "The availability objective (0-1) of the target's category (slo: in targets.yaml); absent without one; burn-rate alerts divide by 1 minus it",
+        ),
+    ),
+    (
         F::CheckStatus,
         FamilyDef::gauge(
             "vnready_check_status",
@@ -93,7 +101,7 @@ static FAMILIES: [(F, FamilyDef); 17] = [
         F::ProbeSuccess,
         FamilyDef::gauge(
             "vnready_probe_success",
-            "Whether every usable address of the family answered with an expected status (0 when it has none)",
+            "Whether every usable address of the family answered with an expected status (0 when it has none); absent when this monitor could not test the family (no route, a TLS dialect it does not speak)",
         ),
     ),
     (
@@ -270,6 +278,11 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
         F::Compliant => lines.put(&[], f64::from(u8::from(verdict.passed))),
         F::LastAudit => lines.put(&[], snapshot.audited_at),
         F::Interval => lines.put(&[], snapshot.target.settings.interval.as_secs_f64()),
+        F::AvailabilitySlo => {
+            if let Some(objective) = snapshot.target.settings.availability_slo {
+                lines.put(&[], objective);
+            }
+        }
         // Each applicable check's status and requirement; skipped checks have no series.
         F::CheckStatus => {
             for result in verdict.checks.iter().filter(|r| r.status != Status::Skip) {
@@ -290,12 +303,19 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
         }
         F::ProbeSuccess => {
             for ip in IP_FAMILIES {
-                let mut probed = verdict
+                let probed: Vec<_> = verdict
                     .addresses
                     .iter()
                     .filter(|a| a.family == ip && a.probed)
-                    .peekable();
-                let success = probed.peek().is_some() && probed.all(|address| address.works);
+                    .collect();
+                // A family this monitor could not test at all (no IPv6 route here, a TLS dialect
+                // it does not speak) is not a failure of the site: no sample, so availability
+                // rules and SLO alerts leave it out rather than count it down.
+                let untested = !probed.is_empty() && probed.iter().all(|a| a.untested && a.broken.is_none());
+                if untested {
+                    continue;
+                }
+                let success = !probed.is_empty() && probed.iter().all(|address| address.works);
                 lines.put_fixed(&[("ip_family", ip.as_str())], f64::from(u8::from(success)));
             }
         }

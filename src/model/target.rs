@@ -242,6 +242,8 @@ pub struct TargetSettings {
     pub max_resource_hosts: usize,
     /// What `content.clean` looks for and how it asks as a search crawler.
     pub content: ContentSettings,
+    /// The availability objective of the target's category (`slo:`), 0–1, if any.
+    pub availability_slo: Option<f64>,
 }
 
 /// `content:` in targets.yaml: extra keywords for every target, words one target may use
@@ -281,6 +283,7 @@ impl Default for TargetSettings {
             mail_domain: None,
             max_resource_hosts: 20,
             content: ContentSettings::default(),
+            availability_slo: None,
         }
     }
 }

@@ -63,7 +63,7 @@ fn split_csv_line(line: &str) -> Vec<String> {
 }
 
 /// Address family, as the `ip_family` label spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IpFamily {
     Ipv4,
@@ -82,6 +82,23 @@ impl IpFamily {
         match self {
             IpFamily::Ipv4 => "ipv4",
             IpFamily::Ipv6 => "ipv6",
+        }
+    }
+
+    /// The inverse of [`IpFamily::as_str`].
+    pub fn parse(text: &str) -> Option<IpFamily> {
+        match text {
+            "ipv4" => Some(IpFamily::Ipv4),
+            "ipv6" => Some(IpFamily::Ipv6),
+            _ => None,
+        }
+    }
+
+    /// "IPv4" / "IPv6", as people write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            IpFamily::Ipv4 => "IPv4",
+            IpFamily::Ipv6 => "IPv6",
         }
     }
 }

@@ -43,6 +43,38 @@ pub fn render(report: &Report, group_by: GroupBy) -> String {
     out
 }
 
+/// Which table a CSV file holds: a CSV file has one table, so each is its own file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CsvTable {
+    /// One row per failing check (or per site without one).
+    #[default]
+    Compliance,
+    /// Availability per site and family over the period.
+    Availability,
+    /// Availability per group and for the province.
+    AvailabilityGroups,
+    /// Every outage of the period.
+    Outages,
+}
+
+/// Renders one of the report's tables.
+pub fn render_table(report: &Report, group_by: GroupBy, table: CsvTable) -> String {
+    let index = match table {
+        CsvTable::Compliance => return render(report, group_by),
+        CsvTable::Availability => 0,
+        CsvTable::AvailabilityGroups => 1,
+        CsvTable::Outages => 2,
+    };
+    let mut out = String::from(BOM);
+    if let Some(table) = report.availability_tables(group_by).get(index) {
+        push_row(&mut out, table.header.iter().cloned());
+        for row in &table.rows {
+            push_row(&mut out, row.iter().cloned());
+        }
+    }
+    out
+}
+
 fn verdict_word(site: &SiteRow, lang: Lang) -> String {
     match site.compliant {
         Some(true) => lang.compliant().to_string(),
@@ -78,6 +110,17 @@ fn quote(cell: &str) -> String {
 mod tests {
     use super::*;
     use crate::report::tests::sample_report;
+
+    #[test]
+    fn the_outage_table_is_a_file_of_its_own() {
+        let csv = render_table(&sample_report(Lang::En), GroupBy::Agency, CsvTable::Outages);
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+        assert_eq!(lines[0], "Site,Agency,Address family,Start,End,Duration,Reason");
+        assert_eq!(lines.len(), 2, "{csv}");
+        assert!(lines[1].contains("IPv6") && lines[1].contains("1 h") && lines[1].contains("[::1] status 503"));
+        let groups = render_table(&sample_report(Lang::Vi), GroupBy::Agency, CsvTable::AvailabilityGroups);
+        assert!(groups.contains("Toàn tỉnh,\"100,0% (giám sát 38,6%)\""), "{groups}");
+    }
 
     #[test]
     fn bom_vietnamese_header_and_neutralised_cells() {

@@ -30,6 +30,7 @@ th{background:#f0f3f7}td.num{text-align:right;white-space:nowrap}
 .ok{color:#2e7d32;font-weight:600}.bad{color:#c62828;font-weight:600}.warn{color:#e65100;font-weight:600}.muted{color:#666}
 .pass{background:#e8f5e9}.fail,.error{background:#ffebee}.warnrow{background:#fff3e0}
 nav a{margin-right:1rem}form.filters label{margin-right:1rem}
+.avail{white-space:nowrap;font-size:.85rem;margin-bottom:.2rem}svg.history{vertical-align:middle}
 @media print{nav,form.filters{display:none}body{margin:0;max-width:none}a{color:inherit;text-decoration:none}h2{break-after:avoid}tr{break-inside:avoid}}
 ";
 
@@ -127,6 +128,86 @@ pub fn groups_section(report: &Report, group_by: GroupBy) -> String {
     out
 }
 
+/// The availability section: by site, by group, the outage list.
+pub fn availability_section(report: &Report, group_by: GroupBy) -> String {
+    let mut out = String::new();
+    for (index, table) in report.availability_tables(group_by).iter().enumerate() {
+        let id = ["availability", "availability-groups", "outages"][index.min(2)];
+        out.push_str(&format!("<h2>{}</h2>", escape(&table.title)));
+        if table.rows.is_empty() {
+            out.push_str(&format!(
+                "<p id=\"{id}\" class=\"muted\">{}</p>",
+                report.lang.no_outage()
+            ));
+            continue;
+        }
+        out.push_str(&format!("<table id=\"{id}\"><thead><tr>"));
+        for cell in &table.header {
+            out.push_str(&format!("<th>{}</th>", escape(cell)));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for row in &table.rows {
+            out.push_str("<tr>");
+            for cell in row {
+                out.push_str(&format!("<td>{}</td>", escape(cell)));
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table>");
+    }
+    out
+}
+
+/// The colour of a day or a period by its availability; grey when not monitored.
+pub fn availability_colour(ratio: Option<f64>) -> &'static str {
+    match ratio {
+        None => "#bdbdbd",
+        Some(r) if r >= 0.999 => "#2e7d32",
+        Some(r) if r >= 0.99 => "#8bc34a",
+        Some(r) if r >= 0.95 => "#ffb300",
+        Some(_) => "#c62828",
+    }
+}
+
+/// A history bar: one cell a day (oldest left), coloured by that day's availability, grey
+/// where nothing monitored; hovering names the day and figure. Days in a row with the same
+/// figure (most are 100 %) share one rectangle, so a page of 10,000 sites stays small. Inline
+/// SVG, no script.
+pub fn history_bar(label: &str, cells: &[Option<f64>], last_day: f64, lang: Lang) -> String {
+    const CELL: usize = 4;
+    let width = cells.len() * CELL;
+    let mut out = format!(
+        "<svg class=\"history\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"14\" viewBox=\"0 0 {width} 14\" role=\"img\" aria-label=\"{}\">",
+        escape(label)
+    );
+    let count = cells.len();
+    let day_of = |index: usize| last_day - (count - 1 - index) as f64 * 86_400.0;
+    let mut first = 0;
+    while first < count {
+        let cell = cells[first];
+        let last = (first..count).take_while(|&i| cells[i] == cell).last().unwrap_or(first);
+        let figure = match cell {
+            Some(ratio) => lang.percent_precise(ratio),
+            None => lang.not_monitored().to_string(),
+        };
+        let days = if last == first {
+            lang.date(day_of(first))
+        } else {
+            format!("{} – {}", lang.date(day_of(first)), lang.date(day_of(last)))
+        };
+        out.push_str(&format!(
+            "<rect x=\"{}\" width=\"{}\" height=\"14\" fill=\"{}\"><title>{} {days}: {figure}</title></rect>",
+            first * CELL,
+            (last - first + 1) * CELL - 1,
+            availability_colour(cell),
+            escape(label),
+        ));
+        first = last + 1;
+    }
+    out.push_str("</svg>");
+    out
+}
+
 /// Improvements and regressions since an earlier report.
 pub fn comparison_section(lang: Lang, comparison: &Comparison) -> String {
     let mut out = format!("<h2>{}</h2>", lang.changes());
@@ -187,6 +268,7 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
     );
     body.push_str(&goals_section(report));
     body.push_str(&groups_section(report, group_by));
+    body.push_str(&availability_section(report, group_by));
     if let Some(comparison) = comparison {
         body.push_str(&comparison_section(lang, comparison));
     }
@@ -259,5 +341,10 @@ mod tests {
         assert!(!html.contains("<b>A</b>"));
         assert!(html.contains("Chưa hỗ trợ IPv6"));
         assert!(html.contains("@media print"));
+        assert!(
+            html.contains("<table id=\"outages\">") && html.contains("[::1] mã trạng thái 503"),
+            "{html}"
+        );
+        assert!(html.contains("Tỷ lệ sẵn sàng IPv6"));
     }
 }

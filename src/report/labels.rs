@@ -216,6 +216,92 @@ impl Lang {
     pub fn passing_sites(self) -> &'static str {
         self.pick("Số trang đạt", "Sites passing")
     }
+    pub fn availability(self) -> &'static str {
+        self.pick("Tỷ lệ sẵn sàng", "Availability")
+    }
+    pub fn outages(self) -> &'static str {
+        self.pick("Gián đoạn", "Outages")
+    }
+    pub fn monitored(self) -> &'static str {
+        self.pick("Thời gian giám sát", "Monitored")
+    }
+    pub fn family(self) -> &'static str {
+        self.pick("Họ địa chỉ", "Address family")
+    }
+    pub fn start(self) -> &'static str {
+        self.pick("Bắt đầu", "Start")
+    }
+    pub fn end(self) -> &'static str {
+        self.pick("Kết thúc", "End")
+    }
+    pub fn duration(self) -> &'static str {
+        self.pick("Thời lượng", "Duration")
+    }
+    pub fn ongoing(self) -> &'static str {
+        self.pick("đang diễn ra", "ongoing")
+    }
+    pub fn period(self) -> &'static str {
+        self.pick("Kỳ báo cáo", "Period")
+    }
+    pub fn not_monitored(self) -> &'static str {
+        self.pick("không được giám sát", "not monitored")
+    }
+    /// The last row of a sheet too short for every outage.
+    pub fn more_outages(self, count: usize) -> String {
+        match self {
+            Lang::Vi => format!("… và {count} gián đoạn khác không vừa trang tính: xuất CSV với --table outages"),
+            Lang::En => format!("… and {count} more outages that do not fit a sheet: export CSV with --table outages"),
+        }
+    }
+    pub fn no_outage(self) -> &'static str {
+        self.pick("Không có gián đoạn trong kỳ", "No outage in the period")
+    }
+    pub fn sheet_availability(self) -> &'static str {
+        self.pick("Sẵn sàng", "Availability")
+    }
+    pub fn sheet_outages(self) -> &'static str {
+        self.pick("Gián đoạn", "Outages")
+    }
+    /// "99.2% (monitored 97%)" / "99,2% (giám sát 97%)".
+    pub fn availability_text(self, ratio: Option<f64>, monitored_ratio: f64) -> String {
+        match ratio {
+            None => self.not_monitored().to_string(),
+            Some(ratio) => format!(
+                "{} ({} {})",
+                self.percent_precise(ratio),
+                self.pick("giám sát", "monitored"),
+                self.percent(monitored_ratio)
+            ),
+        }
+    }
+    /// A ratio as a percentage with one decimal (availability needs it: 99.9 vs 99.0).
+    pub fn percent_precise(self, ratio: f64) -> String {
+        let text = format!("{:.1}%", (ratio * 1000.0).floor() / 10.0);
+        match self {
+            Lang::Vi => text.replace('.', ","),
+            Lang::En => text,
+        }
+    }
+    /// "3 h 20 min" / "3 giờ 20 phút".
+    pub fn seconds_text(self, seconds: f64) -> String {
+        let seconds = seconds.max(0.0).round() as u64;
+        let (days, hours, minutes, rest) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+        let (d, h, m, s) = match self {
+            Lang::Vi => ("ngày", "giờ", "phút", "giây"),
+            Lang::En => ("d", "h", "min", "s"),
+        };
+        let parts: Vec<String> = [(days, d), (hours, h), (minutes, m), (rest, s)]
+            .iter()
+            .filter(|(value, _)| *value > 0)
+            .take(2)
+            .map(|(value, unit)| format!("{value} {unit}"))
+            .collect();
+        if parts.is_empty() {
+            format!("0 {s}")
+        } else {
+            parts.join(" ")
+        }
+    }
     pub fn exemption(self) -> &'static str {
         self.pick("Ghi chú chính sách", "Policy notes")
     }

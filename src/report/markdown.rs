@@ -65,6 +65,23 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
             lang.percent(group.mean_ratio)
         ));
     }
+    for table in report.availability_tables(group_by) {
+        out.push_str(&format!("\n## {}\n\n", cell(&table.title)));
+        if table.rows.is_empty() {
+            out.push_str(&format!("{}\n", lang.no_outage()));
+            continue;
+        }
+        let header: Vec<String> = table.header.iter().map(|h| cell(h)).collect();
+        out.push_str(&format!(
+            "| {} |\n|{}\n",
+            header.join(" | "),
+            "---|".repeat(header.len())
+        ));
+        for row in &table.rows {
+            let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+            out.push_str(&format!("| {} |\n", cells.join(" | ")));
+        }
+    }
     if let Some(comparison) = comparison {
         out.push_str(&format!("\n## {}\n\n", lang.changes()));
         for (title, changes) in [
@@ -136,5 +153,15 @@ mod tests {
         );
         assert!(md.contains("| Chưa hỗ trợ IPv6 | Bắt buộc | 31/12/2025 23:59 | không có bản ghi AAAA |"));
         assert!(md.contains("&lt;b>A&lt;/b>"), "HTML in names is neutralised");
+        assert!(md.contains("## Tỷ lệ sẵn sàng ("), "{md}");
+        assert!(
+            md.contains("| 100,0% (giám sát 38,6%) | 99,6% (giám sát 38,6%) | 1 |"),
+            "{md}"
+        );
+        assert!(md.contains("## Gián đoạn ("), "{md}");
+        assert!(
+            md.contains("| IPv6 |") && md.contains("| 1 giờ |") && md.contains("[::1] mã trạng thái 503"),
+            "{md}"
+        );
     }
 }

@@ -15,9 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::checks::{CheckId, CheckResult, Status};
 use crate::config::Config;
+use crate::history::store::FamilyHistory;
+use crate::history::uptime::{self, Availability};
 use crate::history::CheckStates;
 use crate::model::policy::Requirement;
 use crate::model::target::{host_for_display, Target};
+use crate::probe::addr::IpFamily;
 pub use labels::Lang;
 
 /// How rows are grouped in the summary tables.
@@ -38,6 +41,8 @@ pub struct SiteInput<'a> {
     pub checks: Vec<CheckResult>,
     pub states: CheckStates,
     pub audited_at: Option<f64>,
+    /// The store's availability history of each family (empty without a store).
+    pub uptime: Vec<FamilyHistory>,
 }
 
 /// One check of one site, in the report's language.
@@ -79,6 +84,39 @@ pub struct SiteRow {
     pub checks: Vec<CheckRow>,
     /// Reasons of policy overrides (approved exemptions and the like).
     pub policy_notes: Vec<String>,
+    /// Availability per family over the report's period (families never monitored absent).
+    #[serde(default)]
+    pub availability: BTreeMap<IpFamily, Availability>,
+    /// Outages overlapping the period, oldest first.
+    #[serde(default)]
+    pub outages: Vec<OutageRow>,
+}
+
+/// One outage of one site, in the report's language.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutageRow {
+    pub family: IpFamily,
+    pub start: f64,
+    /// `None` while it lasts.
+    pub end: Option<f64>,
+    pub seconds: f64,
+    pub reason: String,
+}
+
+/// The stretch of time availability is reported over.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Period {
+    pub from: f64,
+    pub to: f64,
+}
+
+/// Availability of a group of sites over the period, time-weighted: total up time ÷ total
+/// monitored time, per family.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AvailabilityGroup {
+    pub name: String,
+    pub families: BTreeMap<IpFamily, Availability>,
+    pub outages: usize,
 }
 
 impl SiteRow {
@@ -191,6 +229,9 @@ pub fn site_columns(lang: Lang) -> [&'static str; 11] {
 pub struct Report {
     pub generated_at: f64,
     pub lang: Lang,
+    /// The period availability and outages cover.
+    #[serde(default)]
+    pub period: Option<Period>,
     pub sites: Vec<SiteRow>,
     pub goals: Vec<GoalRow>,
 }
@@ -206,9 +247,26 @@ pub struct GroupRow {
 }
 
 impl Report {
-    /// Builds the model from the current config and what is known of each target.
+    /// Builds the model from the current config and what is known of each target, with
+    /// availability over the last 30 days.
     pub fn build(config: &Config, inputs: &[SiteInput<'_>], lang: Lang, now: f64) -> Report {
-        let sites: Vec<SiteRow> = inputs.iter().map(|input| site_row(input, lang)).collect();
+        let period = Period {
+            from: now - DEFAULT_PERIOD_SECONDS,
+            to: now,
+        };
+        Report::build_for(config, inputs, lang, now, period)
+    }
+
+    /// [`Report::build`] with availability over `period`.
+    pub fn build_for(config: &Config, inputs: &[SiteInput<'_>], lang: Lang, now: f64, period: Period) -> Report {
+        let sites: Vec<SiteRow> = inputs
+            .iter()
+            .map(|input| {
+                let mut row = site_row(input, lang);
+                availability_of(&mut row, &input.uptime, period, lang, now);
+                row
+            })
+            .collect();
         let goals = config
             .goals
             .iter()
@@ -235,9 +293,40 @@ impl Report {
         Report {
             generated_at: now,
             lang,
+            period: Some(period),
             sites,
             goals,
         }
+    }
+
+    /// Availability per group (agency, district or category), groups in name order.
+    pub fn availability_groups(&self, group_by: GroupBy) -> Vec<AvailabilityGroup> {
+        let mut groups: BTreeMap<(bool, String), Vec<&SiteRow>> = BTreeMap::new();
+        for site in &self.sites {
+            let key = site.group_key(group_by);
+            groups.entry((key.is_empty(), key)).or_default().push(site);
+        }
+        groups
+            .into_iter()
+            .map(|((_, name), sites)| availability_group(name, &sites, self.period))
+            .collect()
+    }
+
+    /// The province's availability per family.
+    pub fn availability_total(&self, lang: Lang) -> AvailabilityGroup {
+        let sites: Vec<&SiteRow> = self.sites.iter().collect();
+        availability_group(lang.total().to_string(), &sites, self.period)
+    }
+
+    /// Every outage of the period with its site, newest first.
+    pub fn outages(&self) -> Vec<(&SiteRow, &OutageRow)> {
+        let mut all: Vec<(&SiteRow, &OutageRow)> = self
+            .sites
+            .iter()
+            .flat_map(|site| site.outages.iter().map(move |outage| (site, outage)))
+            .collect();
+        all.sort_by(|a, b| b.1.start.total_cmp(&a.1.start));
+        all
     }
 
     /// Sites grouped, groups in name order; the empty name sorts last.
@@ -279,6 +368,181 @@ impl Report {
                 (id, pass, fail)
             })
             .collect()
+    }
+}
+
+/// A table of words, rendered alike by every format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TextTable {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Report {
+    /// The availability section every format shows: by site, by group and for the province,
+    /// then the outage list. Families that were never monitored read "not monitored".
+    pub fn availability_tables(&self, group_by: GroupBy) -> Vec<TextTable> {
+        let lang = self.lang;
+        let period = self
+            .period
+            .map(|p| format!(" ({} – {})", lang.datetime(p.from), lang.datetime(p.to)))
+            .unwrap_or_default();
+        let family_text = |families: &BTreeMap<IpFamily, Availability>, family: IpFamily| match families.get(&family) {
+            Some(a) => lang.availability_text(a.ratio, a.monitored_ratio),
+            None => lang.not_monitored().to_string(),
+        };
+        let by_site = TextTable {
+            title: format!("{}{period}", lang.availability()),
+            header: vec![
+                lang.agency().to_string(),
+                lang.site().to_string(),
+                lang.address().to_string(),
+                format!("{} IPv4", lang.availability()),
+                format!("{} IPv6", lang.availability()),
+                lang.outages().to_string(),
+            ],
+            rows: self
+                .sites
+                .iter()
+                .map(|site| {
+                    vec![
+                        site.agency.clone(),
+                        site.display_name().to_string(),
+                        site.url.clone(),
+                        family_text(&site.availability, IpFamily::Ipv4),
+                        family_text(&site.availability, IpFamily::Ipv6),
+                        site.outages.len().to_string(),
+                    ]
+                })
+                .collect(),
+        };
+        let heading = match group_by {
+            GroupBy::Agency => lang.agency(),
+            GroupBy::District => lang.district(),
+            GroupBy::Category => lang.category(),
+        };
+        let mut groups = self.availability_groups(group_by);
+        groups.push(self.availability_total(lang));
+        let by_group = TextTable {
+            title: format!("{} — {} {}", lang.availability(), lang.by(), heading.to_lowercase()),
+            header: vec![
+                heading.to_string(),
+                format!("{} IPv4", lang.availability()),
+                format!("{} IPv6", lang.availability()),
+                lang.outages().to_string(),
+            ],
+            rows: groups
+                .iter()
+                .map(|group| {
+                    vec![
+                        group.name.clone(),
+                        family_text(&group.families, IpFamily::Ipv4),
+                        family_text(&group.families, IpFamily::Ipv6),
+                        group.outages.to_string(),
+                    ]
+                })
+                .collect(),
+        };
+        let outages = TextTable {
+            title: format!("{}{period}", lang.outages()),
+            header: outage_header(lang),
+            rows: self
+                .outages()
+                .into_iter()
+                .map(|(site, outage)| {
+                    vec![
+                        site.display_name().to_string(),
+                        site.agency.clone(),
+                        outage.family.label().to_string(),
+                        lang.datetime(outage.start),
+                        outage
+                            .end
+                            .map(|end| lang.datetime(end))
+                            .unwrap_or_else(|| lang.ongoing().to_string()),
+                        lang.seconds_text(outage.seconds),
+                        outage.reason.clone(),
+                    ]
+                })
+                .collect(),
+        };
+        vec![by_site, by_group, outages]
+    }
+}
+
+/// The columns of an outage list, in every format.
+pub fn outage_header(lang: Lang) -> Vec<String> {
+    vec![
+        lang.site().to_string(),
+        lang.agency().to_string(),
+        lang.family().to_string(),
+        lang.start().to_string(),
+        lang.end().to_string(),
+        lang.duration().to_string(),
+        lang.reason().to_string(),
+    ]
+}
+
+/// The default report period: the last 30 days.
+pub const DEFAULT_PERIOD_SECONDS: f64 = 30.0 * 86_400.0;
+
+/// Fills a site's availability and outages for `period` from its store history.
+fn availability_of(row: &mut SiteRow, uptime: &[FamilyHistory], period: Period, lang: Lang, now: f64) {
+    for history in uptime {
+        let availability = uptime::availability(
+            (period.from, period.to),
+            Some(&history.coverage),
+            &history.gaps,
+            &history.outages,
+            now,
+        );
+        if availability.monitored_seconds > 0.0 {
+            row.availability.insert(history.family, availability);
+        }
+        for outage in &history.outages {
+            if outage.start > period.to || outage.end.is_some_and(|end| end < period.from) {
+                continue;
+            }
+            row.outages.push(OutageRow {
+                family: outage.family,
+                start: outage.start,
+                end: outage.end,
+                seconds: outage.seconds(now),
+                reason: match lang {
+                    Lang::Vi => outage.reason.vi.to_string(),
+                    Lang::En => outage.reason.en.to_string(),
+                },
+            });
+        }
+    }
+    row.outages.sort_by(|a, b| a.start.total_cmp(&b.start));
+}
+
+fn availability_group(name: String, sites: &[&SiteRow], period: Option<Period>) -> AvailabilityGroup {
+    let length = period.map(|p| (p.to - p.from).max(0.0)).unwrap_or(0.0);
+    let mut families = BTreeMap::new();
+    for family in [IpFamily::Ipv4, IpFamily::Ipv6] {
+        let with: Vec<&Availability> = sites.iter().filter_map(|s| s.availability.get(&family)).collect();
+        if with.is_empty() {
+            continue;
+        }
+        let up: f64 = with.iter().map(|a| a.up_seconds).sum();
+        let monitored: f64 = with.iter().map(|a| a.monitored_seconds).sum();
+        let possible = length * with.len() as f64;
+        families.insert(
+            family,
+            Availability {
+                ratio: (monitored > 0.0).then(|| up / monitored),
+                monitored_ratio: if possible > 0.0 { monitored / possible } else { 0.0 },
+                up_seconds: up,
+                monitored_seconds: monitored,
+            },
+        );
+    }
+    AvailabilityGroup {
+        name,
+        families,
+        outages: sites.iter().map(|s| s.outages.len()).sum(),
     }
 }
 
@@ -339,6 +603,8 @@ fn site_row(input: &SiteInput<'_>, lang: Lang) -> SiteRow {
         compliant: audited.then_some(compliant),
         checks,
         policy_notes: target.policy.reasons.clone(),
+        availability: BTreeMap::new(),
+        outages: Vec::new(),
     }
 }
 
@@ -440,6 +706,36 @@ pub(crate) mod tests {
         )
     }
 
+    /// Site B: monitored from 1,799,000,000 on both families, one IPv6 outage of an hour.
+    fn sample_uptime(target: &str) -> Vec<FamilyHistory> {
+        use crate::history::uptime::{Coverage, Outage};
+        let coverage = Coverage {
+            first_at: 1_799_000_000.0,
+            last_at: 1_800_000_000.0,
+            interval: 300.0,
+            unknown_since: None,
+        };
+        [IpFamily::Ipv4, IpFamily::Ipv6]
+            .into_iter()
+            .map(|family| FamilyHistory {
+                target: target.to_string(),
+                family,
+                coverage: coverage.clone(),
+                gaps: Vec::new(),
+                outages: if family == IpFamily::Ipv6 {
+                    vec![Outage {
+                        family,
+                        start: 1_799_500_000.0,
+                        end: Some(1_799_503_600.0),
+                        reason: Reason::new("[::1] status 503", "[::1] mã trạng thái 503"),
+                    }]
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect()
+    }
+
     pub fn sample_report(lang: Lang) -> Report {
         let config = sample_config();
         let mut states = CheckStates::new();
@@ -459,6 +755,7 @@ pub(crate) mod tests {
                 ],
                 states,
                 audited_at: Some(1_800_000_000.0),
+                uptime: Vec::new(),
             },
             SiteInput {
                 target: &config.targets[1],
@@ -468,6 +765,7 @@ pub(crate) mod tests {
                 ],
                 states: CheckStates::new(),
                 audited_at: Some(1_800_000_000.0),
+                uptime: sample_uptime(&config.targets[1].id),
             },
         ];
         Report::build(&config, &inputs, lang, 1_800_000_100.0)
@@ -485,6 +783,18 @@ pub(crate) mod tests {
         assert_eq!(problem.requirement, Requirement::Required);
         assert_eq!(report.goals[0].achieved_ratio, 0.5);
         assert!(!report.goals[0].is_met());
+        let b = &report.sites[1];
+        assert_eq!(b.availability[&IpFamily::Ipv4].ratio, Some(1.0));
+        let v6 = &b.availability[&IpFamily::Ipv6];
+        assert_eq!(v6.monitored_seconds, 1_000_100.0);
+        assert!((v6.ratio.unwrap() - (1.0 - 3600.0 / 1_000_100.0)).abs() < 1e-12);
+        assert_eq!(b.outages.len(), 1);
+        assert_eq!(b.outages[0].seconds, 3600.0);
+        assert_eq!(b.outages[0].reason, "[::1] mã trạng thái 503");
+        assert!(report.sites[0].availability.is_empty(), "never monitored");
+        let total = report.availability_total(Lang::Vi);
+        assert_eq!(total.outages, 1);
+        assert_eq!(total.families[&IpFamily::Ipv6].monitored_seconds, 1_000_100.0);
         let groups = report.groups(GroupBy::Agency);
         assert_eq!(
             groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(),

@@ -1,4 +1,5 @@
-//! XLSX with four sheets: by site (one row per failing check), by agency, by check, and goals.
+//! XLSX with six sheets: by site (one row per failing check), by agency, by check, goals,
+//! availability (per site, per agency, the province) and outages.
 //! Cells are written as strings and numbers, never formulas.
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
@@ -106,7 +107,110 @@ pub fn render(report: &Report) -> Result<Vec<u8>, XlsxError> {
     }
     widths(sheet, &[60, 10, 10, 14, 12])?;
 
+    availability_sheet(workbook.add_worksheet(), report, &bold, &percent)?;
+    // Constant memory: a year of outages is streamed to a temporary file row by row.
+    outages_sheet(workbook.add_worksheet_with_constant_memory(), report, &bold)?;
     workbook.save_to_buffer()
+}
+
+/// Availability per site as numbers (ratio and monitored share per family), then per agency
+/// and for the province, time-weighted.
+fn availability_sheet(
+    sheet: &mut Worksheet,
+    report: &Report,
+    bold: &Format,
+    percent: &Format,
+) -> Result<(), XlsxError> {
+    use crate::probe::addr::IpFamily;
+    let lang = report.lang;
+    sheet.set_name(lang.sheet_availability())?;
+    let families = [IpFamily::Ipv4, IpFamily::Ipv6];
+    let mut titles = vec![
+        lang.agency().to_string(),
+        lang.site().to_string(),
+        lang.address().to_string(),
+    ];
+    for family in families {
+        titles.push(format!("{} {}", lang.availability(), family.label()));
+        titles.push(format!("{} {}", lang.monitored(), family.label()));
+    }
+    titles.push(lang.outages().to_string());
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+    header(sheet, bold, &titles)?;
+    let write_families = |sheet: &mut Worksheet,
+                          row: u32,
+                          by_family: &std::collections::BTreeMap<IpFamily, crate::history::uptime::Availability>|
+     -> Result<(), XlsxError> {
+        for (index, family) in families.iter().enumerate() {
+            let column = 3 + 2 * index as u16;
+            match by_family.get(family) {
+                Some(availability) => {
+                    if let Some(ratio) = availability.ratio {
+                        sheet.write_number_with_format(row, column, ratio, percent)?;
+                    }
+                    sheet.write_number_with_format(row, column + 1, availability.monitored_ratio, percent)?;
+                }
+                None => {
+                    sheet.write_string(row, column, lang.not_monitored())?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut row = 1;
+    for site in &report.sites {
+        sheet.write_string(row, 0, &site.agency)?;
+        sheet.write_string(row, 1, site.display_name())?;
+        sheet.write_string(row, 2, &site.url)?;
+        write_families(sheet, row, &site.availability)?;
+        sheet.write_number(row, 7, site.outages.len() as f64)?;
+        row += 1;
+    }
+    row += 1;
+    let mut groups = report.availability_groups(GroupBy::Agency);
+    groups.push(report.availability_total(lang));
+    for group in &groups {
+        sheet.write_string_with_format(row, 0, &group.name, bold)?;
+        write_families(sheet, row, &group.families)?;
+        sheet.write_number(row, 7, group.outages as f64)?;
+        row += 1;
+    }
+    widths(sheet, &[28, 36, 36, 14, 14, 14, 14, 10])
+}
+
+/// Rows in a worksheet (Excel's limit).
+const MAX_SHEET_ROWS: u32 = 1_048_576;
+
+/// Every outage of the period, newest first.
+fn outages_sheet(sheet: &mut Worksheet, report: &Report, bold: &Format) -> Result<(), XlsxError> {
+    let lang = report.lang;
+    sheet.set_name(lang.sheet_outages())?;
+    // Rows are written in order, as a constant-memory sheet requires: widths, header, data.
+    widths(sheet, &[36, 28, 10, 18, 18, 14, 60])?;
+    let mut titles = super::outage_header(lang);
+    titles[5] = format!("{} (min)", lang.duration());
+    let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+    header(sheet, bold, &titles)?;
+    let outages = report.outages();
+    for (index, (site, outage)) in outages.iter().enumerate() {
+        let row = index as u32 + 1;
+        if row == MAX_SHEET_ROWS - 1 && outages.len() > index + 1 {
+            // A sheet holds 1,048,576 rows; the last one says what did not fit.
+            sheet.write_string(row, 0, lang.more_outages(outages.len() - index))?;
+            break;
+        }
+        sheet.write_string(row, 0, site.display_name())?;
+        sheet.write_string(row, 1, &site.agency)?;
+        sheet.write_string(row, 2, outage.family.label())?;
+        sheet.write_string(row, 3, lang.datetime(outage.start))?;
+        match outage.end {
+            Some(end) => sheet.write_string(row, 4, lang.datetime(end))?,
+            None => sheet.write_string(row, 4, lang.ongoing())?,
+        };
+        sheet.write_number(row, 5, (outage.seconds / 60.0).round())?;
+        sheet.write_string(row, 6, &outage.reason)?;
+    }
+    Ok(())
 }
 
 fn header(sheet: &mut Worksheet, bold: &Format, titles: &[&str]) -> Result<(), XlsxError> {
@@ -137,8 +241,29 @@ mod tests {
         let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).expect("open");
         assert_eq!(
             book.sheet_names(),
-            ["Theo trang", "Theo cơ quan", "Theo tiêu chí", "Mục tiêu"]
+            [
+                "Theo trang",
+                "Theo cơ quan",
+                "Theo tiêu chí",
+                "Mục tiêu",
+                "Sẵn sàng",
+                "Gián đoạn"
+            ]
         );
+        let outages = book.worksheet_range("Gián đoạn").expect("sheet");
+        let rows: Vec<Vec<String>> = outages
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(rows[0][5], "Thời lượng (min)", "{rows:?}");
+        assert_eq!(rows[1][2], "IPv6");
+        assert_eq!(rows[1][5], "60");
+        let availability = book.worksheet_range("Sẵn sàng").expect("sheet");
+        let rows: Vec<Vec<String>> = availability
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(rows[2][3], "1", "site B is up all the time over IPv4: {rows:?}");
         let sites = book.worksheet_range("Theo trang").expect("sheet");
         let rows: Vec<Vec<String>> = sites
             .rows()

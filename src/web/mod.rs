@@ -2,6 +2,7 @@
 //! `/metrics`, `/probe`, `/-/healthy`, `/-/ready`, `/-/reload`, the status page, and the
 //! exporter-toolkit web config (TLS, basic auth, headers, rate limit) in front of them all.
 
+pub mod badge;
 pub mod config;
 pub mod guard;
 pub mod probe;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub probe_slots: Arc<Semaphore>,
     /// TLS, users, headers and rate limit from `--web.config.file`.
     pub security: Arc<WebSecurity>,
+    /// Availability history for the status page and the badges.
+    pub uptime: Arc<crate::daemon::uptime::UptimeView>,
 }
 
 /// Re-reads the web config on the blocking pool and logs the outcome; a bad file keeps the
@@ -67,6 +70,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(status_overview))
         .route("/site", get(status_site))
+        .route("/badge", get(badge_handler))
         .route("/metrics", get(metrics_handler))
         .route("/probe", get(probe_handler))
         .route("/-/healthy", get(healthy))
@@ -89,7 +93,8 @@ async fn status_overview(
     headers: HeaderMap,
 ) -> Html<String> {
     let lang = page_language(&params, &headers);
-    Html(status::overview(&state.daemon, &params, lang))
+    let summaries = state.uptime.summaries(unix_now()).await;
+    Html(status::overview(&state.daemon, &params, lang, &summaries))
 }
 
 async fn status_site(
@@ -98,10 +103,41 @@ async fn status_site(
     headers: HeaderMap,
 ) -> Response {
     let lang = page_language(&params, &headers);
-    match status::site_page(&state.daemon, &params, lang) {
+    let now = unix_now();
+    let summaries = state.uptime.summaries(now).await;
+    let history = match params.get("target") {
+        Some(target) => state.uptime.site(target, now).await,
+        None => Vec::new(),
+    };
+    match status::site_page(&state.daemon, &params, lang, &summaries, &history) {
         Some(page) => Html(page).into_response(),
         None => (StatusCode::NOT_FOUND, "no such target here\n").into_response(),
     }
+}
+
+/// `/badge`: a listed target's availability over a window, as an SVG to embed.
+async fn badge_handler(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+    let runtime = state.daemon.active();
+    let request = match badge::request(&runtime.config, &params) {
+        Ok(request) => request,
+        Err(badge::BadgeRefusal::BadRequest(message)) => {
+            return (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
+        }
+        Err(badge::BadgeRefusal::Forbidden(message)) => {
+            return (StatusCode::FORBIDDEN, format!("{message}\n")).into_response()
+        }
+    };
+    let now = unix_now();
+    let history = state.uptime.site(&request.target.id, now).await;
+    let svg = badge::render(&request, &history, now);
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        svg,
+    )
+        .into_response()
 }
 
 fn exposition(headers: &HeaderMap) -> Exposition {

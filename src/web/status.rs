@@ -5,9 +5,13 @@
 use std::collections::HashMap;
 
 use crate::checks::CheckId;
+use crate::daemon::uptime::{FamilySummary, Summaries};
 use crate::daemon::Daemon;
 use crate::history::snapshots::TargetSnapshot;
+use crate::history::store::FamilyHistory;
+use crate::history::uptime;
 use crate::model::clock::unix_now;
+use crate::probe::addr::IpFamily;
 use crate::report::html::{self, escape};
 use crate::report::{GroupBy, Lang, Report, SiteInput, SiteRow};
 
@@ -20,8 +24,15 @@ pub fn language(params: &HashMap<String, String>, accept_language: Option<&str>)
     }
 }
 
-/// The report model over the daemon's latest snapshots (owned targets only).
-pub fn current_report(daemon: &Daemon, lang: Lang) -> (Report, Vec<Option<std::sync::Arc<TargetSnapshot>>>) {
+/// The report model over the daemon's latest snapshots (owned targets only): the sites'
+/// 30-day availability from `summaries`, and for the site `detail` names, its history (with
+/// the outages).
+pub fn current_report(
+    daemon: &Daemon,
+    lang: Lang,
+    summaries: &Summaries,
+    detail: Option<(&str, &[FamilyHistory])>,
+) -> (Report, Vec<Option<std::sync::Arc<TargetSnapshot>>>) {
     let runtime = daemon.active();
     let owned: Vec<&crate::model::target::Target> = runtime
         .config
@@ -39,9 +50,23 @@ pub fn current_report(daemon: &Daemon, lang: Lang) -> (Report, Vec<Option<std::s
             checks: snapshot.as_ref().map(|s| s.verdict.checks.clone()).unwrap_or_default(),
             states: snapshot.as_ref().map(|s| s.states.clone()).unwrap_or_default(),
             audited_at: snapshot.as_ref().map(|s| s.audited_at),
+            uptime: match detail {
+                Some((wanted, history)) if wanted == target.id => history.to_vec(),
+                _ => Vec::new(),
+            },
         })
         .collect();
-    let report = Report::build(&runtime.config, &inputs, lang, unix_now());
+    let mut report = Report::build(&runtime.config, &inputs, lang, unix_now());
+    for site in &mut report.sites {
+        if detail.is_some_and(|(wanted, _)| wanted == site.target) {
+            continue;
+        }
+        for summary in summaries.get(&site.target).into_iter().flatten() {
+            if summary.recent.monitored_seconds > 0.0 {
+                site.availability.insert(summary.family, summary.recent.clone());
+            }
+        }
+    }
     (report, snapshots)
 }
 
@@ -80,9 +105,66 @@ fn language_switch(lang: Lang, params: &HashMap<String, String>, path: &str) -> 
 /// Sort keys the table offers.
 const SORTS: [&str; 5] = ["site", "agency", "category", "compliance", "problems"];
 
+/// Days the history bar shows on a site's page (the table shows [`crate::daemon::uptime::TABLE_DAYS`]).
+const SITE_BAR_DAYS: usize = 90;
+
+/// The table's cell: per family, the 30-day figure and a 30-day bar.
+fn table_availability(site: &SiteRow, summaries: Option<&Vec<FamilySummary>>, lang: Lang, now: f64) -> String {
+    let families = [IpFamily::Ipv4, IpFamily::Ipv6].into_iter().filter_map(|family| {
+        let summary = summaries?.iter().find(|s| s.family == family)?;
+        Some((family, summary.daily()))
+    });
+    availability_blocks(site, families, lang, now)
+}
+
+/// The site page's block: per family, the 30-day figure and a 90-day bar.
+fn site_availability(site: &SiteRow, history: &[FamilyHistory], lang: Lang, now: f64) -> String {
+    let families = [IpFamily::Ipv4, IpFamily::Ipv6].into_iter().filter_map(|family| {
+        let history = history.iter().find(|h| h.family == family)?;
+        let cells = uptime::daily(
+            Some(&history.coverage),
+            &history.gaps,
+            &history.outages,
+            SITE_BAR_DAYS,
+            now,
+        );
+        Some((family, cells))
+    });
+    availability_blocks(site, families, lang, now)
+}
+
+fn availability_blocks(
+    site: &SiteRow,
+    families: impl Iterator<Item = (IpFamily, Vec<Option<f64>>)>,
+    lang: Lang,
+    now: f64,
+) -> String {
+    let mut out = String::new();
+    for (family, cells) in families {
+        let figure = site
+            .availability
+            .get(&family)
+            .map(|a| lang.availability_text(a.ratio, a.monitored_ratio))
+            .unwrap_or_else(|| lang.not_monitored().to_string());
+        let label = format!("{} {}", family.label(), lang.availability());
+        out.push_str(&format!(
+            "<div class=\"avail\" data-family=\"{}\"><strong>{}</strong> {} <br>{}</div>",
+            family.as_str(),
+            family.label(),
+            escape(&figure),
+            html::history_bar(&label, &cells, now, lang)
+        ));
+    }
+    if out.is_empty() {
+        format!("<span class=\"muted\">{}</span>", lang.not_monitored())
+    } else {
+        out
+    }
+}
+
 /// The overview page.
-pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang) -> String {
-    let (report, _) = current_report(daemon, lang);
+pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, summaries: &Summaries) -> String {
+    let (report, _) = current_report(daemon, lang, summaries, None);
     let get = |key: &str| params.get(key).map(String::as_str).unwrap_or_default();
     let (agency, category, failing, search) = (get("agency"), get("category"), get("failing"), get("q"));
     let sort = SORTS.iter().find(|s| **s == get("sort")).copied().unwrap_or("problems");
@@ -161,13 +243,15 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang) -
         format!("<th><a href=\"{}\">{title}</a>{mark}</th>", escape(&href))
     };
     body.push_str(&format!(
-        "<h2>{} ({})</h2><table id=\"sites\"><thead><tr>{}{}{}{}{}</tr></thead><tbody>",
+        "<h2>{} ({})</h2><table id=\"sites\"><thead><tr>{}{}{}{}<th>{} (30 {})</th>{}</tr></thead><tbody>",
         lang.sites(),
         sites.len(),
         header_link("site", lang.site()),
         header_link("agency", lang.agency()),
         header_link("category", lang.category()),
         header_link("compliance", lang.compliance()),
+        lang.availability(),
+        if lang == Lang::Vi { "ngày" } else { "days" },
         header_link("problems", lang.problems()),
     ));
     for site in &sites {
@@ -193,7 +277,7 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang) -
             })
             .collect();
         body.push_str(&format!(
-            "<tr data-target=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td class=\"num\">{} {}</td><td>{}</td></tr>",
+            "<tr data-target=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td class=\"num\">{} {}</td><td>{}</td><td>{}</td></tr>",
             escape(&site.target),
             escape(&href),
             escape(site.display_name()),
@@ -202,6 +286,7 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang) -
             escape(&site.category_name),
             html::verdict_badge(site, lang),
             site.compliance_ratio.map(|r| lang.percent(r)).unwrap_or_default(),
+            table_availability(site, summaries.get(&site.target), lang, report.generated_at),
             if problems.is_empty() { lang.none().to_string() } else { problems.join("<br>") }
         ));
     }
@@ -285,9 +370,15 @@ fn filters_form(
 }
 
 /// The page of one site, or `None` when the target is not one this replica shows.
-pub fn site_page(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang) -> Option<String> {
+pub fn site_page(
+    daemon: &Daemon,
+    params: &HashMap<String, String>,
+    lang: Lang,
+    summaries: &Summaries,
+    history: &[FamilyHistory],
+) -> Option<String> {
     let wanted = params.get("target")?;
-    let (report, snapshots) = current_report(daemon, lang);
+    let (report, snapshots) = current_report(daemon, lang, summaries, Some((wanted, history)));
     let index = report.sites.iter().position(|s| &s.target == wanted)?;
     let site = &report.sites[index];
     let snapshot = snapshots.get(index).cloned().flatten();
@@ -346,6 +437,37 @@ pub fn site_page(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang) 
         ));
     }
     body.push_str("</tbody></table>");
+    body.push_str(&format!(
+        "<h2>{} (30 {})</h2><div id=\"availability\">{}</div>",
+        lang.availability(),
+        if lang == Lang::Vi { "ngày" } else { "days" },
+        site_availability(site, history, lang, report.generated_at)
+    ));
+    if !site.outages.is_empty() {
+        body.push_str(&format!(
+            "<h3>{}</h3><table id=\"outages\"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+            lang.outages(),
+            lang.family(),
+            lang.start(),
+            lang.end(),
+            lang.duration(),
+            lang.reason()
+        ));
+        for outage in site.outages.iter().rev() {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                outage.family.label(),
+                lang.datetime(outage.start),
+                outage
+                    .end
+                    .map(|end| lang.datetime(end))
+                    .unwrap_or_else(|| lang.ongoing().to_string()),
+                lang.seconds_text(outage.seconds),
+                escape(&outage.reason)
+            ));
+        }
+        body.push_str("</tbody></table>");
+    }
     if let Some(snapshot) = snapshot {
         body.push_str(&observed_section(&snapshot, lang));
     }

@@ -113,6 +113,10 @@ pub struct Lab {
     /// A targets file (interval 1s) of [`FLAPPING_SITES`] sites whose status changes on every
     /// audit; they are not in [`Lab::config_path`], so other tests see a steady lab.
     pub flapping_config_path: PathBuf,
+    /// A targets file (interval 1s) of the `toggle6` site alone: dual-stack, its IPv6 server
+    /// answering 200 or 503 as [`Lab::toggle_v6`] says (0 up, 1 down).
+    pub toggle_config_path: PathBuf,
+    pub toggle_v6: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// How many sites the flapping config lists.
@@ -250,6 +254,25 @@ impl Builder {
         let plain = Page::ok(&page("Cổng"), None);
         self.site(host, V4_ONLY, Some(behaviour), None, Some(plain)).await;
         self.order.retain(|listed| listed != host);
+    }
+
+    /// `toggle6` (not in the lab's targets file): IPv4 always serves the page, IPv6 serves it
+    /// or answers 503 as the returned switch says.
+    async fn toggle_site(&mut self) -> Arc<std::sync::atomic::AtomicUsize> {
+        let site = host("toggle6");
+        let current = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let v6 = Behaviour::Switchable {
+            cert: self.cert(&site),
+            pages: Arc::new([
+                Page::ok(&page("Cổng dịch vụ công"), Some(HSTS_YEAR)),
+                Page::status(503, "<html><title>503</title>Service Unavailable</html>"),
+            ]),
+            current: current.clone(),
+        };
+        let v4 = self.good_page(&site);
+        self.site(&site, DUAL, Some(v4), Some(v6), None).await;
+        self.unlist(&site);
+        current
     }
 
     /// Takes a host out of the lab's targets file: it only serves other sites' resources.
@@ -629,6 +652,7 @@ impl Lab {
         b.ipv6_only_cases().await;
         b.content_cases().await;
         let script_switch = b.switchable_script_site().await;
+        let toggle_v6 = b.toggle_site().await;
 
         // DNS-only cases: no servers behind them.
         b.zones.servfail(&host("servfail"));
@@ -688,6 +712,16 @@ impl Lab {
         }
         let flapping_config_path = dir.path().join("lab-flapping.yaml");
         std::fs::write(&flapping_config_path, flapping_yaml).expect("write flapping config");
+        let toggle = &b.sites[&host("toggle6")];
+        let toggle_yaml = format!(
+            "{}targets:\n  - url: \"{}\"\n    http_url: \"http://{}:{}/\"\n    category: state_portal\n",
+            header.replacen("defaults:\n", "defaults:\n  interval: 1s\n", 1),
+            toggle.url(),
+            toggle.host,
+            toggle.http_port
+        );
+        let toggle_config_path = dir.path().join("lab-toggle.yaml");
+        std::fs::write(&toggle_config_path, toggle_yaml).expect("write toggle config");
         Lab {
             dir,
             dns,
@@ -701,6 +735,8 @@ impl Lab {
             internal: every.internal,
             flapping_config_path,
             script_switch,
+            toggle_config_path,
+            toggle_v6,
         }
     }
 
