@@ -121,7 +121,29 @@ def panel(layout, kind, title, targets, w=12, h=8, unit=None, description="", op
     return out
 
 
-def dashboard(uid, title, panels, variables, description):
+def row(layout, title):
+    """A row header across the grid (no query of its own)."""
+    layout.x = 24
+    pid, pos = layout.place(24, 1)
+    return {"id": pid, "type": "row", "title": title, "collapsed": False, "gridPos": pos, "panels": [],
+            "targets": []}
+
+
+# Outages drawn over every time series of a site: where a family's probe failed.
+OUTAGE_ANNOTATION = {
+    "name": "Outages / Gián đoạn",
+    "datasource": DS,
+    "enable": True,
+    "iconColor": "red",
+    "expr": 'vnready_probe_success{target="$target"} == 0',
+    "step": "60s",
+    "titleFormat": "{{ip_family}} down / gián đoạn",
+    "textFormat": "{{target}}",
+    "useValueForTime": False,
+}
+
+
+def dashboard(uid, title, panels, variables, description, annotations=None):
     return {
         "uid": uid,
         "title": title,
@@ -134,7 +156,7 @@ def dashboard(uid, title, panels, variables, description):
         "refresh": "1m",
         "time": {"from": "now-7d", "to": "now"},
         "templating": {"list": variables},
-        "annotations": {"list": []},
+        "annotations": {"list": annotations or []},
         "links": [{"type": "dashboards", "tags": ["vnready"], "title": "vnready", "asDropdown": True}],
         "panels": panels,
     }
@@ -244,6 +266,17 @@ def overview():
                 "failing")],
               w=12, h=10, table=True,
               transformations=[{"id": "merge", "options": {}}]),
+        panel(l, "bargauge", "Availability per family, 30 days / Tỷ lệ sẵn sàng theo họ địa chỉ, 30 ngày",
+              [(f"avg by (ip_family) ({f('vnready:availability:ratio_30d')})", "{{ip_family}}")],
+              w=12, h=6, unit="percentunit", table=True,
+              options={"orientation": "horizontal", "displayMode": "gradient"},
+              description="Mean over sites with addresses of the family. A portal up 99.9% over IPv4 and 97% "
+                          "over IPv6 is not ready for IPv6-only users."),
+        panel(l, "table", "Lowest availability, 30 days / Tỷ lệ sẵn sàng thấp nhất, 30 ngày",
+              [(f"bottomk(10, {f('vnready:availability:ratio_30d')})", "")],
+              w=12, h=6, unit="percentunit", table=True,
+              transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}},
+                               {"id": "sortBy", "options": {"sort": [{"field": "Value", "desc": False}]}}]),
         panel(l, "timeseries", "IPv6 adoption over time / Mức độ sử dụng IPv6 theo thời gian",
               [(f"avg({f(V6_HAS_AAAA)})", "has AAAA / có AAAA"),
                (f"avg({f(V6_SUCCESS)})", "reachable / truy cập được"),
@@ -309,11 +342,28 @@ def site():
         panel(l, "table", "Failing since / Không đạt từ lúc",
               [(f"vnready_check_last_change_timestamp_seconds{{{t}}} * 1000", "")],
               w=24, h=10, unit="dateTimeAsIso", table=True),
+        row(l, "Availability / Tỷ lệ sẵn sàng"),
+        panel(l, "stat", "Availability, 30 days / Tỷ lệ sẵn sàng 30 ngày",
+              [(f"vnready:availability:ratio_30d{{{t}}}", "{{ip_family}}")], w=8, h=5, unit="percentunit",
+              description="Share of audits in which every address of the family served the site (recording "
+                          "rule over vnready_probe_success). The monthly report gives the same from the store, "
+                          "with the monitored share beside it."),
+        panel(l, "stat", "Error budget left, 30 days / Ngân sách lỗi còn lại 30 ngày",
+              [(f"vnready:slo_error_budget_remaining:ratio_30d{{{t}}}", "{{ip_family}}")], w=8, h=5,
+              unit="percentunit",
+              description="1 − (1 − availability) ÷ (1 − objective) for the category's slo: in targets.yaml; "
+                          "below 0 the objective is missed. Empty when the category has no objective."),
+        panel(l, "timeseries", "Availability, 1 and 7 days / Tỷ lệ sẵn sàng 1 và 7 ngày",
+              [(f"vnready:availability:ratio_1d{{{t}}}", "{{ip_family}} 1d"),
+               (f"vnready:availability:ratio_7d{{{t}}}", "{{ip_family}} 7d")],
+              w=8, h=5, unit="percentunit",
+              description="Outages are drawn over the time series as red annotations."),
     ]
     return dashboard("vnready-site", "vnready — Site drill-down / Chi tiết một trang", panels,
                      common_variables(target_multi=False),
                      "One site: per-family success and phases, status codes, every check over time, "
-                     "certificate, addresses and name servers.")
+                     "certificate, addresses, name servers, availability and outages.",
+                     annotations=[OUTAGE_ANNOTATION])
 
 
 def certificates():

@@ -347,6 +347,7 @@ impl Lab {
         let mut yaml = format!(
             "defaults:\n  interval: 2s\n  timeout: 3s\nresolver:\n  servers: [\"127.0.0.1:{port}\"]\n  ns_port: {port}\n\
              trust:\n  extra_roots: [\"{root}\"]\n  accept_ranges: [\"127.0.0.0/8\", \"::1/128\"]\n\
+             slo:\n  state_portal:\n    availability: 99.5%\n\
              goals:\n  - id: e2e_ipv6\n    title: 100% cổng thông tin hỗ trợ IPv6\n    title_en: 100% of portals on IPv6\n    categories: [state_portal]\n    checks: [ipv6.aaaa, ipv6.reachable]\n    deadline: 2026-12-31\n\
              targets:\n",
             port = self.dns_port,
@@ -658,6 +659,8 @@ async fn real_stack_panels_alerts_and_coverage() {
         ("VnreadyCertificateInvalid", lab.url("invalid")),
         ("VnreadyComplianceRegression", flip.clone()),
         ("VnreadyConfigReloadFailed", String::new()),
+        ("VnreadyAvailabilityBudgetBurnPage", lab.url("down")),
+        ("VnreadyAvailabilityBudgetBurnPage", lab.url("v6broken")),
     ];
     let alerts = wait_for("expected alerts", deadline, || async {
         let alerts = query(&prometheus, "ALERTS").await?;
@@ -684,6 +687,23 @@ async fn real_stack_panels_alerts_and_coverage() {
     );
     // Each broken site raises only what is expected of it (and the site-down one, nothing else).
     assert_eq!(firing(&alerts, "VnreadySiteDown"), vec![lab.url("down")]);
+    // The objective's burn-rate page: down on both families, v6broken over IPv6 only.
+    let burning: Vec<(String, String)> = alerts
+        .iter()
+        .filter(|a| {
+            a["metric"]["alertname"] == "VnreadyAvailabilityBudgetBurnPage" && a["metric"]["alertstate"] == "firing"
+        })
+        .map(|a| {
+            (
+                a["metric"]["target"].as_str().unwrap_or_default().to_string(),
+                a["metric"]["ip_family"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(burning.contains(&(lab.url("v6broken"), "ipv6".into())), "{burning:?}");
+    assert!(!burning.contains(&(lab.url("v6broken"), "ipv4".into())), "{burning:?}");
     assert_eq!(firing(&alerts, "VnreadyCertificateInvalid"), vec![lab.url("invalid")]);
     assert_eq!(
         firing(&alerts, "VnreadyCertificateExpiresIn7Days"),
