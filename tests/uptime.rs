@@ -185,7 +185,7 @@ async fn an_ipv6_outage_and_a_daemon_stop_in_the_availability_report() {
     assert!(markdown.contains("| 100.0% (monitored"), "{markdown}");
 
     // The status page and the badge, from the same store, in Chromium: the 30-day figures and
-    // a 30-day bar per family in the table, 90 days on the site's page, inline SVG, no script.
+    // a 90-day bar per family in the table and on the site's page, inline SVG, no script.
     let browser = chromium();
     let daemon = Daemon::start(&args).await;
     let base = format!("http://{}", daemon.address);
@@ -207,7 +207,7 @@ async fn an_ipv6_outage_and_a_daemon_stop_in_the_availability_report() {
     };
     for family in ["ipv4", "ipv6"] {
         let cell = bar(&dom, family);
-        assert!(cell.contains("width=\"120\""), "30 days of 4 px: {cell}");
+        assert!(cell.contains("width=\"360\""), "90 days of 4 px: {cell}");
         assert!(
             cell.contains("#bdbdbd"),
             "days before monitoring began are grey: {cell}"
@@ -219,7 +219,7 @@ async fn an_ipv6_outage_and_a_daemon_stop_in_the_availability_report() {
     let target: String = url::form_urlencoded::byte_serialize(lab.url_of(&host("toggle6")).as_bytes()).collect();
     let dom = browse(browser, &format!("{base}/site?target={target}&lang=en"), None).await;
     let cell = bar(&dom, "ipv6");
-    assert!(cell.contains("width=\"360\""), "90 days on the site's page: {cell}");
+    assert!(cell.contains("width=\"360\""), "90 days on the site's page too: {cell}");
     assert!(cell.contains("not monitored</title>"), "{cell}");
     let outage_rows = rows_of(&dom, "outages");
     assert_eq!(outage_rows.len(), 1, "{dom}");

@@ -1,6 +1,6 @@
 //! The availability the status page and the badges show, read from the store on a connection
 //! of their own (SQLite's WAL lets it read while the writer writes). The sites table needs a
-//! figure and a bar per family, not the outages behind them: those are summarised in one
+//! 30-day figure and a 90-day bar per family, not the outages behind them: those are summarised in one
 //! streaming pass over the store and the summary is kept for a minute, so a year of outages
 //! for 10,000 sites never sits in memory. A site's page and a badge read that one site's rows.
 
@@ -9,14 +9,16 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::history::store::{FamilyHistory, SqliteStore, StoreError};
+use crate::history::store::{FamilyHistory, Reasons, SqliteStore, StoreError};
 use crate::history::uptime::{self, Availability};
 use crate::probe::addr::IpFamily;
 
-/// How far back a site's page and a badge may look: the site page's 90-day bar.
+/// How far back a site's page and a badge may look: the 90-day bar.
 pub const DAYS_READ: f64 = 90.0;
-/// The sites table's figure and bar.
-pub const TABLE_DAYS: usize = 30;
+/// Days of the history bar, one cell a day.
+pub const BAR_DAYS: usize = 90;
+/// The window of the figure beside the bar.
+pub const FIGURE_DAYS: f64 = 30.0;
 /// How long a summary is reused.
 const FRESH_FOR: Duration = Duration::from_secs(60);
 
@@ -24,7 +26,7 @@ const FRESH_FOR: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug, PartialEq)]
 pub struct FamilySummary {
     pub family: IpFamily,
-    /// Over the last [`TABLE_DAYS`] days.
+    /// Over the last [`FIGURE_DAYS`] days.
     pub recent: Availability,
     /// One entry a day, oldest first, in ten-thousandths (rounded down, so a bar never shows
     /// more than was measured); [`NOT_MONITORED`] for a day without audits.
@@ -37,7 +39,7 @@ const NOT_MONITORED: u16 = u16::MAX;
 impl FamilySummary {
     /// Summarises one family's history as of `now`.
     pub fn of(history: &FamilyHistory, now: f64) -> FamilySummary {
-        let from = now - TABLE_DAYS as f64 * 86_400.0;
+        let from = now - FIGURE_DAYS * 86_400.0;
         let recent = uptime::availability(
             (from, now),
             Some(&history.coverage),
@@ -45,19 +47,13 @@ impl FamilySummary {
             &history.outages,
             now,
         );
-        let daily = uptime::daily(
-            Some(&history.coverage),
-            &history.gaps,
-            &history.outages,
-            TABLE_DAYS,
-            now,
-        )
-        .into_iter()
-        .map(|day| match day {
-            Some(ratio) => (ratio.clamp(0.0, 1.0) * 10_000.0).floor() as u16,
-            None => NOT_MONITORED,
-        })
-        .collect();
+        let daily = uptime::daily(Some(&history.coverage), &history.gaps, &history.outages, BAR_DAYS, now)
+            .into_iter()
+            .map(|day| match day {
+                Some(ratio) => (ratio.clamp(0.0, 1.0) * 10_000.0).floor() as u16,
+                None => NOT_MONITORED,
+            })
+            .collect();
         FamilySummary {
             family: history.family,
             recent,
@@ -104,8 +100,8 @@ impl UptimeView {
         let read = self
             .read(move |store| {
                 let mut summaries = Summaries::new();
-                let from = now - TABLE_DAYS as f64 * 86_400.0;
-                store.each_uptime(None, from, now, |history| {
+                let from = now - DAYS_READ * 86_400.0;
+                store.each_uptime(None, from, now, Reasons::Skip, |history| {
                     let summary = FamilySummary::of(&history, now);
                     summaries.entry(history.target).or_default().push(summary);
                 })?;
@@ -179,7 +175,7 @@ mod tests {
         assert_eq!(summary.recent.monitored_seconds, 10.0 * 86_400.0);
         assert!((summary.recent.ratio.expect("monitored") - (1.0 - 4_320.0 / 864_000.0)).abs() < 1e-9);
         let days = summary.daily();
-        assert_eq!(days.len(), TABLE_DAYS);
+        assert_eq!(days.len(), BAR_DAYS);
         assert_eq!(days[0], None, "before monitoring began");
         assert!(days.iter().flatten().all(|&d| d <= 1.0));
         assert!(days.iter().flatten().any(|&d| d < 1.0), "the outage's day: {days:?}");

@@ -175,7 +175,7 @@ CREATE TABLE IF NOT EXISTS outages (
     reason_en TEXT NOT NULL,
     reason_vi TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS outages_by_target ON outages (target, family, start);
+CREATE INDEX IF NOT EXISTS outages_by_target ON outages (target, family, start, end);
 CREATE TABLE IF NOT EXISTS gaps (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     target TEXT NOT NULL,
@@ -183,7 +183,7 @@ CREATE TABLE IF NOT EXISTS gaps (
     start REAL NOT NULL,
     end REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS gaps_by_target ON gaps (target, family, start);
+CREATE INDEX IF NOT EXISTS gaps_by_target ON gaps (target, family, start, end);
 ";
 
 impl SqliteStore {
@@ -367,14 +367,14 @@ impl SqliteStore {
     /// Every target and family's coverage, with the gaps and outages overlapping `[from, to]`.
     pub fn uptime_between(&self, from: f64, to: f64) -> Result<Vec<FamilyHistory>, StoreError> {
         let mut histories = Vec::new();
-        self.each_uptime(None, from, to, |history| histories.push(history))?;
+        self.each_uptime(None, from, to, Reasons::Read, |history| histories.push(history))?;
         Ok(histories)
     }
 
     /// One target's families, as [`Self::uptime_between`] (the site page, a badge).
     pub fn uptime_of(&self, target: &str, from: f64, to: f64) -> Result<Vec<FamilyHistory>, StoreError> {
         let mut histories = Vec::new();
-        self.each_uptime(Some(target), from, to, |history| histories.push(history))?;
+        self.each_uptime(Some(target), from, to, Reasons::Read, |history| histories.push(history))?;
         Ok(histories)
     }
 
@@ -386,6 +386,7 @@ impl SqliteStore {
         target: Option<&str>,
         from: f64,
         to: f64,
+        reasons: Reasons,
         mut each: impl FnMut(FamilyHistory),
     ) -> Result<(), StoreError> {
         let only = |table: &str| match target {
@@ -404,8 +405,13 @@ impl SqliteStore {
             only("gaps")
         ))?;
         let mut outage_rows = prepare(format!(
-            "SELECT target, family, start, end, reason_en, reason_vi FROM outages
+            "SELECT target, family, start, end, {} FROM outages
              WHERE (end IS NULL OR end >= ?1) AND start <= ?2 AND {} ORDER BY target, family, start",
+            match reasons {
+                Reasons::Read => "reason_en, reason_vi",
+                // Answered from the index alone, without a row lookup per outage.
+                Reasons::Skip => "'', ''",
+            },
             only("outages")
         ))?;
         let key = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String)> { Ok((row.get(0)?, row.get(1)?)) };
@@ -728,6 +734,13 @@ fn take_rows_of<T>(
             }
         }
     }
+}
+
+/// Whether a read of outages needs their reasons (a list does; a figure does not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reasons {
+    Read,
+    Skip,
 }
 
 /// One target and family's availability history within a period.

@@ -246,6 +246,19 @@ impl Lang {
     pub fn not_monitored(self) -> &'static str {
         self.pick("không được giám sát", "not monitored")
     }
+    /// The sites table's pager.
+    pub fn page_of(self, page: usize, pages: usize) -> String {
+        match self {
+            Lang::Vi => format!("Trang {page}/{pages}"),
+            Lang::En => format!("Page {page} of {pages}"),
+        }
+    }
+    pub fn previous_page(self) -> &'static str {
+        self.pick("← Trang trước", "← Previous")
+    }
+    pub fn next_page(self) -> &'static str {
+        self.pick("Trang sau →", "Next →")
+    }
     /// The last row of a sheet too short for every outage.
     pub fn more_outages(self, count: usize) -> String {
         match self {

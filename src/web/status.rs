@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::checks::CheckId;
-use crate::daemon::uptime::{FamilySummary, Summaries};
+use crate::daemon::uptime::{FamilySummary, Summaries, BAR_DAYS};
 use crate::daemon::Daemon;
 use crate::history::snapshots::TargetSnapshot;
 use crate::history::store::FamilyHistory;
@@ -102,13 +102,21 @@ fn language_switch(lang: Lang, params: &HashMap<String, String>, path: &str) -> 
     )
 }
 
+/// Rows of the sites table per page.
+const PAGE_ROWS: usize = 250;
+
+/// The page asked for (1-based, clamped; anything unreadable is the first), the number of
+/// pages, and the rows it shows.
+fn paginate(total: usize, requested: &str) -> (usize, usize, std::ops::Range<usize>) {
+    let pages = total.div_ceil(PAGE_ROWS).max(1);
+    let page = requested.trim().parse::<usize>().unwrap_or(1).clamp(1, pages);
+    (page, pages, (page - 1) * PAGE_ROWS..(page * PAGE_ROWS).min(total))
+}
+
 /// Sort keys the table offers.
 const SORTS: [&str; 5] = ["site", "agency", "category", "compliance", "problems"];
 
-/// Days the history bar shows on a site's page (the table shows [`crate::daemon::uptime::TABLE_DAYS`]).
-const SITE_BAR_DAYS: usize = 90;
-
-/// The table's cell: per family, the 30-day figure and a 30-day bar.
+/// The table's cell: per family, the 30-day figure and the 90-day bar.
 fn table_availability(site: &SiteRow, summaries: Option<&Vec<FamilySummary>>, lang: Lang, now: f64) -> String {
     let families = [IpFamily::Ipv4, IpFamily::Ipv6].into_iter().filter_map(|family| {
         let summary = summaries?.iter().find(|s| s.family == family)?;
@@ -121,13 +129,7 @@ fn table_availability(site: &SiteRow, summaries: Option<&Vec<FamilySummary>>, la
 fn site_availability(site: &SiteRow, history: &[FamilyHistory], lang: Lang, now: f64) -> String {
     let families = [IpFamily::Ipv4, IpFamily::Ipv6].into_iter().filter_map(|family| {
         let history = history.iter().find(|h| h.family == family)?;
-        let cells = uptime::daily(
-            Some(&history.coverage),
-            &history.gaps,
-            &history.outages,
-            SITE_BAR_DAYS,
-            now,
-        );
+        let cells = uptime::daily(Some(&history.coverage), &history.gaps, &history.outages, BAR_DAYS, now);
         Some((family, cells))
     });
     availability_blocks(site, families, lang, now)
@@ -242,10 +244,48 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, s
         };
         format!("<th><a href=\"{}\">{title}</a>{mark}</th>", escape(&href))
     };
+    // A page of rows at a time: a province of thousands of sites stays a page a browser opens
+    // at once (each row carries two 90-day bars).
+    let total = sites.len();
+    let (page, pages, rows) = paginate(total, get("page"));
+    let sites = &sites[rows];
+    let page_link = |to: usize, text: &str| {
+        let number = to.to_string();
+        let href = format!(
+            "/{}",
+            query_string(&[
+                ("lang", lang.code()),
+                ("agency", agency),
+                ("category", category),
+                ("failing", failing),
+                ("q", search),
+                ("sort", get("sort")),
+                ("dir", get("dir")),
+                ("page", &number),
+            ])
+        );
+        format!(
+            "<a href=\"{}\" rel=\"{}\">{text}</a>",
+            escape(&href),
+            if to < page { "prev" } else { "next" }
+        )
+    };
+    let pager = if pages > 1 {
+        let mut links = vec![lang.page_of(page, pages)];
+        if page > 1 {
+            links.push(page_link(page - 1, lang.previous_page()));
+        }
+        if page < pages {
+            links.push(page_link(page + 1, lang.next_page()));
+        }
+        format!("<p class=\"pager\">{}</p>", links.join(" · "))
+    } else {
+        String::new()
+    };
     body.push_str(&format!(
-        "<h2>{} ({})</h2><table id=\"sites\"><thead><tr>{}{}{}{}<th>{} (30 {})</th>{}</tr></thead><tbody>",
+        "<h2>{} ({})</h2>{pager}<table id=\"sites\"><thead><tr>{}{}{}{}<th>{} (30 {})</th>{}</tr></thead><tbody>",
         lang.sites(),
-        sites.len(),
+        total,
         header_link("site", lang.site()),
         header_link("agency", lang.agency()),
         header_link("category", lang.category()),
@@ -254,7 +294,7 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, s
         if lang == Lang::Vi { "ngày" } else { "days" },
         header_link("problems", lang.problems()),
     ));
-    for site in &sites {
+    for site in sites {
         let href = format!(
             "/site{}",
             query_string(&[("target", &site.target), ("lang", lang.code())])
@@ -291,6 +331,7 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, s
         ));
     }
     body.push_str("</tbody></table>");
+    body.push_str(&pager);
     html::document(lang, lang.status_page_title(), &body)
 }
 
@@ -569,4 +610,23 @@ fn observed_section(snapshot: &TargetSnapshot, lang: Lang) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_cover_every_row_once_and_odd_requests_land_on_a_real_page() {
+        assert_eq!(paginate(0, ""), (1, 1, 0..0));
+        assert_eq!(paginate(PAGE_ROWS, "2"), (1, 1, 0..PAGE_ROWS));
+        let total = 2 * PAGE_ROWS + 7;
+        assert_eq!(paginate(total, "3"), (3, 3, 2 * PAGE_ROWS..total));
+        assert_eq!(paginate(total, "99").0, 3);
+        assert_eq!(paginate(total, "0").0, 1);
+        assert_eq!(paginate(total, "-1").0, 1);
+        assert_eq!(paginate(total, "x").0, 1);
+        let shown: usize = (1..=3).map(|p| paginate(total, &p.to_string()).2.len()).sum();
+        assert_eq!(shown, total);
+    }
 }
