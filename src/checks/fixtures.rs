@@ -10,6 +10,7 @@ use crate::probe::http::{AddressFetch, FetchError, Phase, PhaseTimings, PlainHtt
 use crate::probe::legacy_tls::{AddressLegacyTls, LegacyTlsOutcome};
 use crate::probe::nameserver::NsQueryOutcome;
 use crate::probe::page::PageLevel;
+use crate::probe::security_txt::{AddressSecurityTxt, SecurityTxtAnswer};
 use crate::probe::tls::{CertFacts, TlsFacts};
 use crate::probe::{NsAddressQuery, Observations, ProbeSet, ZoneLevel};
 
@@ -75,10 +76,19 @@ fn fetch(ip: &str) -> AddressFetch {
             url: "https://example.vn/".into(),
             ip,
             status: 200,
-            headers: vec![(
-                "strict-transport-security".into(),
-                "max-age=31536000; includeSubDomains".into(),
-            )],
+            headers: [
+                ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+                ("x-frame-options", "SAMEORIGIN"),
+                ("x-content-type-options", "nosniff"),
+                ("referrer-policy", "strict-origin-when-cross-origin"),
+                (
+                    "content-security-policy",
+                    "default-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'; form-action 'self'",
+                ),
+            ]
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect(),
             location: None,
             meta_refresh: None,
         }],
@@ -89,6 +99,26 @@ fn fetch(ip: &str) -> AddressFetch {
         error: None,
         obsolete_suite: None,
         connections: 1,
+    }
+}
+
+/// A valid security.txt at the well-known location (expires about four months after [`NOW`]).
+fn security_txt(ip: &str) -> AddressSecurityTxt {
+    let body = "Contact: mailto:soc@example.vn\nExpires: 2027-06-01T00:00:00Z\nPreferred-Languages: vi, en\nCanonical: https://example.vn/.well-known/security.txt\n";
+    AddressSecurityTxt {
+        ip: ip.parse().unwrap(),
+        well_known: SecurityTxtAnswer {
+            url: "https://example.vn/.well-known/security.txt".into(),
+            final_url: "https://example.vn/.well-known/security.txt".into(),
+            status: Some(200),
+            content_type: Some("text/plain; charset=utf-8".into()),
+            body: body.into(),
+            bytes: body.len(),
+            truncated: false,
+            redirect_elsewhere: None,
+            error: None,
+        },
+        legacy: None,
     }
 }
 
@@ -143,6 +173,7 @@ pub fn observations() -> Observations {
                 })
                 .collect(),
             pmtu: Vec::new(),
+            security_txt: [v4, v6].iter().map(|ip| security_txt(ip)).collect(),
         },
         zone: ZoneLevel {
             facts: Some(ZoneFacts {

@@ -3,6 +3,7 @@
 //! from plain data. Each file lists the checks it implements in its `CHECKS` table.
 
 pub mod content;
+pub mod csp;
 pub mod dns;
 pub mod domain;
 pub mod http;
@@ -12,10 +13,13 @@ pub mod ipv6;
 pub mod ipv6_only;
 pub mod keywords;
 pub mod mail;
+pub mod page_response;
 pub mod page_text;
 pub mod pmtu;
 pub mod result;
 pub mod routing;
+pub mod security_headers;
+pub mod security_txt;
 pub mod similarity;
 pub mod tls;
 pub mod untested;
@@ -29,8 +33,9 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 11] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 14] = [
     content::CHECKS,
+    csp::CHECKS,
     dns::CHECKS,
     domain::CHECKS,
     http::CHECKS,
@@ -40,6 +45,8 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 11] = [
     mail::CHECKS,
     pmtu::CHECKS,
     routing::CHECKS,
+    security_headers::CHECKS,
+    security_txt::CHECKS,
     tls::CHECKS,
 ];
 

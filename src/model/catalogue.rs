@@ -31,6 +31,9 @@ pub enum CheckId {
     ContentClean,
     Ipv6Pmtu,
     RoutingRpki,
+    HttpSecurityHeaders,
+    HttpCsp,
+    HttpSecurityTxt,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -41,6 +44,9 @@ pub enum Area {
     Ipv6,
     Tls,
     Http,
+    /// Security options of the page: headers, CSP, security.txt (a group of their own in
+    /// tables and reports, as the SOC reads them together).
+    Security,
     Mail,
     Content,
     Routing,
@@ -48,11 +54,12 @@ pub enum Area {
 
 impl Area {
     /// Every area, in the order tables show them.
-    pub const ALL: [Area; 7] = [
+    pub const ALL: [Area; 8] = [
         Area::Dns,
         Area::Ipv6,
         Area::Tls,
         Area::Http,
+        Area::Security,
         Area::Mail,
         Area::Content,
         Area::Routing,
@@ -64,15 +71,20 @@ impl Area {
             Area::Ipv6 => "IPv6",
             Area::Tls => "TLS",
             Area::Http => "HTTP",
+            Area::Security => "Security",
             Area::Mail => "Mail",
             Area::Content => "Content",
             Area::Routing => "Routing",
         }
     }
 
-    /// The area of a check id by its first word ("tls.valid" → TLS); `None` for a word no
-    /// area claims (a unit test keeps the catalogue free of those).
+    /// The area of a check id by its first word ("tls.valid" → TLS), except the page's
+    /// security options (`http.security_*`, `http.csp`); `None` for a word no area claims (a
+    /// unit test keeps the catalogue free of those).
     pub fn of_key(key: &str) -> Option<Area> {
+        if key.starts_with("http.security_") || key == "http.csp" {
+            return Some(Area::Security);
+        }
         match key.split('.').next()? {
             "dns" | "domain" => Some(Area::Dns),
             "ipv6" => Some(Area::Ipv6),
@@ -108,6 +120,9 @@ pub struct ProbeSet {
     /// The route origin and RPKI validity of every address of the site, its name servers and
     /// its MX hosts.
     pub routing: bool,
+    /// `/.well-known/security.txt` on every usable address, on the page's connection (needs
+    /// `fetch`).
+    pub security_txt: bool,
 }
 
 impl ProbeSet {
@@ -123,6 +138,7 @@ impl ProbeSet {
         dnssec: true,
         pmtu: true,
         routing: true,
+        security_txt: true,
     };
 
     pub fn union(self, other: ProbeSet) -> ProbeSet {
@@ -138,6 +154,7 @@ impl ProbeSet {
             dnssec: self.dnssec || other.dnssec,
             pmtu: self.pmtu || other.pmtu,
             routing: self.routing || other.routing,
+            security_txt: self.security_txt || other.security_txt,
         }
     }
 }
@@ -166,6 +183,7 @@ const NONE: ProbeSet = ProbeSet {
     dnssec: false,
     pmtu: false,
     routing: false,
+    security_txt: false,
 };
 const FETCH: ProbeSet = ProbeSet { fetch: true, ..NONE };
 const SMTP: ProbeSet = ProbeSet {
@@ -175,7 +193,7 @@ const SMTP: ProbeSet = ProbeSet {
 };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 21] = [
+pub const CATALOGUE: [CheckInfo; 24] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -390,6 +408,37 @@ pub const CATALOGUE: [CheckInfo; 21] = [
             ..NONE
         },
     },
+    CheckInfo {
+        id: CheckId::HttpSecurityHeaders,
+        key: "http.security_headers",
+        title_en: "Security headers (framing, nosniff, referrer policy) on every address",
+        title_vi: "Tiêu đề bảo mật (chống nhúng khung, nosniff, chính sách referrer) trên mọi địa chỉ",
+        problem_en: "Security headers missing",
+        problem_vi: "Thiếu tiêu đề bảo mật",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::HttpCsp,
+        key: "http.csp",
+        title_en: "Strict Content-Security-Policy",
+        title_vi: "Chính sách bảo mật nội dung (CSP) chặt chẽ",
+        problem_en: "No strict Content-Security-Policy",
+        problem_vi: "Chưa có chính sách CSP chặt chẽ",
+        needs: FETCH,
+    },
+    CheckInfo {
+        id: CheckId::HttpSecurityTxt,
+        key: "http.security_txt",
+        title_en: "security.txt tells whom to report to (RFC 9116)",
+        title_vi: "Có security.txt chỉ nơi báo cáo lỗ hổng (RFC 9116)",
+        problem_en: "No valid security.txt",
+        problem_vi: "Chưa có security.txt hợp lệ",
+        needs: ProbeSet {
+            fetch: true,
+            security_txt: true,
+            ..NONE
+        },
+    },
 ];
 
 impl CheckId {
@@ -499,6 +548,9 @@ mod tests {
         assert_eq!(CheckId::TlsValid.area(), Area::Tls);
         assert_eq!(CheckId::HttpsHsts.area(), Area::Http);
         assert_eq!(CheckId::DomainVn.area(), Area::Dns);
+        assert_eq!(CheckId::HttpUp.area(), Area::Http);
+        assert_eq!(CheckId::HttpCsp.area(), Area::Security);
+        assert_eq!(CheckId::HttpSecurityTxt.area(), Area::Security);
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub struct AddressLevel {
     /// Every address whose fetch stalled after connecting, and what 1280-byte packets did
     /// there (when `ipv6.pmtu` ran; both families).
     pub pmtu: Vec<AddressPmtu>,
+    /// security.txt on every address whose page came back (when probed).
+    pub security_txt: Vec<super::security_txt::AddressSecurityTxt>,
 }
 
 /// The fetches, and for each the connection its page came back on while it can carry one more
@@ -66,8 +68,8 @@ pub async fn fetch(cx: &Context<'_>, host: &HostLevel) -> Fetched {
         } else {
             (fetch.await, None)
         };
-        // Only the crawler asks again; any other connection closes now.
-        let kept = kept.filter(|_| cx.probes.crawler);
+        // Only the crawler and security.txt ask again; any other connection closes now.
+        let kept = kept.filter(|_| cx.probes.crawler || cx.probes.security_txt);
         let refused_handshake = fetch.responses.is_empty()
             && fetch
                 .error

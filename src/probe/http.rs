@@ -73,7 +73,7 @@ impl std::fmt::Display for FetchError {
 }
 
 impl FetchError {
-    fn new(phase: Phase, kind: &str, message: impl Into<String>) -> FetchError {
+    pub(crate) fn new(phase: Phase, kind: &str, message: impl Into<String>) -> FetchError {
         FetchError {
             phase,
             kind: kind.to_string(),
@@ -252,6 +252,42 @@ impl AddressFetch {
         }
         None
     }
+}
+
+/// One response, its redirect not followed ([`HttpProber::get_once`]).
+#[derive(Clone, Debug)]
+pub struct SingleResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+    /// The body was longer than asked for and was cut.
+    pub truncated: bool,
+}
+
+impl SingleResponse {
+    /// The first value of a header, case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+fn single_response(
+    received: Received,
+    connection: Connection,
+) -> (Result<SingleResponse, FetchError>, Option<KeptConnection>) {
+    let kept = (!received.truncated).then_some(KeptConnection(connection));
+    let response = SingleResponse {
+        status: received.status,
+        headers: received.headers,
+        location: received.location,
+        body: received.body,
+        truncated: received.truncated,
+    };
+    (Ok(response), kept)
 }
 
 /// A redirect hop's URL fetched over another address of its host.
@@ -435,6 +471,43 @@ impl HttpProber<'_> {
             }
         }
         self.fetch(url, ip, deadline, max_body, 0.0).await
+    }
+
+    /// One GET of `url` over `ip`, its redirect not followed: on `kept` when that connection
+    /// serves `url`'s origin and is still open, else on a new connection. The connection the
+    /// answer came on is handed back while it can carry another request, and a kept connection
+    /// to another origin is handed back untouched, so the next asker (the crawler) still has it.
+    pub async fn get_once(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        max_body: usize,
+        kept: Option<KeptConnection>,
+    ) -> (Result<SingleResponse, FetchError>, Option<KeptConnection>) {
+        let (reused, untouched) = match kept {
+            Some(KeptConnection(connection)) if connection.origin == origin_of(url) => (Some(connection), None),
+            other => (None, other),
+        };
+        if let Some(mut connection) = reused {
+            if let Ok(received) = send(&mut connection, url, deadline, max_body, self.user_agent).await {
+                return single_response(received, connection);
+            }
+            // Closed by the server just before the request: ask on a new connection, so reuse
+            // never turns into a failure the site did not cause.
+        }
+        let mut attempt = OpenAttempt::default();
+        let mut connection = match self.open(url, ip, deadline, &mut attempt).await {
+            Ok(connection) => connection,
+            Err(err) => return (Err(err), untouched),
+        };
+        match send(&mut connection, url, deadline, max_body, self.user_agent).await {
+            Ok(received) => {
+                let (response, fresh) = single_response(received, connection);
+                (response, untouched.or(fresh))
+            }
+            Err(err) => (Err(err), untouched),
+        }
     }
 
     /// The fetch itself, on `reused` or on a connection it opens; then the hop URLs over the

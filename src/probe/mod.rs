@@ -30,6 +30,7 @@ pub mod revocation;
 pub mod route;
 pub mod routing;
 pub mod rtr;
+pub mod security_txt;
 pub mod settings;
 pub mod shared;
 pub mod site;

@@ -2,13 +2,15 @@
 //! host's addresses; on each address the fetch, the plain http:// request and the legacy hello
 //! (side by side); and once the pages are here, the page's own level and the certificates it
 //! was served with. The page level starts as soon as the fetches end, never waiting for a slow
-//! legacy hello or plain request.
+//! legacy hello or plain request. security.txt is asked on each page's connection first, and
+//! hands the connections back for the crawler.
 
 use super::address::{self, AddressLevel};
 use super::certificate::{self, CertificateLevel};
 use super::context::Context;
 use super::host::{self, HostLevel};
 use super::page::{self, PageLevel};
+use super::security_txt::{self, AddressSecurityTxt};
 
 /// The host-bound levels of one audit.
 pub struct SiteLevels {
@@ -22,6 +24,7 @@ pub struct SiteLevels {
 struct AfterFetch {
     fetches: Vec<super::http::AddressFetch>,
     pmtu: Vec<super::pmtu::AddressPmtu>,
+    security_txt: Vec<AddressSecurityTxt>,
     page: PageLevel,
     certificates: CertificateLevel,
 }
@@ -31,10 +34,16 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
     let after_fetch = async {
         let mut fetched = address::fetch(cx, &host).await;
         let pending = certificate::pending(&mut fetched.fetches);
-        let (page, certificates) = tokio::join!(page::observe(cx, &mut fetched), certificate::observe(cx, pending));
+        let pages = async {
+            let security_txt = security_txt::observe(cx, &fetched.fetches, &mut fetched.kept).await;
+            let page = page::observe(cx, &mut fetched).await;
+            (security_txt, page, fetched)
+        };
+        let ((security_txt, page, fetched), certificates) = tokio::join!(pages, certificate::observe(cx, pending));
         AfterFetch {
             fetches: fetched.fetches,
             pmtu: fetched.pmtu,
+            security_txt,
             page,
             certificates,
         }
@@ -51,6 +60,7 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             plain_http,
             legacy_tls,
             pmtu: after.pmtu,
+            security_txt: after.security_txt,
         },
         page: after.page,
         certificates: after.certificates,
