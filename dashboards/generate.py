@@ -175,6 +175,14 @@ MAIL_PASSED = 'vnready_check_status{check="mail.ipv6"} <= bool 1'
 PMTU_BLACKHOLE = 'vnready_check_status{check="ipv6.pmtu"} == 2'
 RPKI_INVALID = 'vnready_check_status{check="routing.rpki"} == 2'
 RPKI_NOT_FOUND = 'vnready_check_status{check="routing.rpki"} == 1'
+SECURITY_OPTIONS = ("http.security_headers", "http.csp", "http.security_txt")
+
+
+def passing(check):
+    """1 for each site whose check passed outright (0), 0 while it warns, fails or errs."""
+    return 'vnready_check_status{check="' + check + '"} == bool 0'
+
+
 CHECK_PASSED = 'vnready_check_status <= bool 1'
 
 STATUS_MAPPINGS = [{
@@ -237,6 +245,13 @@ def overview():
               description="ipv6.pmtu fails: the site's IPv6 path drops full-size packets (ICMPv6 Packet Too Big "
                           "filtered). routing.rpki fails: a route of the site, its name servers or mail servers "
                           "is RPKI-invalid; warns: no ROA covers it. The site page names address, prefix and AS."),
+        panel(l, "stat", "Security options (SOC) / Tùy chọn bảo mật (SOC)",
+              [(f"sum({f(passing(check))})", check) for check in SECURITY_OPTIONS],
+              w=6, h=4,
+              description="Sites passing each security option on every address: framing, nosniff and referrer "
+                          "policy headers (http.security_headers), a strict Content-Security-Policy header "
+                          "(http.csp), a valid RFC 9116 security.txt (http.security_txt). The site page names "
+                          "each header and the address that lacks it."),
         panel(l, "table", "Hosts blocking IPv6-only users / Máy chủ tài nguyên chưa hỗ trợ IPv6",
               [(f"{f('vnready_ipv6_only_blocking_hosts')}", "")],
               w=6, h=4, table=True,
@@ -339,6 +354,12 @@ def site():
               [(f"vnready_tls_cert_info{{{t}}}", "")],
               w=12, h=5, table=True,
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}}}]),
+        panel(l, "stat", "Security options / Tùy chọn bảo mật",
+              [(f'vnready_check_status{{{t},check="{check}"}}', check) for check in SECURITY_OPTIONS],
+              w=24, h=4, mappings=STATUS_MAPPINGS,
+              description="Headers, CSP and security.txt judged on every address of both families; the reason "
+                          "(status page, report) names the address that differs.",
+              options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
         panel(l, "table", "Failing since / Không đạt từ lúc",
               [(f"vnready_check_last_change_timestamp_seconds{{{t}}} * 1000", "")],
               w=24, h=10, unit="dateTimeAsIso", table=True),

@@ -190,3 +190,115 @@ fn deep_nesting_and_huge_scalars_are_bounded() {
         err.len()
     );
 }
+
+/// A line of a security.txt: the fields RFC 9116 names with values of some shape, the
+/// OpenPGP frame's lines, comments, dash escapes and junk.
+fn security_txt_line() -> impl Strategy<Value = String> {
+    let value = prop_oneof![
+        Just("mailto:soc@haiduong.gov.vn".to_string()),
+        Just("https://haiduong.gov.vn/.well-known/security.txt".to_string()),
+        Just("2027-06-01T00:00:00Z".to_string()),
+        Just("2027-13-45T99:99:99+25:61".to_string()),
+        Just("vi, en".to_string()),
+        "\\PC{0,40}",
+    ];
+    let name = prop_oneof![
+        Just("Contact"),
+        Just("Expires"),
+        Just("Canonical"),
+        Just("Preferred-Languages"),
+        Just("Encryption"),
+        Just("x"),
+    ];
+    prop_oneof![
+        (name, value).prop_map(|(name, value)| format!("{name}: {value}")),
+        Just("-----BEGIN PGP SIGNED MESSAGE-----".to_string()),
+        Just("Hash: SHA512".to_string()),
+        Just("-----BEGIN PGP SIGNATURE-----".to_string()),
+        Just("-----END PGP SIGNATURE-----".to_string()),
+        Just(String::new()),
+        "#\\PC{0,20}",
+        "- \\PC{0,20}",
+        "\\PC{0,60}",
+    ]
+}
+
+/// A CSP directive with sources of every kind, or junk.
+fn csp_piece() -> impl Strategy<Value = String> {
+    let directive = prop_oneof![
+        Just("default-src"),
+        Just("script-src"),
+        Just("object-src"),
+        Just("base-uri"),
+        Just("frame-ancestors"),
+        Just("form-action"),
+        Just("SCRIPT-SRC"),
+    ];
+    let source = prop_oneof![
+        Just("'self'"),
+        Just("'none'"),
+        Just("'unsafe-inline'"),
+        Just("'unsafe-eval'"),
+        Just("'strict-dynamic'"),
+        Just("'nonce-abc'"),
+        Just("'sha256-x'"),
+        Just("*"),
+        Just("https:"),
+        Just("data:"),
+        Just("http://cdn.vn"),
+        Just("https://*"),
+        Just(":"),
+    ];
+    prop_oneof![
+        (directive, proptest::collection::vec(source, 0..5)).prop_map(|(d, s)| format!("{d} {}", s.join(" "))),
+        Just(";".to_string()),
+        Just(",".to_string()),
+        "\\PC{0,30}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    /// Any file parses without a panic; every field it reports is a line of the file, and a
+    /// judgement of it always comes back.
+    #[test]
+    fn security_txt_files_of_any_shape_parse_and_are_judged(
+        lines in proptest::collection::vec(security_txt_line(), 0..24),
+        crlf in any::<bool>(),
+    ) {
+        let text = lines.join(if crlf { "\r\n" } else { "\n" });
+        let parsed = vnready::checks::security_txt::parse(&text);
+        let count = text.split('\n').count();
+        for field in &parsed.fields {
+            prop_assert!(field.line >= 1 && field.line <= count, "{field:?}");
+            prop_assert!(!field.name.contains(':'));
+        }
+        for bad in &parsed.bad_lines {
+            prop_assert!(bad.text.chars().count() <= 81, "{bad:?}");
+        }
+        let judged = vnready::checks::security_txt::judge(
+            &parsed,
+            "https://haiduong.gov.vn/.well-known/security.txt",
+            Some("text/plain; charset=utf-8"),
+            1_800_000_000,
+        );
+        prop_assert!(judged.invalid.len() + judged.weak.len() <= parsed.fields.len() + parsed.bad_lines.len() + 3);
+    }
+
+    /// Any policy text parses without a panic into lower-case directive names, and its
+    /// weaknesses are named.
+    #[test]
+    fn csp_policies_of_any_shape_parse_and_are_judged(pieces in proptest::collection::vec(csp_piece(), 0..12)) {
+        let text = pieces.join("; ");
+        let policies = vnready::checks::csp::parse_header_lines(&[text.as_str()]);
+        for policy in &policies {
+            for directive in &policy.directives {
+                prop_assert_eq!(directive.name.to_ascii_lowercase(), directive.name.clone());
+            }
+        }
+        let weak = vnready::checks::csp::weaknesses(&policies);
+        prop_assert!(weak.iter().all(|(en, vi)| !en.is_empty() && !vi.is_empty()));
+        let _ = vnready::checks::csp::meta_policy(text.as_bytes());
+    }
+}

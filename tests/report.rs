@@ -97,7 +97,7 @@ async fn reports_in_every_format_from_the_history_store() {
     assert!(!v4_row[9].is_empty(), "failing since is filled");
     assert!(rows.iter().all(|r| r.len() == 11));
 
-    // XLSX: six sheets, read back.
+    // XLSX: seven sheets, read back.
     let xlsx_path = run("xlsx", out.join("report.xlsx"), vec![]).await;
     {
         use calamine::Reader;
@@ -110,7 +110,8 @@ async fn reports_in_every_format_from_the_history_store() {
                 "Theo tiêu chí",
                 "Mục tiêu",
                 "Sẵn sàng",
-                "Gián đoạn"
+                "Gián đoạn",
+                "Bảo mật"
             ]
         );
         let availability = book.worksheet_range("Sẵn sàng").expect("availability sheet");

@@ -55,6 +55,8 @@ pub enum CsvTable {
     AvailabilityGroups,
     /// Every outage of the period.
     Outages,
+    /// The security options of every site (headers, CSP, security.txt).
+    Security,
 }
 
 /// Renders one of the report's tables.
@@ -64,9 +66,12 @@ pub fn render_table(report: &Report, group_by: GroupBy, table: CsvTable) -> Stri
         CsvTable::Availability => 0,
         CsvTable::AvailabilityGroups => 1,
         CsvTable::Outages => 2,
+        CsvTable::Security => 3,
     };
     let mut out = String::from(BOM);
-    if let Some(table) = report.availability_tables(group_by).get(index) {
+    let mut tables = report.availability_tables(group_by);
+    tables.push(report.security_table());
+    if let Some(table) = tables.get(index) {
         push_row(&mut out, table.header.iter().cloned());
         for row in &table.rows {
             push_row(&mut out, row.iter().cloned());

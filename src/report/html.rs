@@ -133,29 +133,38 @@ pub fn availability_section(report: &Report, group_by: GroupBy) -> String {
     let mut out = String::new();
     for (index, table) in report.availability_tables(group_by).iter().enumerate() {
         let id = ["availability", "availability-groups", "outages"][index.min(2)];
-        out.push_str(&format!("<h2>{}</h2>", escape(&table.title)));
-        if table.rows.is_empty() {
-            out.push_str(&format!(
-                "<p id=\"{id}\" class=\"muted\">{}</p>",
-                report.lang.no_outage()
-            ));
-            continue;
-        }
-        out.push_str(&format!("<table id=\"{id}\"><thead><tr>"));
-        for cell in &table.header {
-            out.push_str(&format!("<th>{}</th>", escape(cell)));
-        }
-        out.push_str("</tr></thead><tbody>");
-        for row in &table.rows {
-            out.push_str("<tr>");
-            for cell in row {
-                out.push_str(&format!("<td>{}</td>", escape(cell)));
-            }
-            out.push_str("</tr>");
-        }
-        out.push_str("</tbody></table>");
+        push_table(&mut out, table, id, report.lang.no_outage());
     }
     out
+}
+
+/// The security options of every site (headers, CSP, security.txt).
+pub fn security_section(report: &Report) -> String {
+    let mut out = String::new();
+    push_table(&mut out, &report.security_table(), "security", report.lang.none());
+    out
+}
+
+/// A titled table, or `empty` under the title when it has no rows.
+fn push_table(out: &mut String, table: &super::TextTable, id: &str, empty: &str) {
+    out.push_str(&format!("<h2>{}</h2>", escape(&table.title)));
+    if table.rows.is_empty() {
+        out.push_str(&format!("<p id=\"{id}\" class=\"muted\">{empty}</p>"));
+        return;
+    }
+    out.push_str(&format!("<table id=\"{id}\"><thead><tr>"));
+    for cell in &table.header {
+        out.push_str(&format!("<th>{}</th>", escape(cell)));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in &table.rows {
+        out.push_str("<tr>");
+        for cell in row {
+            out.push_str(&format!("<td>{}</td>", escape(cell)));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
 }
 
 /// The colour of a day or a period by its availability; grey when not monitored.
@@ -269,6 +278,7 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
     body.push_str(&goals_section(report));
     body.push_str(&groups_section(report, group_by));
     body.push_str(&availability_section(report, group_by));
+    body.push_str(&security_section(report));
     if let Some(comparison) = comparison {
         body.push_str(&comparison_section(lang, comparison));
     }

@@ -38,7 +38,7 @@ impl Lang {
         Lang::Vi
     }
 
-    fn pick(self, vi: &'static str, en: &'static str) -> &'static str {
+    pub fn pick(self, vi: &'static str, en: &'static str) -> &'static str {
         match self {
             Lang::Vi => vi,
             Lang::En => en,
@@ -271,6 +271,17 @@ impl Lang {
     }
     pub fn sheet_availability(self) -> &'static str {
         self.pick("Sẵn sàng", "Availability")
+    }
+    /// The security options group (`http.security_headers`, `http.csp`, `http.security_txt`).
+    pub fn security_options(self) -> &'static str {
+        self.pick("Tùy chọn bảo mật", "Security options")
+    }
+    pub fn sheet_security(self) -> &'static str {
+        self.pick("Bảo mật", "Security")
+    }
+    /// A check the site was not audited for.
+    pub fn not_run(self) -> &'static str {
+        self.pick("Chưa kiểm tra", "Not run")
     }
     pub fn sheet_outages(self) -> &'static str {
         self.pick("Gián đoạn", "Outages")

@@ -65,10 +65,14 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
             lang.percent(group.mean_ratio)
         ));
     }
-    for table in report.availability_tables(group_by) {
+    let tables = report
+        .availability_tables(group_by)
+        .into_iter()
+        .map(|t| (t, lang.no_outage()));
+    for (table, empty) in tables.chain([(report.security_table(), lang.none())]) {
         out.push_str(&format!("\n## {}\n\n", cell(&table.title)));
         if table.rows.is_empty() {
-            out.push_str(&format!("{}\n", lang.no_outage()));
+            out.push_str(&format!("{empty}\n"));
             continue;
         }
         let header: Vec<String> = table.header.iter().map(|h| cell(h)).collect();

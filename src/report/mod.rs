@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::history::store::FamilyHistory;
 use crate::history::uptime::{self, Availability};
 use crate::history::CheckStates;
+use crate::model::catalogue::Area;
 use crate::model::policy::Requirement;
 use crate::model::target::{host_for_display, Target};
 use crate::probe::addr::IpFamily;
@@ -470,6 +471,52 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The security options of every site (the checks of [`Area::Security`]: headers, CSP,
+    /// security.txt), one column each with its status, then the reasons of those not passing.
+    /// Every format shows it as its own table, grouped as the SOC reads them.
+    pub fn security_table(&self) -> TextTable {
+        let lang = self.lang;
+        let checks: Vec<CheckId> = CheckId::all()
+            .into_iter()
+            .filter(|id| id.area() == Area::Security)
+            .collect();
+        let mut header = vec![
+            lang.agency().to_string(),
+            lang.site().to_string(),
+            lang.address().to_string(),
+        ];
+        header.extend(checks.iter().map(|id| lang.check_title(*id).to_string()));
+        header.push(lang.reason().to_string());
+        let rows = self
+            .sites
+            .iter()
+            .map(|site| {
+                let mut row = vec![site.agency.clone(), site.display_name().to_string(), site.url.clone()];
+                let mut reasons = Vec::new();
+                for id in &checks {
+                    match site.checks.iter().find(|check| check.id == id.as_str()) {
+                        Some(check) => {
+                            row.push(lang.status_word(check.status).to_string());
+                            if check.status != Status::Pass {
+                                reasons.push(check.reason.clone());
+                            }
+                        }
+                        None => row.push(lang.not_run().to_string()),
+                    }
+                }
+                row.push(reasons.join("; "));
+                row
+            })
+            .collect();
+        TextTable {
+            title: lang.security_options().to_string(),
+            header,
+            rows,
+        }
+    }
+}
+
 /// The columns of an outage list, in every format.
 pub fn outage_header(lang: Lang) -> Vec<String> {
     vec![
@@ -762,6 +809,8 @@ pub(crate) mod tests {
                 checks: vec![
                     result(CheckId::Ipv6Aaaa, Status::Pass),
                     result(CheckId::TlsValid, Status::Pass),
+                    result(CheckId::HttpSecurityHeaders, Status::Pass),
+                    result(CheckId::HttpCsp, Status::Warn),
                 ],
                 states: CheckStates::new(),
                 audited_at: Some(1_800_000_000.0),
@@ -769,6 +818,20 @@ pub(crate) mod tests {
             },
         ];
         Report::build(&config, &inputs, lang, 1_800_000_100.0)
+    }
+
+    #[test]
+    fn the_security_options_table_has_a_column_per_check_in_both_languages() {
+        let table = sample_report(Lang::Vi).security_table();
+        assert_eq!(table.title, "Tùy chọn bảo mật");
+        assert_eq!(table.header.len(), 7, "{:?}", table.header);
+        assert!(table.header[4].contains("CSP"), "{:?}", table.header);
+        let b = &table.rows[1];
+        assert_eq!(&b[3..6], ["Đạt", "Cảnh báo", "Chưa kiểm tra"]);
+        assert_eq!(table.rows[0][3], "Chưa kiểm tra");
+        let english = sample_report(Lang::En).security_table();
+        assert_eq!(english.title, "Security options");
+        assert_eq!(&english.rows[1][3..6], ["Pass", "Warning", "Not run"]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! XLSX with six sheets: by site (one row per failing check), by agency, by check, goals,
-//! availability (per site, per agency, the province) and outages.
+//! XLSX with seven sheets: by site (one row per failing check), by agency, by check, goals,
+//! availability (per site, per agency, the province), outages and security options.
 //! Cells are written as strings and numbers, never formulas.
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
@@ -110,6 +110,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, XlsxError> {
     availability_sheet(workbook.add_worksheet(), report, &bold, &percent)?;
     // Constant memory: a year of outages is streamed to a temporary file row by row.
     outages_sheet(workbook.add_worksheet_with_constant_memory(), report, &bold)?;
+    security_sheet(workbook.add_worksheet(), report, &bold)?;
     workbook.save_to_buffer()
 }
 
@@ -176,6 +177,20 @@ fn availability_sheet(
         row += 1;
     }
     widths(sheet, &[28, 36, 36, 14, 14, 14, 14, 10])
+}
+
+/// The security options of every site: one column per check, then the reasons.
+fn security_sheet(sheet: &mut Worksheet, report: &Report, bold: &Format) -> Result<(), XlsxError> {
+    sheet.set_name(report.lang.sheet_security())?;
+    let table = report.security_table();
+    let titles: Vec<&str> = table.header.iter().map(String::as_str).collect();
+    header(sheet, bold, &titles)?;
+    for (index, cells) in table.rows.iter().enumerate() {
+        for (column, cell) in cells.iter().enumerate() {
+            sheet.write_string(index as u32 + 1, column as u16, cell)?;
+        }
+    }
+    widths(sheet, &[28, 36, 36, 22, 22, 22, 80])
 }
 
 /// Rows in a worksheet (Excel's limit).
@@ -247,7 +262,8 @@ mod tests {
                 "Theo tiêu chí",
                 "Mục tiêu",
                 "Sẵn sàng",
-                "Gián đoạn"
+                "Gián đoạn",
+                "Bảo mật"
             ]
         );
         let outages = book.worksheet_range("Gián đoạn").expect("sheet");

@@ -283,7 +283,7 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, s
         String::new()
     };
     body.push_str(&format!(
-        "<h2>{} ({})</h2>{pager}<table id=\"sites\"><thead><tr>{}{}{}{}<th>{} (30 {})</th>{}</tr></thead><tbody>",
+        "<h2>{} ({})</h2>{pager}<table id=\"sites\"><thead><tr>{}{}{}{}<th>{} (30 {})</th><th>{}</th>{}</tr></thead><tbody>",
         lang.sites(),
         total,
         header_link("site", lang.site()),
@@ -292,6 +292,7 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, s
         header_link("compliance", lang.compliance()),
         lang.availability(),
         if lang == Lang::Vi { "ngày" } else { "days" },
+        lang.security_options(),
         header_link("problems", lang.problems()),
     ));
     for site in sites {
@@ -317,7 +318,7 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, s
             })
             .collect();
         body.push_str(&format!(
-            "<tr data-target=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td class=\"num\">{} {}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-target=\"{}\"><td><a href=\"{}\">{}</a><br><span class=\"muted\">{}</span></td><td>{}</td><td>{}</td><td class=\"num\">{} {}</td><td>{}</td><td class=\"security\">{}</td><td>{}</td></tr>",
             escape(&site.target),
             escape(&href),
             escape(site.display_name()),
@@ -327,12 +328,47 @@ pub fn overview(daemon: &Daemon, params: &HashMap<String, String>, lang: Lang, s
             html::verdict_badge(site, lang),
             site.compliance_ratio.map(|r| lang.percent(r)).unwrap_or_default(),
             table_availability(site, summaries.get(&site.target), lang, report.generated_at),
+            security_cell(site, lang),
             if problems.is_empty() { lang.none().to_string() } else { problems.join("<br>") }
         ));
     }
     body.push_str("</tbody></table>");
     body.push_str(&pager);
     html::document(lang, lang.status_page_title(), &body)
+}
+
+/// The three security options of a site as short marks ("headers ✓ · CSP ! · security.txt ✗"),
+/// each titled with its status and reason, so the SOC sees them at a glance in the list.
+fn security_cell(site: &SiteRow, lang: Lang) -> String {
+    let marks: Vec<String> = [
+        (CheckId::HttpSecurityHeaders, lang.pick("tiêu đề", "headers")),
+        (CheckId::HttpCsp, "CSP"),
+        (CheckId::HttpSecurityTxt, "security.txt"),
+    ]
+    .iter()
+    .map(
+        |(id, short)| match site.checks.iter().find(|check| check.id == id.as_str()) {
+            Some(check) => {
+                let mark = match check.status {
+                    crate::checks::Status::Pass => "✓",
+                    crate::checks::Status::Warn => "!",
+                    crate::checks::Status::Fail => "✗",
+                    crate::checks::Status::Error => "?",
+                    crate::checks::Status::Skip => "–",
+                };
+                format!(
+                    "<span class=\"{}\" data-check=\"{}\" title=\"{}: {}\">{short} {mark}</span>",
+                    html::status_class(check.status),
+                    id.as_str(),
+                    lang.status_word(check.status),
+                    escape(&check.reason)
+                )
+            }
+            None => format!("<span class=\"muted\" data-check=\"{}\">{short} –</span>", id.as_str()),
+        },
+    )
+    .collect();
+    marks.join(" · ")
 }
 
 #[allow(clippy::too_many_arguments)]
