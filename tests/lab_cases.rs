@@ -352,10 +352,31 @@ async fn every_lab_case_gets_the_expected_verdict() {
     let good = &verdicts[&host("good")];
     assert_eq!(good.status_of(MailIpv6), Some(Skip));
     assert_eq!(good.status_of(RoutingRpki), Some(Skip));
+    // Security options: the lab's in-process server answers every path with the same page and
+    // no security headers, so they warn here (a catch-all page is "no security.txt", never an
+    // invalid one); tests/security.rs judges every status of them on nginx.
+    for check in [HttpSecurityHeaders, HttpCsp, HttpSecurityTxt] {
+        assert_eq!(good.status_of(check), Some(Warn), "{check}");
+    }
+    let txt = good
+        .checks
+        .iter()
+        .find(|c| c.id == HttpSecurityTxt)
+        .expect("security.txt");
+    assert!(
+        txt.reason.en.contains("answers 200 with text/html"),
+        "{}",
+        txt.reason.en
+    );
     let not_passing: Vec<_> = good
         .checks
         .iter()
-        .filter(|c| !matches!(c.id, DnsDnssec | MailIpv6 | MailStarttls | RoutingRpki))
+        .filter(|c| {
+            !matches!(
+                c.id,
+                DnsDnssec | MailIpv6 | MailStarttls | RoutingRpki | HttpSecurityHeaders | HttpCsp | HttpSecurityTxt
+            )
+        })
         .filter(|c| c.status != Pass)
         .map(|c| (c.id, c.status, c.reason.en.clone()))
         .collect();
@@ -411,9 +432,20 @@ async fn full_audit_adds_only_the_legacy_tls_and_crawler_connections() {
     // Every address also carries the legacy ClientHello probe (a TCP connection with no
     // finished handshake); the plain-HTTP probe goes to the http:// port, one per address.
     // content.clean asks once more as a search crawler, on the first usable address only, on
-    // the connection the page came back on.
-    assert_eq!(site.v4.get(), (2, 1, 2), "IPv4 listener: page + crawler, legacy hello");
-    assert_eq!(site.v6.get(), (2, 1, 1), "IPv6 listener: page, legacy hello");
+    // the connection the page came back on. http.security_txt asks every address for
+    // /.well-known/security.txt on that connection too, and (the lab answers every path with
+    // its HTML page, so there is no plain-text file) for the legacy /security.txt: two more
+    // requests per address, no more connections.
+    assert_eq!(
+        site.v4.get(),
+        (2, 1, 4),
+        "IPv4 listener: page + security.txt x2 + crawler, legacy hello"
+    );
+    assert_eq!(
+        site.v6.get(),
+        (2, 1, 3),
+        "IPv6 listener: page + security.txt x2, legacy hello"
+    );
 }
 
 /// The crawler's request rides on the page's connection; a server that closed it gets a new

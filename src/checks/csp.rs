@@ -5,11 +5,11 @@
 //! requirement holds when any one policy meets it (a weakness only counts when no policy
 //! closes it).
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use super::input::CheckFn;
-use super::page_response::{final_responses, header_lines, with_untested, AddressFindings};
-use super::result::{error, not_tested, noting_gaps, pass, reason, warn, CheckResult};
+use super::page_response::{conclude, final_responses, header_lines, AddressFindings};
+use super::result::{error, noting_gaps, reason, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::probe::Observations;
 
@@ -278,29 +278,16 @@ pub fn csp(obs: &Observations) -> CheckResult {
             }),
         );
     }
-    let unanswered = super::http::untested_here(obs, |fetch| !fetch.answered(), "no answer");
-    let observed = json!({ "addresses": Value::Object(by_address), "not_tested": unanswered });
-    if !findings.is_empty() {
-        return warn(id, with_untested(findings.reason(), &unanswered), observed);
-    }
-    if !unanswered.is_empty() {
-        return not_tested(
-            id,
-            "Content-Security-Policy not read on every address",
-            "chưa đọc được Content-Security-Policy trên mọi địa chỉ",
-            &unanswered,
-            observed,
-        );
-    }
     let count = responses.len();
-    pass(
-        id,
-        reason!(
-            "strict Content-Security-Policy on all {count} address(es)",
-            "Content-Security-Policy chặt chẽ trên cả {count} địa chỉ"
-        ),
-        observed,
-    )
+    let passed = reason!(
+        "strict Content-Security-Policy on all {count} address(es)",
+        "Content-Security-Policy chặt chẽ trên cả {count} địa chỉ"
+    );
+    let untested = reason!(
+        "Content-Security-Policy not read on every address",
+        "chưa đọc được Content-Security-Policy trên mọi địa chỉ"
+    );
+    conclude(id, obs, &findings, by_address, untested, passed)
 }
 
 #[cfg(test)]

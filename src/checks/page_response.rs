@@ -4,10 +4,13 @@
 
 use std::net::IpAddr;
 
+use serde_json::{json, Map, Value};
+
+use crate::model::catalogue::CheckId;
 use crate::probe::http::{AddressFetch, ResponseFacts};
 use crate::probe::Observations;
 
-use super::result::{Findings, Reason};
+use super::result::{not_tested, pass, warn, CheckResult, Findings, Reason};
 
 /// The last response of each address that answered: the page a user of that address ends on.
 pub fn final_responses(obs: &Observations) -> Vec<(IpAddr, &ResponseFacts)> {
@@ -74,16 +77,36 @@ impl AddressFindings {
     }
 }
 
-/// A warning's reason, naming the addresses that could not be read as well.
-pub fn with_untested(found: Reason, untested: &[String]) -> Reason {
-    if untested.is_empty() {
-        return found;
+/// How a page-response check ends once every answering address is read. Findings warn (these
+/// checks never fail), naming any address that could not be read as well; with no finding, an
+/// address not read makes it `error` (`untested` leads the list); otherwise it passes with
+/// `passed`. `observed` keys each address's values and lists what was not tested.
+pub fn conclude(
+    id: CheckId,
+    obs: &Observations,
+    findings: &AddressFindings,
+    by_address: Map<String, Value>,
+    untested: Reason,
+    passed: Reason,
+) -> CheckResult {
+    let unanswered = super::http::untested_here(obs, |fetch| !fetch.answered(), "no answer");
+    let observed = json!({ "addresses": Value::Object(by_address), "not_tested": unanswered });
+    if !findings.is_empty() {
+        let list = unanswered.join("; ");
+        let found = findings.reason();
+        if unanswered.is_empty() {
+            return warn(id, found, observed);
+        }
+        let reason = Reason::new(
+            format!("{}; not tested: {list}", found.en),
+            format!("{}; chưa kiểm tra được: {list}", found.vi),
+        );
+        return warn(id, reason, observed);
     }
-    let list = untested.join("; ");
-    Reason::new(
-        format!("{}; not tested: {list}", found.en),
-        format!("{}; chưa kiểm tra được: {list}", found.vi),
-    )
+    if !unanswered.is_empty() {
+        return not_tested(id, &untested.en, &untested.vi, &unanswered, observed);
+    }
+    pass(id, passed, observed)
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@
 //! X-Content-Type-Options value counts (Fetch Standard, "determine nosniff"), and the last
 //! valid Referrer-Policy token wins (Referrer Policy §8.1).
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use super::csp;
 use super::input::CheckFn;
-use super::page_response::{final_responses, header_lines, header_values, with_untested, AddressFindings};
-use super::result::{error, not_tested, noting_gaps, pass, reason, warn, CheckResult};
+use super::page_response::{conclude, final_responses, header_lines, header_values, AddressFindings};
+use super::result::{error, noting_gaps, reason, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::probe::http::ResponseFacts;
 use crate::probe::Observations;
@@ -154,29 +154,16 @@ pub fn security_headers(obs: &Observations) -> CheckResult {
             }),
         );
     }
-    let unanswered = super::http::untested_here(obs, |fetch| !fetch.answered(), "no answer");
-    let observed = json!({ "addresses": Value::Object(by_address), "not_tested": unanswered });
-    if !findings.is_empty() {
-        return warn(id, with_untested(findings.reason(), &unanswered), observed);
-    }
-    if !unanswered.is_empty() {
-        return not_tested(
-            id,
-            "security headers not read on every address",
-            "chưa đọc được tiêu đề bảo mật trên mọi địa chỉ",
-            &unanswered,
-            observed,
-        );
-    }
     let count = responses.len();
-    pass(
-        id,
-        reason!(
-            "framing limited, nosniff and a tight referrer policy on all {count} address(es)",
-            "chống nhúng khung, nosniff và chính sách referrer chặt trên cả {count} địa chỉ"
-        ),
-        observed,
-    )
+    let passed = reason!(
+        "framing limited, nosniff and a tight referrer policy on all {count} address(es)",
+        "chống nhúng khung, nosniff và chính sách referrer chặt trên cả {count} địa chỉ"
+    );
+    let untested = reason!(
+        "security headers not read on every address",
+        "chưa đọc được tiêu đề bảo mật trên mọi địa chỉ"
+    );
+    conclude(id, obs, &findings, by_address, untested, passed)
 }
 
 fn framing_label(framing: &Framing) -> String {

@@ -51,7 +51,7 @@ impl SecurityTxtAnswer {
 pub struct AddressSecurityTxt {
     pub ip: IpAddr,
     pub well_known: SecurityTxtAnswer,
-    /// Asked only when the well-known location served nothing.
+    /// Asked only when the well-known location served no plain-text file.
     pub legacy: Option<SecurityTxtAnswer>,
 }
 
@@ -110,7 +110,13 @@ async fn on_address(
     kept: Option<KeptConnection>,
 ) -> (AddressSecurityTxt, Option<KeptConnection>) {
     let (well_known, kept) = ask(cx, base, WELL_KNOWN_PATH, ip, kept).await;
-    let (legacy, kept) = if well_known.served() || well_known.error.is_some() {
+    // A plain-text 200 is a file; anything else (a 404, a catch-all HTML page, a redirect
+    // elsewhere) may leave the file at the legacy place.
+    let plain_text = well_known
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("text/plain"));
+    let (legacy, kept) = if (well_known.served() && plain_text) || well_known.error.is_some() {
         (None, kept)
     } else {
         let (legacy, kept) = ask(cx, base, LEGACY_PATH, ip, kept).await;
