@@ -43,21 +43,8 @@ fn rfc3339_in(days: i64) -> String {
         .expect("clock")
         .as_secs() as i64;
     let at = now + days * 86_400;
-    let (y, m, d) = civil(at.div_euclid(86_400));
+    let (y, m, d) = vnready::model::calendar::civil_from_days(at.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02}T00:00:00Z")
-}
-
-/// Days since 1970 to (year, month, day), proleptic Gregorian.
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn security_txt(host: &str, expires: &str) -> String {
