@@ -240,6 +240,7 @@ mod tests {
             null_mx,
             exchanges,
             unprobed: 0,
+            auth: None,
         });
         obs
     }

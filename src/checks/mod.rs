@@ -13,6 +13,7 @@ pub mod ipv6;
 pub mod ipv6_only;
 pub mod keywords;
 pub mod mail;
+pub mod mail_auth;
 pub mod page_response;
 pub mod page_text;
 pub mod pmtu;
@@ -33,7 +34,7 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 14] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 15] = [
     content::CHECKS,
     csp::CHECKS,
     dns::CHECKS,
@@ -43,6 +44,7 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 14] = [
     ipv6::CHECKS,
     ipv6_only::CHECKS,
     mail::CHECKS,
+    mail_auth::CHECKS,
     pmtu::CHECKS,
     routing::CHECKS,
     security_headers::CHECKS,

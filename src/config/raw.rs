@@ -75,8 +75,18 @@ pub(super) struct RawDefaults {
     pub(super) tls_expiry_fail: Option<HumanDuration>,
     pub(super) max_body_bytes: Option<usize>,
     pub(super) mail_domain: Option<Spanned<String>>,
+    pub(super) mail: Option<RawMail>,
     pub(super) max_resource_hosts: Option<usize>,
     pub(super) concurrency: Option<usize>,
+}
+
+/// `mail:` in `defaults` or on a target: how the mail domain signs its mail.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMail {
+    /// DKIM selectors (`s=` of the domain's signatures), each checked for a strong key.
+    #[serde(default)]
+    pub(super) dkim_selectors: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -115,6 +125,7 @@ pub(super) struct RawTarget {
     pub(super) tls_expiry_warn: Option<Spanned<HumanDuration>>,
     pub(super) tls_expiry_fail: Option<HumanDuration>,
     pub(super) mail_domain: Option<Spanned<String>>,
+    pub(super) mail: Option<RawMail>,
     pub(super) max_resource_hosts: Option<usize>,
     #[serde(default, deserialize_with = "deserialize_ranges")]
     pub(super) accept_ranges: Vec<IpNet>,

@@ -133,6 +133,9 @@ fn default_settings(defaults: &RawDefaults, source: &Source<'_>) -> Result<Targe
     if let Some(domain) = &defaults.mail_domain {
         settings.mail_domain = Some(mail_domain(domain, source)?);
     }
+    if let Some(mail) = &defaults.mail {
+        settings.dkim_selectors = dkim_selectors(mail, source)?;
+    }
     if let Some(value) = defaults.max_resource_hosts {
         settings.max_resource_hosts = value;
     }
@@ -169,6 +172,9 @@ fn resolve_target(
     if let Some(domain) = &entry.mail_domain {
         settings.mail_domain = Some(mail_domain(domain, source)?);
     }
+    if let Some(mail) = &entry.mail {
+        settings.dkim_selectors = dkim_selectors(mail, source)?;
+    }
     if let Some(value) = entry.max_resource_hosts {
         settings.max_resource_hosts = value;
     }
@@ -204,6 +210,33 @@ fn resolve_target(
 fn mail_domain(spanned: &Spanned<String>, source: &Source<'_>) -> Result<String, ConfigError> {
     target::normalise_host_suffix(&spanned.value)
         .map_err(|message| source.at(spanned.referenced, format!("mail_domain: {message}")))
+}
+
+/// DKIM selectors as DNS asks for them: one or more labels of letters, digits, `-` and `_`.
+fn dkim_selectors(mail: &super::raw::RawMail, source: &Source<'_>) -> Result<Vec<String>, ConfigError> {
+    let mut selectors = Vec::new();
+    for spanned in &mail.dkim_selectors {
+        let selector = spanned.value.trim().trim_end_matches('.').to_ascii_lowercase();
+        let valid = !selector.is_empty()
+            && selector.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            });
+        if !valid {
+            return Err(source.at(
+                spanned.referenced,
+                format!(
+                    "mail.dkim_selectors: {:?} is not a DKIM selector (expected DNS labels such as \"default\" or \"s2026._mail\")",
+                    spanned.value
+                ),
+            ));
+        }
+        if !selectors.contains(&selector) {
+            selectors.push(selector);
+        }
+    }
+    Ok(selectors)
 }
 
 /// A policy override from the file; relaxing or tightening a policy needs a recorded reason.

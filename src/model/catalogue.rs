@@ -34,6 +34,9 @@ pub enum CheckId {
     HttpSecurityHeaders,
     HttpCsp,
     HttpSecurityTxt,
+    MailSpf,
+    MailDmarc,
+    MailDkim,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -107,6 +110,8 @@ pub struct ProbeSet {
     pub mail: bool,
     /// An SMTP conversation with every exchange address (needs `mail`).
     pub smtp: bool,
+    /// The mail domain's SPF, DMARC and DKIM records (needs `mail`).
+    pub mail_auth: bool,
     /// The page's resource hosts over IPv6 (needs `fetch`).
     pub resources: bool,
     /// The page once more as a search crawler (needs `fetch`).
@@ -130,6 +135,7 @@ impl ProbeSet {
         fetch: true,
         mail: true,
         smtp: true,
+        mail_auth: true,
         resources: true,
         crawler: true,
         plain_http: true,
@@ -146,6 +152,7 @@ impl ProbeSet {
             fetch: self.fetch || other.fetch,
             mail: self.mail || other.mail,
             smtp: self.smtp || other.smtp,
+            mail_auth: self.mail_auth || other.mail_auth,
             resources: self.resources || other.resources,
             crawler: self.crawler || other.crawler,
             plain_http: self.plain_http || other.plain_http,
@@ -175,6 +182,7 @@ const NONE: ProbeSet = ProbeSet {
     fetch: false,
     mail: false,
     smtp: false,
+    mail_auth: false,
     resources: false,
     crawler: false,
     plain_http: false,
@@ -191,9 +199,14 @@ const SMTP: ProbeSet = ProbeSet {
     smtp: true,
     ..NONE
 };
+const MAIL_AUTH: ProbeSet = ProbeSet {
+    mail: true,
+    mail_auth: true,
+    ..NONE
+};
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 24] = [
+pub const CATALOGUE: [CheckInfo; 27] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -438,6 +451,33 @@ pub const CATALOGUE: [CheckInfo; 24] = [
             security_txt: true,
             ..NONE
         },
+    },
+    CheckInfo {
+        id: CheckId::MailSpf,
+        key: "mail.spf",
+        title_en: "SPF names the domain's mail servers (-all or ~all)",
+        title_vi: "Có bản ghi SPF khai báo máy chủ gửi thư (-all hoặc ~all)",
+        problem_en: "Mail from the domain can be forged (SPF)",
+        problem_vi: "Thư mạo danh tên miền chưa bị chặn (SPF)",
+        needs: MAIL_AUTH,
+    },
+    CheckInfo {
+        id: CheckId::MailDmarc,
+        key: "mail.dmarc",
+        title_en: "DMARC quarantines or rejects forged mail",
+        title_vi: "DMARC cách ly hoặc từ chối thư mạo danh",
+        problem_en: "Forged mail is still delivered (DMARC)",
+        problem_vi: "Thư mạo danh vẫn được chuyển (DMARC)",
+        needs: MAIL_AUTH,
+    },
+    CheckInfo {
+        id: CheckId::MailDkim,
+        key: "mail.dkim",
+        title_en: "DKIM keys published, and strong",
+        title_vi: "Có khoá DKIM, đủ mạnh",
+        problem_en: "No DKIM signing keys",
+        problem_vi: "Chưa có khoá ký DKIM",
+        needs: MAIL_AUTH,
     },
 ];
 

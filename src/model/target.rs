@@ -238,6 +238,9 @@ pub struct TargetSettings {
     pub accept_ranges: Vec<IpNet>,
     /// The domain whose mail `mail.ipv6` audits; `None`: the site's zone apex.
     pub mail_domain: Option<String>,
+    /// DKIM selectors the mail domain signs with (`mail.dkim_selectors`), each checked for a
+    /// strong key.
+    pub dkim_selectors: Vec<String>,
     /// Distinct resource hosts `ipv6.only` probes at most.
     pub max_resource_hosts: usize,
     /// What `content.clean` looks for and how it asks as a search crawler.
@@ -281,6 +284,7 @@ impl Default for TargetSettings {
             max_body_bytes: 1024 * 1024,
             accept_ranges: Vec::new(),
             mail_domain: None,
+            dkim_selectors: Vec::new(),
             max_resource_hosts: 20,
             content: ContentSettings::default(),
             availability_slo: None,

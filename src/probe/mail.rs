@@ -32,6 +32,8 @@ pub struct MailFacts {
     pub exchanges: Vec<ExchangeFacts>,
     /// Exchanges left unprobed beyond [`MAX_EXCHANGES`].
     pub unprobed: usize,
+    /// SPF, DMARC and DKIM records (when probed).
+    pub auth: Option<super::mail_auth::MailAuthFacts>,
 }
 
 /// One mail exchange.
@@ -143,6 +145,7 @@ pub async fn probe_mail(
         null_mx,
         exchanges,
         unprobed,
+        auth: None,
     }
 }
 

@@ -1,9 +1,11 @@
-//! The mail-domain level: the MX set of the target's mail domain and its exchanges' SMTP,
+//! The mail-domain level: the MX set of the target's mail domain, its exchanges' SMTP and
+//! its SPF, DMARC and DKIM records,
 //! probed once per domain per round ([`super::mail`] does the talking) and shared by every
 //! site whose mail goes there.
 
 use super::context::Context;
 use super::mail::{probe_mail, MailFacts};
+use super::mail_auth;
 
 /// The target's mail domain: configured, or its zone's apex (the host itself when none is
 /// found).
@@ -28,9 +30,21 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
     }
     let domain = domain_of(cx).await;
     let smtp = cx.probes.smtp.then_some(cx.shared.smtp_port);
-    let key = format!("{domain}|{}|{:?}", smtp.is_some(), cx.accept);
+    let selectors = &cx.target.settings.dkim_selectors;
+    let auth = cx.probes.mail_auth;
+    let key = format!("{domain}|{}|{auth}|{selectors:?}|{:?}", smtp.is_some(), cx.accept);
     let compute = || async {
-        let facts = probe_mail(&cx.shared.dns, &domain, smtp, &cx.accept, cx.deadline).await;
+        let records = async {
+            match auth {
+                true => Some(mail_auth::probe(&cx.shared.dns, &domain, selectors, cx.deadline).await),
+                false => None,
+            }
+        };
+        let (mut facts, auth) = tokio::join!(
+            probe_mail(&cx.shared.dns, &domain, smtp, &cx.accept, cx.deadline),
+            records
+        );
+        facts.auth = auth;
         (facts, cx.target.settings.interval)
     };
     cx.shared.mails.get_or_compute(&key, cx.deadline, compute).await

@@ -18,6 +18,7 @@ pub mod html;
 pub mod http;
 pub mod legacy_tls;
 pub mod mail;
+pub mod mail_auth;
 pub mod mail_domain;
 pub mod memo;
 pub mod nameserver;
