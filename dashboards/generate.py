@@ -176,6 +176,7 @@ PMTU_BLACKHOLE = 'vnready_check_status{check="ipv6.pmtu"} == 2'
 RPKI_INVALID = 'vnready_check_status{check="routing.rpki"} == 2'
 RPKI_NOT_FOUND = 'vnready_check_status{check="routing.rpki"} == 1'
 SECURITY_OPTIONS = ("http.security_headers", "http.csp", "http.security_txt")
+MAIL_AUTHENTICATION = ("mail.spf", "mail.dmarc", "mail.dkim")
 
 
 def passing(check):
@@ -252,6 +253,12 @@ def overview():
                           "policy headers (http.security_headers), a strict Content-Security-Policy header "
                           "(http.csp), a valid RFC 9116 security.txt (http.security_txt). The site page names "
                           "each header and the address that lacks it."),
+        panel(l, "stat", "Mail that cannot be spoofed / Chống giả mạo thư",
+              [(f"sum({f(passing(check))})", check) for check in MAIL_AUTHENTICATION],
+              w=6, h=4,
+              description="Sites whose mail domain passes SPF (one record ending in -all or ~all within 10 "
+                          "lookups), DMARC (p=quarantine or p=reject) and DKIM (keys published and strong). "
+                          "A domain that sends no mail passes only with v=spf1 -all and p=reject."),
         panel(l, "table", "Hosts blocking IPv6-only users / Máy chủ tài nguyên chưa hỗ trợ IPv6",
               [(f"{f('vnready_ipv6_only_blocking_hosts')}", "")],
               w=6, h=4, table=True,
@@ -359,6 +366,11 @@ def site():
               w=24, h=4, mappings=STATUS_MAPPINGS,
               description="Headers, CSP and security.txt judged on every address of both families; the reason "
                           "(status page, report) names the address that differs.",
+              options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
+        panel(l, "stat", "Mail security / Bảo mật thư điện tử",
+              [(f'vnready_check_status{{{t},check="{check}"}}', check) for check in MAIL_AUTHENTICATION],
+              w=24, h=4, mappings=STATUS_MAPPINGS,
+              description="SPF, DMARC and DKIM of the site's mail domain; the reason names the record and what is wrong.",
               options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
         panel(l, "table", "Failing since / Không đạt từ lúc",
               [(f"vnready_check_last_change_timestamp_seconds{{{t}}} * 1000", "")],

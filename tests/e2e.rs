@@ -174,7 +174,8 @@ const LABELS: [&str; 7] = ["good", "v6broken", "down", "expiring", "expiring7", 
 fn zone_file() -> String {
     let mut zone = format!(
         "$ORIGIN {ZONE}.\n$TTL 30\n@ IN SOA ns1 hostmaster 2026112901 3600 600 86400 30\n@ IN NS ns1\n@ IN NS ns2\n\
-         @ IN MX 10 mail-v4\nmail-v4 IN A 127.0.0.1\nres-v4 IN A 127.0.0.1\n"
+         @ IN MX 10 mail-v4\nmail-v4 IN A 127.0.0.1\nres-v4 IN A 127.0.0.1\n\
+         @ IN TXT \"v=spf1 mx -all\"\n_dmarc IN TXT \"v=DMARC1; p=reject\"\n"
     );
     for name in ["ns1", "ns2"].iter().chain(LABELS.iter()) {
         zone.push_str(&format!("{name} IN A 127.0.0.1\n{name} IN AAAA ::1\n"));

@@ -302,3 +302,74 @@ proptest! {
         let _ = vnready::checks::csp::meta_policy(text.as_bytes());
     }
 }
+
+/// An SPF term of every kind, with arguments of some shape, or junk.
+fn spf_term() -> impl Strategy<Value = String> {
+    let qualifier = prop_oneof![Just(""), Just("+"), Just("-"), Just("~"), Just("?")];
+    let mechanism = prop_oneof![
+        Just("all".to_string()),
+        Just("mx".to_string()),
+        Just("a/24//64".to_string()),
+        Just("include:_spf.haiduong.gov.vn".to_string()),
+        Just("ip4:203.162.4.0/24".to_string()),
+        Just("ip6:2402:800::/32".to_string()),
+        Just("exists:%{i}._spf.%{d}".to_string()),
+        Just("ptr".to_string()),
+        "(a|mx|ip4|ip6|include|exists|ptr):[ -~]{0,20}",
+    ];
+    prop_oneof![
+        (qualifier, mechanism).prop_map(|(q, m)| format!("{q}{m}")),
+        Just("redirect=_spf.example.vn".to_string()),
+        Just("exp=explain.%{d}".to_string()),
+        "[a-z]{1,8}=[ -~]{0,20}",
+        "\\PC{0,20}",
+    ]
+}
+
+/// A DMARC tag of every kind, or junk.
+fn dmarc_tag() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "p=(none|quarantine|reject|[a-z]{0,6})",
+        "sp=(none|quarantine|reject|[a-z]{0,6})",
+        "pct=[0-9]{0,4}",
+        "t=[yn]?",
+        "rua=(mailto:[a-z]{1,6}@[a-z]{1,6}\\.vn(![0-9]{1,3}[kmgt]?)?,?){0,3}",
+        "ruf=\\PC{0,20}",
+        "adkim=[rsx]",
+        "ri=[0-9a-z]{0,6}",
+        "\\PC{0,20}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    /// Any SPF text parses or fails naming one of its own terms; a record that parses
+    /// counts no more DNS terms than it has terms.
+    #[test]
+    fn spf_records_of_any_shape_parse_or_name_a_term(terms in proptest::collection::vec(spf_term(), 0..14)) {
+        let text = format!("v=spf1 {}", terms.join(" "));
+        prop_assert!(vnready::model::spf::is_spf(&text));
+        match vnready::model::spf::parse(&text) {
+            Ok(record) => {
+                prop_assert!(record.dns_terms().len() <= record.terms.len());
+                let _ = (record.all(), record.includes(), record.redirect(), record.target_lookups());
+            }
+            Err(err) => prop_assert!(text.contains(&err.term), "{err} not in {text}"),
+        }
+    }
+
+    /// Any DMARC text parses or says why; a record that parses keeps pct within 0–100.
+    #[test]
+    fn dmarc_records_of_any_shape_parse_or_say_why(tags in proptest::collection::vec(dmarc_tag(), 0..10)) {
+        let text = format!("v=DMARC1; {}", tags.join("; "));
+        match vnready::model::dmarc::parse(&text) {
+            Ok(record) => {
+                prop_assert!(record.percent <= 100);
+                let _ = (record.inherited_policy(), record.report_domains());
+            }
+            Err(err) => prop_assert!(!err.why.is_empty()),
+        }
+        let _ = vnready::model::dkim::parse_key(&text);
+    }
+}

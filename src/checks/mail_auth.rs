@@ -56,11 +56,16 @@ fn spf_texts(answer: &NamedAnswer) -> Vec<&String> {
     answer.answer.values().iter().filter(|text| spf::is_spf(text)).collect()
 }
 
-/// Whether the domain says it sends no mail: a null MX, or neither an MX nor an SPF record.
+/// Whether the domain sends no mail: a null MX, an SPF record that authorises no sender
+/// (`v=spf1 -all`), or neither an MX nor an SPF record.
 fn sends_no_mail(mail: &MailFacts, auth: &MailAuthFacts) -> bool {
     let no_mx = matches!(mail.mx, LookupOutcome::NoData | LookupOutcome::NxDomain);
-    let no_spf = auth.spf.records.first().is_none_or(|first| spf_texts(first).is_empty());
-    mail.null_mx || (no_mx && no_spf)
+    let texts = auth.spf.records.first().map(spf_texts).unwrap_or_default();
+    let authorises_nobody = match texts.as_slice() {
+        [only] => spf::parse(only).is_ok_and(|record| record.authorises_nobody()),
+        _ => false,
+    };
+    mail.null_mx || authorises_nobody || (no_mx && texts.is_empty())
 }
 
 /// The outcome of evaluating the domain's SPF as a receiver would.

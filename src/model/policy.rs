@@ -50,13 +50,16 @@ pub struct TargetPolicy {
 
 /// Checks required by default for state portals and online public services: Quyết định
 /// 38/QĐ-BTTTT ("IPv6 For Gov") for IPv6, TLS and HTTPS; Thông tư 24/2015/TT-BTTTT Điều 7
-/// k.3 for .vn.
-const STATE_PORTAL_REQUIRED: [CheckId; 5] = [
+/// k.3 for .vn; SPF and DMARC because mail forged in a state body's name is the SOC's most
+/// common phishing incident.
+const STATE_PORTAL_REQUIRED: [CheckId; 7] = [
     CheckId::Ipv6Aaaa,
     CheckId::Ipv6Reachable,
     CheckId::TlsValid,
     CheckId::HttpsRedirect,
     CheckId::DomainVn,
+    CheckId::MailSpf,
+    CheckId::MailDmarc,
 ];
 
 /// Thông tư 24/2015/TT-BTTTT Điều 7 k.3–4 and the plan's sector list: these must use .vn.

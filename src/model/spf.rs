@@ -117,6 +117,17 @@ impl SpfRecord {
         })
     }
 
+    /// Whether the record lets no server send for the domain: nothing but `-all` (the record a
+    /// domain that sends no mail publishes).
+    pub fn authorises_nobody(&self) -> bool {
+        self.all() == Some(Qualifier::Fail)
+            && self.terms.iter().all(|term| match term {
+                Term::Directive { mechanism, .. } => *mechanism == Mechanism::All,
+                Term::Explanation(_) | Term::Unknown { .. } => true,
+                Term::Redirect(_) => false,
+            })
+    }
+
     pub fn redirect(&self) -> Option<&str> {
         self.terms.iter().find_map(|term| match term {
             Term::Redirect(domain) => Some(domain.as_str()),
@@ -432,6 +443,14 @@ mod tests {
         assert!(parse("v=spf1 exists:%{z}.x.vn").is_err());
         assert!(parse("v=spf1 all:x").is_err());
         assert!(parse("v=spf2 -all").is_err());
+    }
+
+    #[test]
+    fn only_a_bare_fail_all_authorises_nobody() {
+        assert!(parse("v=spf1 -all").unwrap().authorises_nobody());
+        assert!(!parse("v=spf1 mx -all").unwrap().authorises_nobody());
+        assert!(!parse("v=spf1 ~all").unwrap().authorises_nobody());
+        assert!(!parse("v=spf1 redirect=x.vn").unwrap().authorises_nobody());
     }
 
     #[test]

@@ -496,6 +496,10 @@ impl Lab {
             b.zones.a(ns, "127.0.0.1");
             b.zones.a(ns, "::1");
         }
+        // The lab zone sends no mail (no MX) and says so, as a state body's zone must
+        // (mail.spf and mail.dmarc are required for state portals).
+        b.zones.txt(ZONE, &["v=spf1 -all"]);
+        b.zones.txt(&format!("_dmarc.{ZONE}"), &["v=DMARC1; p=reject"]);
         b.zones.zone(CDN_ZONE, &["ns1.lab.gov.vn", "ns2.lab.gov.vn"]);
         b.zones.zone(NO_AAAA_ZONE, &["ns1.noaaaa.vn", "ns2.noaaaa.vn"]);
         b.zones.a("ns1.noaaaa.vn", "127.0.0.1");
