@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine of this kind (Debian, root, no internet besides the
 # package registries). Installs what the tests need (openssl, iproute2, python3, chromium, ldnsutils
-# for signing DNSSEC lab zones, curl for the web-config tests, opensmtpd for the mail tests,
+# for signing DNSSEC lab zones, curl for the web-config tests, postfix for the mail tests (private instances; the package
+# is preseeded to "No configuration" so no system MTA is set up),
 # nftables and procps for the network-namespace tests (a router dropping Packet Too Big, a
 # monitor without IPv6), stayrtr (an RPKI-to-Router server for routing.rpki), and the real stack for the end-to-end test: nsd, nginx-light,
 # prometheus, prometheus-alertmanager), then
@@ -20,12 +21,13 @@ command -v nginx >/dev/null 2>&1 || need_packages+=(nginx-light)
 command -v amtool >/dev/null 2>&1 || need_packages+=(prometheus-alertmanager)
 command -v ldns-signzone >/dev/null 2>&1 || need_packages+=(ldnsutils)
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
-command -v smtpd >/dev/null 2>&1 || need_packages+=(opensmtpd)
+command -v postfix >/dev/null 2>&1 || need_packages+=(postfix)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 command -v sysctl >/dev/null 2>&1 || need_packages+=(procps)
 command -v stayrtr >/dev/null 2>&1 || need_packages+=(stayrtr)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
   else
     echo "tests need: ${need_packages[*]} (run as root to install them)" >&2

@@ -380,6 +380,7 @@ async fn every_lab_case_gets_the_expected_verdict() {
                     | MailIpv6
                     | MailStarttls
                     | MailDkim
+                    | MailTls
                     | RoutingRpki
                     | HttpSecurityHeaders
                     | HttpCsp

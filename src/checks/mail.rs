@@ -67,7 +67,7 @@ fn exchanges_to_judge(id: CheckId, obs: &Observations) -> Result<&MailFacts, Box
 
 /// `judge` over the mail domain's exchanges, or the skip or error result when there is
 /// nothing to judge.
-fn judged(id: CheckId, obs: &Observations, judge: fn(CheckId, &MailFacts) -> CheckResult) -> CheckResult {
+pub(super) fn judged(id: CheckId, obs: &Observations, judge: fn(CheckId, &MailFacts) -> CheckResult) -> CheckResult {
     match exchanges_to_judge(id, obs) {
         Ok(mail) => judge(id, mail),
         Err(result) => *result,
@@ -229,6 +229,7 @@ mod tests {
                     outcome,
                 })
                 .collect(),
+            smtp_v4: Vec::new(),
         }
     }
 
@@ -255,6 +256,7 @@ mod tests {
         SmtpOutcome::Answered {
             banner: "mx ESMTP".into(),
             starttls,
+            tls: None,
         }
     }
 

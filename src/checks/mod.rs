@@ -14,6 +14,7 @@ pub mod ipv6_only;
 pub mod keywords;
 pub mod mail;
 pub mod mail_auth;
+pub mod mail_tls;
 pub mod page_response;
 pub mod page_text;
 pub mod pmtu;
@@ -34,7 +35,7 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 15] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 16] = [
     content::CHECKS,
     csp::CHECKS,
     dns::CHECKS,
@@ -45,6 +46,7 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 15] = [
     ipv6_only::CHECKS,
     mail::CHECKS,
     mail_auth::CHECKS,
+    mail_tls::CHECKS,
     pmtu::CHECKS,
     routing::CHECKS,
     security_headers::CHECKS,

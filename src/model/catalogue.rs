@@ -37,6 +37,7 @@ pub enum CheckId {
     MailSpf,
     MailDmarc,
     MailDkim,
+    MailTls,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -112,6 +113,13 @@ pub struct ProbeSet {
     pub smtp: bool,
     /// The mail domain's SPF, DMARC and DKIM records (needs `mail`).
     pub mail_auth: bool,
+    /// STARTTLS and the TLS behind it on every exchange address of both families (needs
+    /// `smtp`).
+    pub mail_tls: bool,
+    /// The exchanges' `_25._tcp` TLSA records, validated (needs `mail_tls`).
+    pub mail_dane: bool,
+    /// The MTA-STS record and policy and the TLS-RPT record (needs `mail`).
+    pub mta_sts: bool,
     /// The page's resource hosts over IPv6 (needs `fetch`).
     pub resources: bool,
     /// The page once more as a search crawler (needs `fetch`).
@@ -136,6 +144,9 @@ impl ProbeSet {
         mail: true,
         smtp: true,
         mail_auth: true,
+        mail_tls: true,
+        mail_dane: true,
+        mta_sts: true,
         resources: true,
         crawler: true,
         plain_http: true,
@@ -153,6 +164,9 @@ impl ProbeSet {
             mail: self.mail || other.mail,
             smtp: self.smtp || other.smtp,
             mail_auth: self.mail_auth || other.mail_auth,
+            mail_tls: self.mail_tls || other.mail_tls,
+            mail_dane: self.mail_dane || other.mail_dane,
+            mta_sts: self.mta_sts || other.mta_sts,
             resources: self.resources || other.resources,
             crawler: self.crawler || other.crawler,
             plain_http: self.plain_http || other.plain_http,
@@ -183,6 +197,9 @@ const NONE: ProbeSet = ProbeSet {
     mail: false,
     smtp: false,
     mail_auth: false,
+    mail_tls: false,
+    mail_dane: false,
+    mta_sts: false,
     resources: false,
     crawler: false,
     plain_http: false,
@@ -204,9 +221,15 @@ const MAIL_AUTH: ProbeSet = ProbeSet {
     mail_auth: true,
     ..NONE
 };
+const MAIL_TLS: ProbeSet = ProbeSet {
+    mail: true,
+    smtp: true,
+    mail_tls: true,
+    ..NONE
+};
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 27] = [
+pub const CATALOGUE: [CheckInfo; 28] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -478,6 +501,15 @@ pub const CATALOGUE: [CheckInfo; 27] = [
         problem_en: "No DKIM signing keys",
         problem_vi: "Chưa có khoá ký DKIM",
         needs: MAIL_AUTH,
+    },
+    CheckInfo {
+        id: CheckId::MailTls,
+        key: "mail.tls",
+        title_en: "Every mail server address speaks TLS 1.2+ with sound suites",
+        title_vi: "Mọi địa chỉ máy chủ thư dùng TLS 1.2+ với bộ mã an toàn",
+        problem_en: "Mail servers accept weak TLS",
+        problem_vi: "Máy chủ thư chấp nhận TLS yếu",
+        needs: MAIL_TLS,
     },
 ];
 

@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod catalogue;
 pub mod category;
+pub mod cipher_suites;
 pub mod clock;
 pub mod dkim;
 pub mod dmarc;

@@ -218,38 +218,57 @@ async fn first_record(addr: SocketAddr, hello: &[u8], deadline: Instant) -> Resu
                 });
             }
         };
-        if let Err(err) = stream.write_all(hello).await {
-            return Err(LegacyTlsOutcome::Refused {
-                how: format!("write failed: {err}"),
-            });
-        }
-        let mut buffer = [0u8; 96];
-        let mut filled = 0;
-        while filled < buffer.len() {
-            match stream.read(&mut buffer[filled..]).await {
-                Ok(0) => break,
-                Ok(read) => filled += read,
-                Err(err) if filled == 0 => {
-                    return Err(LegacyTlsOutcome::Refused {
-                        how: format!("connection reset: {err}"),
-                    })
-                }
-                Err(_) => break,
-            }
-            if buffer[0] == 0x15 && filled >= 7 {
-                break;
-            }
-            if buffer[0] == 0x16 && chosen_suite(&buffer[..filled]).is_some() {
-                break;
-            }
-        }
-        Ok(buffer[..filled].to_vec())
+        first_record_on(&mut stream, hello).await
     };
     tokio::time::timeout_at(deadline, attempt).await.unwrap_or_else(|_| {
         Err(LegacyTlsOutcome::Unknown {
             message: "no answer within the timeout".into(),
         })
     })
+}
+
+/// Sends `hello` on a connection that is ready for a TLS handshake (fresh, or after SMTP's
+/// STARTTLS) and reads the start of the server's first record. The caller bounds the time.
+pub async fn first_record_on<S>(stream: &mut S, hello: &[u8]) -> Result<Vec<u8>, LegacyTlsOutcome>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(err) = stream.write_all(hello).await {
+        return Err(LegacyTlsOutcome::Refused {
+            how: format!("write failed: {err}"),
+        });
+    }
+    let mut buffer = [0u8; 96];
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match stream.read(&mut buffer[filled..]).await {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if filled == 0 => {
+                return Err(LegacyTlsOutcome::Refused {
+                    how: format!("connection reset: {err}"),
+                })
+            }
+            Err(_) => break,
+        }
+        if buffer[0] == 0x15 && filled >= 7 {
+            break;
+        }
+        if buffer[0] == 0x16 && chosen_suite(&buffer[..filled]).is_some() {
+            break;
+        }
+    }
+    Ok(buffer[..filled].to_vec())
+}
+
+/// A TLS 1.2 ClientHello offering only `suites`: whatever the server chooses is one of them.
+pub fn tls12_hello(host: &str, suites: &[u16]) -> Vec<u8> {
+    client_hello(host, 0x0303, suites)
+}
+
+/// A ClientHello whose highest version is TLS 1.0.
+pub fn tls10_hello(host: &str) -> Vec<u8> {
+    client_hello(host, 0x0301, &CBC_SUITES)
 }
 
 /// Whether the server at `addr` still accepts TLS 1.1 or 1.0. When 1.1 is accepted a second
@@ -265,7 +284,7 @@ pub async fn probe_legacy_tls(addr: SocketAddr, host: &str, deadline: Instant) -
     if version != "TLS 1.1" {
         return first;
     }
-    match first_record(addr, &client_hello(host, 0x0301, &CBC_SUITES), deadline).await {
+    match first_record(addr, &tls10_hello(host), deadline).await {
         Ok(bytes) => match interpret_first_record(&bytes) {
             LegacyTlsOutcome::Accepted { version: older } if older == "TLS 1.0" => LegacyTlsOutcome::Accepted {
                 version: "TLS 1.1 and TLS 1.0".into(),

@@ -32,7 +32,13 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
     let smtp = cx.probes.smtp.then_some(cx.shared.smtp_port);
     let selectors = &cx.target.settings.dkim_selectors;
     let auth = cx.probes.mail_auth;
-    let key = format!("{domain}|{}|{auth}|{selectors:?}|{:?}", smtp.is_some(), cx.accept);
+    let tls = (cx.probes.smtp && cx.probes.mail_tls).then_some(&cx.shared.tls);
+    let key = format!(
+        "{domain}|{}|{}|{auth}|{selectors:?}|{:?}",
+        smtp.is_some(),
+        tls.is_some(),
+        cx.accept
+    );
     let compute = || async {
         let records = async {
             match auth {
@@ -41,7 +47,7 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
             }
         };
         let (mut facts, auth) = tokio::join!(
-            probe_mail(&cx.shared.dns, &domain, smtp, &cx.accept, cx.deadline),
+            probe_mail(&cx.shared.dns, &domain, smtp, tls, &cx.accept, cx.deadline),
             records
         );
         facts.auth = auth;

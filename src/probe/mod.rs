@@ -35,6 +35,7 @@ pub mod security_txt;
 pub mod settings;
 pub mod shared;
 pub mod site;
+pub mod smtp;
 pub mod state;
 pub mod tls;
 pub mod trust_anchor;

@@ -7,6 +7,7 @@
 
 pub mod dns;
 pub mod pki;
+pub mod postfix;
 pub mod web;
 
 use std::collections::HashMap;
