@@ -3,40 +3,15 @@
 //! that always failed, or always passed, could not pass this test.
 
 mod harness;
+mod lab;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use harness::{show, vnready};
+use lab::nsd::{keys, run, start_nsd, tool, Nsd};
 use serde_json::Value;
 
 const PARENT: &str = "dnssec-lab.vn";
-
-fn tool(name: &str) {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{name} is required by the DNSSEC test; scripts/test.sh installs it from Debian (nsd, ldnsutils)"
-    );
-}
-
-fn run(dir: &Path, program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|err| panic!("{program}: {err}"));
-    assert!(
-        output.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
 
 /// A zone file with SOA, NS (served by ns1 in the parent) and `www`, plus `extra` lines.
 fn write_zone(dir: &Path, zone: &str, extra: &str) {
@@ -44,73 +19,6 @@ fn write_zone(dir: &Path, zone: &str, extra: &str) {
         "$ORIGIN {zone}.\n$TTL 300\n@ IN SOA ns1.{PARENT}. hostmaster.{zone}. 1 3600 600 86400 300\n@ IN NS ns1.{PARENT}.\nwww IN A 127.0.0.1\n{extra}\n"
     );
     std::fs::write(dir.join(format!("{zone}.zone")), text).expect("write zone");
-}
-
-/// Makes a KSK and a ZSK for `zone`; returns their file stems.
-fn keys(dir: &Path, zone: &str) -> (String, String) {
-    let ksk = run(dir, "ldns-keygen", &["-a", "ECDSAP256SHA256", "-k", zone]);
-    let zsk = run(dir, "ldns-keygen", &["-a", "ECDSAP256SHA256", zone]);
-    (ksk, zsk)
-}
-
-/// NSD serving the lab zones on 127.0.0.1; killed on drop.
-struct Nsd {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl Drop for Nsd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let Ok(udp) = std::net::UdpSocket::bind("127.0.0.1:0") else {
-            continue;
-        };
-        let port = udp.local_addr().expect("bound").port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no port free for both UDP and TCP");
-}
-
-fn start_nsd(dir: &Path, zones: &[(&str, &str)]) -> Nsd {
-    let port = free_port();
-    let d = dir.display();
-    let mut conf = format!(
-        "server:\n  ip-address: 127.0.0.1@{port}\n  port: {port}\n  username: \"\"\n  chroot: \"\"\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  logfile: \"{d}/nsd.log\"\n  verbosity: 1\n  rrl-ratelimit: 0\nremote-control:\n  control-enable: no\n"
-    );
-    for (zone, file) in zones {
-        conf.push_str(&format!("zone:\n  name: {zone}\n  zonefile: {file}\n"));
-    }
-    let conf_path = dir.join("nsd.conf");
-    std::fs::write(&conf_path, conf).expect("nsd.conf");
-    let child = Command::new("nsd")
-        .args(["-d", "-c"])
-        .arg(&conf_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nsd");
-    let mut nsd = Nsd { child, port };
-    // The log file is new: "nsd started" can only be this process's line.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let log = std::fs::read_to_string(dir.join("nsd.log")).unwrap_or_default();
-        if log.contains("nsd started") {
-            return nsd;
-        }
-        if let Ok(Some(status)) = nsd.child.try_wait() {
-            panic!("nsd exited ({status}): {log}");
-        }
-        assert!(std::time::Instant::now() < deadline, "nsd did not start: {log}");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }
 
 /// A signed parent (the trust anchor) delegating to a signed child, an unsigned child, and a

@@ -230,6 +230,7 @@ mod tests {
                 })
                 .collect(),
             smtp_v4: Vec::new(),
+            tlsa: None,
         }
     }
 

@@ -203,6 +203,7 @@ mod tests {
                     ip: "192.0.2.1".parse().expect("ip"),
                     outcome: v4,
                 }],
+                tlsa: None,
             }],
             unprobed: 0,
             auth: None,

@@ -14,6 +14,7 @@ pub mod ipv6_only;
 pub mod keywords;
 pub mod mail;
 pub mod mail_auth;
+pub mod mail_dane;
 pub mod mail_tls;
 pub mod page_response;
 pub mod page_text;
@@ -35,7 +36,7 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 16] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 17] = [
     content::CHECKS,
     csp::CHECKS,
     dns::CHECKS,
@@ -46,6 +47,7 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 16] = [
     ipv6_only::CHECKS,
     mail::CHECKS,
     mail_auth::CHECKS,
+    mail_dane::CHECKS,
     mail_tls::CHECKS,
     pmtu::CHECKS,
     routing::CHECKS,

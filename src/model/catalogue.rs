@@ -38,6 +38,7 @@ pub enum CheckId {
     MailDmarc,
     MailDkim,
     MailTls,
+    MailDane,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -229,7 +230,7 @@ const MAIL_TLS: ProbeSet = ProbeSet {
 };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 28] = [
+pub const CATALOGUE: [CheckInfo; 29] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -510,6 +511,18 @@ pub const CATALOGUE: [CheckInfo; 28] = [
         problem_en: "Mail servers accept weak TLS",
         problem_vi: "Máy chủ thư chấp nhận TLS yếu",
         needs: MAIL_TLS,
+    },
+    CheckInfo {
+        id: CheckId::MailDane,
+        key: "mail.dane",
+        title_en: "DANE (TLSA in a signed zone) pins every mail server's certificate",
+        title_vi: "DANE (TLSA trong vùng ký DNSSEC) gắn chứng thư mọi máy chủ thư",
+        problem_en: "Mail servers' certificates do not match DANE",
+        problem_vi: "Chứng thư máy chủ thư không khớp DANE",
+        needs: ProbeSet {
+            mail_dane: true,
+            ..MAIL_TLS
+        },
     },
 ];
 

@@ -14,3 +14,4 @@ pub mod invalid;
 pub mod policy;
 pub mod spf;
 pub mod target;
+pub mod tlsa;

@@ -339,6 +339,63 @@ impl DnsProber {
         first
     }
 
+    /// `name`'s `record_type` records and, when there are any, how DNSSEC judges them: the
+    /// plain answer first, so a name without records (most MX hosts have no TLSA) costs no
+    /// validator walk. A Bogus result is retried once, as for [`DnsProber::dnssec_state`].
+    pub async fn lookup_validated(
+        &self,
+        name: &str,
+        record_type: RecordType,
+        deadline: Instant,
+    ) -> (LookupOutcome, Option<DnssecState>) {
+        let plain = self.lookup(name, record_type, deadline).await;
+        if !matches!(plain, LookupOutcome::Records { .. }) {
+            return (plain, None);
+        }
+        let first = self.validated_attempt(name, record_type, deadline).await;
+        let state = match first {
+            DnssecState::Bogus => self.validated_attempt(name, record_type, deadline).await,
+            other => other,
+        };
+        (plain, Some(state))
+    }
+
+    async fn validated_attempt(&self, name: &str, record_type: RecordType, deadline: Instant) -> DnssecState {
+        let Ok(fqdn) = fully_qualified(name) else {
+            return DnssecState::Indeterminate {
+                message: format!("invalid name {name:?}"),
+            };
+        };
+        let validating = match self.validating(deadline).await {
+            Ok(resolver) => resolver,
+            Err(message) => return DnssecState::Indeterminate { message },
+        };
+        match tokio::time::timeout_at(deadline, validating.lookup(fqdn, record_type)).await {
+            Err(_) => DnssecState::Indeterminate {
+                message: "timeout".into(),
+            },
+            Ok(Err(NetError::Dns(DnsError::DnssecBogus))) => DnssecState::Bogus,
+            Ok(Err(NetError::Dns(DnsError::Nsec { proof, .. }))) => proof_state(proof),
+            Ok(Err(err)) => DnssecState::Indeterminate {
+                message: err.to_string(),
+            },
+            Ok(Ok(lookup)) => {
+                let weakest = lookup
+                    .answers()
+                    .iter()
+                    .filter(|record| record.record_type() == record_type)
+                    .map(|record| record.proof)
+                    .min_by_key(|proof| *proof as u8);
+                match weakest {
+                    Some(proof) => proof_state(proof),
+                    None => DnssecState::Indeterminate {
+                        message: format!("no {record_type} in the validated answer"),
+                    },
+                }
+            }
+        }
+    }
+
     /// The validating resolver; with DS anchors, built once their zones' keys are found (a
     /// failure is retried at the next audit, never kept).
     async fn validating(&self, deadline: Instant) -> Result<&TokioResolver, String> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::addr::{classify, IpFamily};
-use super::dns::{addresses_of, DnsProber, LookupOutcome};
+use super::dns::{addresses_of, DnsProber, DnssecState, LookupOutcome};
 use super::smtp::{converse, TlsProbe};
 pub use super::smtp::{SmtpFacts, SmtpOutcome, SmtpPhase};
 use super::tls::TlsSetup;
@@ -48,19 +48,40 @@ pub struct ExchangeFacts {
     /// address of both families).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub smtp_v4: Vec<SmtpFacts>,
+    /// `_25._tcp.HOST` TLSA and how DNSSEC judges it (when DANE is probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tlsa: Option<TlsaLookup>,
 }
 
-/// Probes the mail of `domain`: MX, then every exchange's A and AAAA and, when `smtp_port` is
-/// given, SMTP over IPv6; with `tls`, STARTTLS and its TLS on every usable address of both
-/// families. All by `deadline`.
+/// An exchange's TLSA answer: the records, and the DNSSEC state when there are any.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TlsaLookup {
+    pub name: String,
+    pub records: LookupOutcome,
+    pub dnssec: Option<DnssecState>,
+}
+
+/// What to ask beyond the MX set and its addresses.
+#[derive(Clone, Copy, Default)]
+pub struct MailOptions<'a> {
+    /// SMTP over IPv6 on this port.
+    pub smtp_port: Option<u16>,
+    /// STARTTLS and its TLS on every usable address of both families.
+    pub tls: Option<&'a TlsSetup>,
+    /// Each exchange's TLSA records, validated.
+    pub dane: bool,
+}
+
+/// Probes the mail of `domain`: MX, then every exchange's A and AAAA, and what `options` ask
+/// (SMTP, STARTTLS, TLSA). All by `deadline`.
 pub async fn probe_mail(
     dns: &DnsProber,
     domain: &str,
-    smtp_port: Option<u16>,
-    tls: Option<&TlsSetup>,
+    options: MailOptions<'_>,
     accept: &[ipnet::IpNet],
     deadline: Instant,
 ) -> MailFacts {
+    let MailOptions { smtp_port, tls, dane } = options;
     let mx = dns
         .lookup(domain, hickory_resolver::proto::rr::RecordType::MX, deadline)
         .await;
@@ -106,7 +127,17 @@ pub async fn probe_mail(
                 }))
                 .await
             };
-            let (smtp, smtp_v4) = tokio::join!(talk(usable), talk(usable_v4));
+            let tlsa = async {
+                if !dane {
+                    return None;
+                }
+                let name = format!("_25._tcp.{host_ref}");
+                let (records, dnssec) = dns
+                    .lookup_validated(&name, hickory_resolver::proto::rr::RecordType::TLSA, deadline)
+                    .await;
+                Some(TlsaLookup { name, records, dnssec })
+            };
+            let (smtp, smtp_v4, tlsa) = tokio::join!(talk(usable), talk(usable_v4), tlsa);
             ExchangeFacts {
                 host,
                 preference,
@@ -115,6 +146,7 @@ pub async fn probe_mail(
                 unusable,
                 smtp,
                 smtp_v4,
+                tlsa,
             }
         }))
         .await

@@ -4,7 +4,7 @@
 //! site whose mail goes there.
 
 use super::context::Context;
-use super::mail::{probe_mail, MailFacts};
+use super::mail::{probe_mail, MailFacts, MailOptions};
 use super::mail_auth;
 
 /// The target's mail domain: configured, or its zone's apex (the host itself when none is
@@ -32,11 +32,16 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
     let smtp = cx.probes.smtp.then_some(cx.shared.smtp_port);
     let selectors = &cx.target.settings.dkim_selectors;
     let auth = cx.probes.mail_auth;
-    let tls = (cx.probes.smtp && cx.probes.mail_tls).then_some(&cx.shared.tls);
+    let options = MailOptions {
+        smtp_port: smtp,
+        tls: (cx.probes.smtp && cx.probes.mail_tls).then_some(&cx.shared.tls),
+        dane: cx.probes.mail_dane,
+    };
     let key = format!(
-        "{domain}|{}|{}|{auth}|{selectors:?}|{:?}",
+        "{domain}|{}|{}|{}|{auth}|{selectors:?}|{:?}",
         smtp.is_some(),
-        tls.is_some(),
+        options.tls.is_some(),
+        options.dane,
         cx.accept
     );
     let compute = || async {
@@ -47,7 +52,7 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
             }
         };
         let (mut facts, auth) = tokio::join!(
-            probe_mail(&cx.shared.dns, &domain, smtp, tls, &cx.accept, cx.deadline),
+            probe_mail(&cx.shared.dns, &domain, options, &cx.accept, cx.deadline),
             records
         );
         facts.auth = auth;

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod nsd;
 pub mod pki;
 pub mod postfix;
 pub mod web;
