@@ -381,6 +381,7 @@ async fn every_lab_case_gets_the_expected_verdict() {
                     | MailStarttls
                     | MailDkim
                     | MailTls
+                    | MailMtaSts
                     | MailDane
                     | RoutingRpki
                     | HttpSecurityHeaders

@@ -243,6 +243,7 @@ mod tests {
             exchanges,
             unprobed: 0,
             auth: None,
+            mta_sts: None,
         });
         obs
     }

@@ -286,6 +286,7 @@ mod tests {
             exchanges,
             unprobed: 0,
             auth: None,
+            mta_sts: None,
         };
         mail_dane(CheckId::MailDane, &mail)
     }

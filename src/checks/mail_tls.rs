@@ -207,6 +207,7 @@ mod tests {
             }],
             unprobed: 0,
             auth: None,
+            mta_sts: None,
         }
     }
 

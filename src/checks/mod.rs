@@ -15,6 +15,7 @@ pub mod keywords;
 pub mod mail;
 pub mod mail_auth;
 pub mod mail_dane;
+pub mod mail_mta_sts;
 pub mod mail_tls;
 pub mod page_response;
 pub mod page_text;
@@ -36,7 +37,7 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 17] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 18] = [
     content::CHECKS,
     csp::CHECKS,
     dns::CHECKS,
@@ -48,6 +49,7 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 17] = [
     mail::CHECKS,
     mail_auth::CHECKS,
     mail_dane::CHECKS,
+    mail_mta_sts::CHECKS,
     mail_tls::CHECKS,
     pmtu::CHECKS,
     routing::CHECKS,

@@ -37,6 +37,7 @@ pub enum CheckId {
     MailSpf,
     MailDmarc,
     MailDkim,
+    MailMtaSts,
     MailTls,
     MailDane,
 }
@@ -230,7 +231,7 @@ const MAIL_TLS: ProbeSet = ProbeSet {
 };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 29] = [
+pub const CATALOGUE: [CheckInfo; 30] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -502,6 +503,19 @@ pub const CATALOGUE: [CheckInfo; 29] = [
         problem_en: "No DKIM signing keys",
         problem_vi: "Chưa có khoá ký DKIM",
         needs: MAIL_AUTH,
+    },
+    CheckInfo {
+        id: CheckId::MailMtaSts,
+        key: "mail.mta_sts",
+        title_en: "MTA-STS enforces TLS to every MX, and TLS-RPT reports failures",
+        title_vi: "MTA-STS bắt buộc TLS tới mọi MX, có TLS-RPT báo lỗi",
+        problem_en: "Mail to the domain can be downgraded to plain text (MTA-STS)",
+        problem_vi: "Thư gửi tới tên miền có thể bị hạ xuống không mã hoá (MTA-STS)",
+        needs: ProbeSet {
+            mail: true,
+            mta_sts: true,
+            ..NONE
+        },
     },
     CheckInfo {
         id: CheckId::MailTls,

@@ -11,6 +11,7 @@ pub mod dmarc;
 pub mod duration;
 pub mod goals;
 pub mod invalid;
+pub mod mta_sts;
 pub mod policy;
 pub mod spf;
 pub mod target;

@@ -510,6 +510,29 @@ impl HttpProber<'_> {
         }
     }
 
+    /// One GET of `url` over `ip` on a new connection, its redirect not followed, with the TLS
+    /// facts of the handshake (the chain and whether it verifies for the host): for documents
+    /// whose readers verify the certificate themselves, such as an MTA-STS policy.
+    pub async fn get_verified(
+        &self,
+        url: &Url,
+        ip: IpAddr,
+        deadline: Instant,
+        max_body: usize,
+    ) -> (Result<SingleResponse, FetchError>, Option<TlsFacts>) {
+        let mut attempt = OpenAttempt::default();
+        let opened = self.open(url, ip, deadline, &mut attempt).await;
+        let tls = attempt.tls.take();
+        let mut connection = match opened {
+            Ok(connection) => connection,
+            Err(err) => return (Err(err), tls),
+        };
+        match send(&mut connection, url, deadline, max_body, self.user_agent).await {
+            Ok(received) => (single_response(received, connection).0, tls),
+            Err(err) => (Err(err), tls),
+        }
+    }
+
     /// The fetch itself, on `reused` or on a connection it opens; then the hop URLs over the
     /// other addresses of each hop host left out, side by side.
     async fn fetch_on(

@@ -30,6 +30,9 @@ pub struct MailFacts {
     pub unprobed: usize,
     /// SPF, DMARC and DKIM records (when probed).
     pub auth: Option<super::mail_auth::MailAuthFacts>,
+    /// MTA-STS record and policy, TLS-RPT record (when probed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mta_sts: Option<super::mta_sts::MtaStsFacts>,
 }
 
 /// One mail exchange.
@@ -158,6 +161,7 @@ pub async fn probe_mail(
         exchanges,
         unprobed,
         auth: None,
+        mta_sts: None,
     }
 }
 

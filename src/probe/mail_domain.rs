@@ -1,11 +1,12 @@
 //! The mail-domain level: the MX set of the target's mail domain, its exchanges' SMTP and
-//! its SPF, DMARC and DKIM records,
+//! its SPF, DMARC and DKIM records, its MTA-STS policy and TLS-RPT record,
 //! probed once per domain per round ([`super::mail`] does the talking) and shared by every
 //! site whose mail goes there.
 
 use super::context::Context;
 use super::mail::{probe_mail, MailFacts, MailOptions};
 use super::mail_auth;
+use super::mta_sts;
 
 /// The target's mail domain: configured, or its zone's apex (the host itself when none is
 /// found).
@@ -38,10 +39,11 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
         dane: cx.probes.mail_dane,
     };
     let key = format!(
-        "{domain}|{}|{}|{}|{auth}|{selectors:?}|{:?}",
+        "{domain}|{}|{}|{}|{auth}|{}|{selectors:?}|{:?}",
         smtp.is_some(),
         options.tls.is_some(),
         options.dane,
+        cx.probes.mta_sts,
         cx.accept
     );
     let compute = || async {
@@ -51,11 +53,23 @@ pub async fn observe(cx: &Context<'_>) -> Option<MailFacts> {
                 false => None,
             }
         };
-        let (mut facts, auth) = tokio::join!(
+        let policy = async {
+            match cx.probes.mta_sts {
+                true => {
+                    let http = cx.http();
+                    let usable = |ip| cx.usable(ip);
+                    Some(mta_sts::probe(&cx.shared.dns, &http, &domain, usable, cx.deadline).await)
+                }
+                false => None,
+            }
+        };
+        let (mut facts, auth, policy) = tokio::join!(
             probe_mail(&cx.shared.dns, &domain, options, &cx.accept, cx.deadline),
-            records
+            records,
+            policy
         );
         facts.auth = auth;
+        facts.mta_sts = policy;
         (facts, cx.target.settings.interval)
     };
     cx.shared.mails.get_or_compute(&key, cx.deadline, compute).await

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod mail_auth;
 pub mod mail_domain;
 pub mod memo;
+pub mod mta_sts;
 pub mod nameserver;
 pub mod page;
 pub mod pmtu;
