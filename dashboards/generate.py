@@ -177,6 +177,7 @@ RPKI_INVALID = 'vnready_check_status{check="routing.rpki"} == 2'
 RPKI_NOT_FOUND = 'vnready_check_status{check="routing.rpki"} == 1'
 SECURITY_OPTIONS = ("http.security_headers", "http.csp", "http.security_txt")
 MAIL_AUTHENTICATION = ("mail.spf", "mail.dmarc", "mail.dkim")
+MAIL_TRANSPORT = ("mail.tls", "mail.mta_sts", "mail.dane")
 
 
 def passing(check):
@@ -259,6 +260,13 @@ def overview():
               description="Sites whose mail domain passes SPF (one record ending in -all or ~all within 10 "
                           "lookups), DMARC (p=quarantine or p=reject) and DKIM (keys published and strong). "
                           "A domain that sends no mail passes only with v=spf1 -all and p=reject."),
+        panel(l, "stat", "Mail read in transit? / Thư được mã hoá khi truyền",
+              [(f"sum({f(passing(check))})", check) for check in MAIL_TRANSPORT],
+              w=6, h=4,
+              description="Sites whose mail domain's MX hosts speak TLS 1.2+ without weak suites on every "
+                          "address of both families (mail.tls), publish an enforced MTA-STS policy covering "
+                          "every MX with TLS-RPT (mail.mta_sts), and pin their certificates with DNSSEC-signed "
+                          "TLSA records (mail.dane)."),
         panel(l, "table", "Hosts blocking IPv6-only users / Máy chủ tài nguyên chưa hỗ trợ IPv6",
               [(f"{f('vnready_ipv6_only_blocking_hosts')}", "")],
               w=6, h=4, table=True,
@@ -368,9 +376,11 @@ def site():
                           "(status page, report) names the address that differs.",
               options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
         panel(l, "stat", "Mail security / Bảo mật thư điện tử",
-              [(f'vnready_check_status{{{t},check="{check}"}}', check) for check in MAIL_AUTHENTICATION],
+              [(f'vnready_check_status{{{t},check="{check}"}}', check)
+               for check in MAIL_AUTHENTICATION + MAIL_TRANSPORT],
               w=24, h=4, mappings=STATUS_MAPPINGS,
-              description="SPF, DMARC and DKIM of the site's mail domain; the reason names the record and what is wrong.",
+              description="SPF, DMARC and DKIM of the site's mail domain, and the TLS, MTA-STS and DANE of its "
+                          "MX hosts; the reason names the record, the host and the address that is wrong.",
               options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
         panel(l, "table", "Failing since / Không đạt từ lúc",
               [(f"vnready_check_last_change_timestamp_seconds{{{t}}} * 1000", "")],

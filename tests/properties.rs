@@ -373,3 +373,59 @@ proptest! {
         let _ = vnready::model::dkim::parse_key(&text);
     }
 }
+
+fn policy_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "version: (STSv1|STSv2|)",
+        "mode: (enforce|testing|none|[a-z]{0,8})",
+        "max_age: [0-9]{0,12}",
+        "mx: (\\*\\.)?[a-z0-9-]{0,10}(\\.[a-z0-9-]{0,6}){0,3}\\.?",
+        "[a-z_]{1,8}: \\PC{0,20}",
+        "\\PC{0,30}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(cases())]
+
+    /// Any MTA-STS policy text parses or says why; one that parses keeps max_age within the
+    /// RFC's year and, unless its mode is none, has mx patterns that match only names of their
+    /// own shape.
+    #[test]
+    fn mta_sts_policies_of_any_shape_parse_or_say_why(
+        lines in proptest::collection::vec(policy_line(), 0..10),
+        crlf in any::<bool>(),
+        host in "[a-z0-9.-]{0,30}",
+    ) {
+        use vnready::model::mta_sts::{mx_matches, parse_policy, StsMode, MAX_AGE_LIMIT};
+        let text = lines.join(if crlf { "\r\n" } else { "\n" });
+        match parse_policy(&text) {
+            Ok(policy) => {
+                prop_assert!(policy.max_age <= MAX_AGE_LIMIT);
+                prop_assert!(policy.mode == StsMode::None || !policy.mx.is_empty());
+                for pattern in &policy.mx {
+                    if mx_matches(pattern, &host) {
+                        prop_assert!(host.trim_end_matches('.').ends_with(pattern.trim_start_matches('*')), "{pattern} {host}");
+                    }
+                }
+            }
+            Err(why) => prop_assert!(!why.is_empty()),
+        }
+    }
+
+    /// Any `_mta-sts`, TLS-RPT or TLSA text parses or is refused, never panics; a TLSA record
+    /// that parses has even-length lower-case hex data.
+    #[test]
+    fn mta_sts_tlsrpt_and_tlsa_records_never_panic(
+        text in "(v=STSv1; |v=TLSRPTv1; |)\\PC{0,60}",
+        tlsa in "[0-9]{1,3} [0-9]{1,3} [0-9]{1,3} [0-9a-fA-Fx ]{0,70}",
+    ) {
+        let _ = vnready::model::mta_sts::parse_sts_record(&text);
+        let _ = vnready::model::mta_sts::parse_tlsrpt(&text);
+        if let Some(record) = vnready::model::tlsa::Tlsa::parse(&tlsa) {
+            prop_assert!(record.data.len() % 2 == 0);
+            prop_assert!(record.data.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+            let _ = (record.usable_for_smtp(), record.short());
+        }
+    }
+}

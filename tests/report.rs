@@ -111,7 +111,8 @@ async fn reports_in_every_format_from_the_history_store() {
                 "Mục tiêu",
                 "Sẵn sàng",
                 "Gián đoạn",
-                "Bảo mật"
+                "Bảo mật",
+                "Thư điện tử"
             ]
         );
         let availability = book.worksheet_range("Sẵn sàng").expect("availability sheet");

@@ -57,6 +57,8 @@ pub enum CsvTable {
     Outages,
     /// The security options of every site (headers, CSP, security.txt).
     Security,
+    /// The mail checks of every site's mail domain.
+    Mail,
 }
 
 /// Renders one of the report's tables.
@@ -67,10 +69,12 @@ pub fn render_table(report: &Report, group_by: GroupBy, table: CsvTable) -> Stri
         CsvTable::AvailabilityGroups => 1,
         CsvTable::Outages => 2,
         CsvTable::Security => 3,
+        CsvTable::Mail => 4,
     };
     let mut out = String::from(BOM);
     let mut tables = report.availability_tables(group_by);
     tables.push(report.security_table());
+    tables.push(report.mail_table());
     if let Some(table) = tables.get(index) {
         push_row(&mut out, table.header.iter().cloned());
         for row in &table.rows {

@@ -145,6 +145,13 @@ pub fn security_section(report: &Report) -> String {
     out
 }
 
+/// The mail of every site's mail domain (IPv6, STARTTLS, SPF, DMARC, DKIM, MTA-STS, TLS, DANE).
+pub fn mail_section(report: &Report) -> String {
+    let mut out = String::new();
+    push_table(&mut out, &report.mail_table(), "mail", report.lang.none());
+    out
+}
+
 /// A titled table, or `empty` under the title when it has no rows.
 fn push_table(out: &mut String, table: &super::TextTable, id: &str, empty: &str) {
     out.push_str(&format!("<h2>{}</h2>", escape(&table.title)));
@@ -279,6 +286,7 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
     body.push_str(&groups_section(report, group_by));
     body.push_str(&availability_section(report, group_by));
     body.push_str(&security_section(report));
+    body.push_str(&mail_section(report));
     if let Some(comparison) = comparison {
         body.push_str(&comparison_section(lang, comparison));
     }

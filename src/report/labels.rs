@@ -279,6 +279,13 @@ impl Lang {
     pub fn sheet_security(self) -> &'static str {
         self.pick("Bảo mật", "Security")
     }
+    /// The mail group (`mail.*`: IPv6, STARTTLS, SPF, DMARC, DKIM, MTA-STS, TLS, DANE).
+    pub fn mail_security(self) -> &'static str {
+        self.pick("Thư điện tử: chống giả mạo và mã hoá", "Mail: spoofing and encryption")
+    }
+    pub fn sheet_mail(self) -> &'static str {
+        self.pick("Thư điện tử", "Mail")
+    }
     /// A check the site was not audited for.
     pub fn not_run(self) -> &'static str {
         self.pick("Chưa kiểm tra", "Not run")

@@ -69,7 +69,11 @@ pub fn render(report: &Report, group_by: GroupBy, comparison: Option<&Comparison
         .availability_tables(group_by)
         .into_iter()
         .map(|t| (t, lang.no_outage()));
-    for (table, empty) in tables.chain([(report.security_table(), lang.none())]) {
+    let grouped = [
+        (report.security_table(), lang.none()),
+        (report.mail_table(), lang.none()),
+    ];
+    for (table, empty) in tables.chain(grouped) {
         out.push_str(&format!("\n## {}\n\n", cell(&table.title)));
         if table.rows.is_empty() {
             out.push_str(&format!("{empty}\n"));

@@ -476,11 +476,20 @@ impl Report {
     /// security.txt), one column each with its status, then the reasons of those not passing.
     /// Every format shows it as its own table, grouped as the SOC reads them.
     pub fn security_table(&self) -> TextTable {
+        self.area_table(Area::Security, self.lang.security_options())
+    }
+
+    /// The mail of every site's mail domain (the checks of [`Area::Mail`]: IPv6, STARTTLS,
+    /// SPF, DMARC, DKIM, MTA-STS, TLS, DANE), shaped as [`Report::security_table`]: the SOC's
+    /// phishing and interception questions in one table.
+    pub fn mail_table(&self) -> TextTable {
+        self.area_table(Area::Mail, self.lang.mail_security())
+    }
+
+    /// One column per check of `area` with its status, then the reasons of those not passing.
+    fn area_table(&self, area: Area, title: &str) -> TextTable {
         let lang = self.lang;
-        let checks: Vec<CheckId> = CheckId::all()
-            .into_iter()
-            .filter(|id| id.area() == Area::Security)
-            .collect();
+        let checks: Vec<CheckId> = CheckId::all().into_iter().filter(|id| id.area() == area).collect();
         let mut header = vec![
             lang.agency().to_string(),
             lang.site().to_string(),
@@ -510,7 +519,7 @@ impl Report {
             })
             .collect();
         TextTable {
-            title: lang.security_options().to_string(),
+            title: title.to_string(),
             header,
             rows,
         }
@@ -811,6 +820,7 @@ pub(crate) mod tests {
                     result(CheckId::TlsValid, Status::Pass),
                     result(CheckId::HttpSecurityHeaders, Status::Pass),
                     result(CheckId::HttpCsp, Status::Warn),
+                    result(CheckId::MailTls, Status::Fail),
                 ],
                 states: CheckStates::new(),
                 audited_at: Some(1_800_000_000.0),
@@ -832,6 +842,26 @@ pub(crate) mod tests {
         let english = sample_report(Lang::En).security_table();
         assert_eq!(english.title, "Security options");
         assert_eq!(&english.rows[1][3..6], ["Pass", "Warning", "Not run"]);
+    }
+
+    #[test]
+    fn the_mail_table_has_a_column_per_mail_check_and_the_reasons() {
+        let table = sample_report(Lang::Vi).mail_table();
+        assert_eq!(table.title, "Thư điện tử: chống giả mạo và mã hoá");
+        let mail_checks = CheckId::all().into_iter().filter(|id| id.area() == Area::Mail).count();
+        assert_eq!(mail_checks, 8);
+        assert_eq!(table.header.len(), 3 + mail_checks + 1, "{:?}", table.header);
+        let tls_column = 3 + CheckId::all()
+            .into_iter()
+            .filter(|id| id.area() == Area::Mail)
+            .position(|id| id == CheckId::MailTls)
+            .expect("mail.tls is a mail check");
+        assert_eq!(table.rows[1][tls_column], "Không đạt");
+        assert!(
+            !table.rows[1][3 + mail_checks].is_empty(),
+            "the failing reason is listed"
+        );
+        assert_eq!(sample_report(Lang::En).mail_table().rows[1][tls_column], "Fail");
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub fn render(report: &Report) -> Result<Vec<u8>, XlsxError> {
     // Constant memory: a year of outages is streamed to a temporary file row by row.
     outages_sheet(workbook.add_worksheet_with_constant_memory(), report, &bold)?;
     security_sheet(workbook.add_worksheet(), report, &bold)?;
+    mail_sheet(workbook.add_worksheet(), report, &bold)?;
     workbook.save_to_buffer()
 }
 
@@ -182,7 +183,17 @@ fn availability_sheet(
 /// The security options of every site: one column per check, then the reasons.
 fn security_sheet(sheet: &mut Worksheet, report: &Report, bold: &Format) -> Result<(), XlsxError> {
     sheet.set_name(report.lang.sheet_security())?;
-    let table = report.security_table();
+    grouped_sheet(sheet, &report.security_table(), bold)
+}
+
+/// The mail of every site's mail domain: one column per check, then the reasons.
+fn mail_sheet(sheet: &mut Worksheet, report: &Report, bold: &Format) -> Result<(), XlsxError> {
+    sheet.set_name(report.lang.sheet_mail())?;
+    grouped_sheet(sheet, &report.mail_table(), bold)
+}
+
+/// A table of one column per check (agency, site, address first, reasons last).
+fn grouped_sheet(sheet: &mut Worksheet, table: &super::TextTable, bold: &Format) -> Result<(), XlsxError> {
     let titles: Vec<&str> = table.header.iter().map(String::as_str).collect();
     header(sheet, bold, &titles)?;
     for (index, cells) in table.rows.iter().enumerate() {
@@ -190,7 +201,11 @@ fn security_sheet(sheet: &mut Worksheet, report: &Report, bold: &Format) -> Resu
             sheet.write_string(index as u32 + 1, column as u16, cell)?;
         }
     }
-    widths(sheet, &[28, 36, 36, 22, 22, 22, 80])
+    let checks = table.header.len().saturating_sub(4);
+    let mut columns = vec![28, 36, 36];
+    columns.extend(std::iter::repeat_n(22, checks));
+    columns.push(80);
+    widths(sheet, &columns)
 }
 
 /// Rows in a worksheet (Excel's limit).
@@ -263,7 +278,8 @@ mod tests {
                 "Mục tiêu",
                 "Sẵn sàng",
                 "Gián đoạn",
-                "Bảo mật"
+                "Bảo mật",
+                "Thư điện tử"
             ]
         );
         let outages = book.worksheet_range("Gián đoạn").expect("sheet");
