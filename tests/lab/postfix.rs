@@ -11,7 +11,7 @@ use std::process::Stdio;
 /// How one listener answers STARTTLS.
 #[derive(Clone, Copy, Debug)]
 pub enum MxTls {
-    /// TLS 1.2 and 1.3, no anonymous suites.
+    /// TLS 1.2 and 1.3, ECDHE with AEAD only (no RSA key exchange, CBC or anonymous suites).
     Strict,
     /// Also TLS 1.0 and 1.1 (OpenSSL 3 needs security level 0 for them).
     Tls10,
@@ -70,7 +70,9 @@ impl Postfix {
         for listener in listeners {
             let address = SocketAddr::new(listener.ip, port);
             let options = match listener.tls {
-                MxTls::Strict => "-o smtpd_tls_protocols=>=TLSv1.2 -o smtpd_tls_exclude_ciphers=aNULL".to_string(),
+                MxTls::Strict => "-o smtpd_tls_protocols=>=TLSv1.2 -o smtpd_tls_ciphers=high \
+                                 -o tls_high_cipherlist=ECDHE+AESGCM:ECDHE+CHACHA20"
+                    .to_string(),
                 MxTls::Tls10 => "-o smtpd_tls_protocols=>=TLSv1 -o smtpd_tls_exclude_ciphers=aNULL \
                                  -o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0"
                     .to_string(),
