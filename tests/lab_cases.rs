@@ -145,15 +145,18 @@ fn every_address_expectations() -> Vec<(String, CheckId, Status, &'static str)> 
             "[::1] still accepts TLS 1.1 and TLS 1.0",
         ),
         (host("tls10"), TlsModern, Fail, "TLS 1.1 and TLS 1.0"),
+        // One verdict per fault: TLS 1.2 is negotiated; the suites are tls.ciphers'.
+        (host("cbconly"), TlsModern, Pass, "TLS 1.2"),
         (
             host("cbconly"),
-            TlsModern,
+            TlsCiphers,
             Fail,
-            "obsolete TLS 1.2 cipher suites (ECDHE-ECDSA-AES128-SHA (CBC))",
+            "accepts ECDHE-ECDSA-AES128-SHA (CBC with SHA-1, insufficient)",
         ),
         (host("cbconly"), HttpUp, Error, "obsolete TLS suites"),
         (host("cbconly"), Ipv6Reachable, Error, "obsolete TLS suites"),
-        (host("nullonly"), TlsModern, Fail, "no encryption"),
+        (host("nullonly"), TlsModern, Pass, "TLS 1.2"),
+        (host("nullonly"), TlsCiphers, Fail, "(no encryption, insufficient)"),
         (host("rsa1024"), TlsValid, Fail, "1024-bit RSA key"),
         (host("sha1"), TlsValid, Fail, "signed with SHA-1"),
         (host("hugecert"), TlsValid, Error, "larger than 64 KiB"),
@@ -437,10 +440,24 @@ async fn one_dual_stack_target_costs_one_connection_and_handshake_per_address() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_audit_adds_only_the_legacy_tls_and_crawler_connections() {
+async fn full_audit_adds_only_the_legacy_tls_crawler_and_deep_scan_connections() {
     let lab = Lab::start().await;
-    audit_site(&lab, &host("good"), CheckId::all(), CheckId::all()).await;
+    let verdict = audit_site(&lab, &host("good"), CheckId::all(), CheckId::all()).await;
     let site = lab.site(&host("good"));
+    // The deep TLS scan opens one connection per hello it sends, never finishing a handshake,
+    // and says how many it sent.
+    let scanned = |family: &str| -> usize {
+        let scan = verdict
+            .observations
+            .address
+            .tls_scans
+            .iter()
+            .find(|scan| scan.ip.is_ipv6() == (family == "ipv6"))
+            .expect("every address is scanned");
+        assert!(scan.incomplete.is_empty(), "{:?}", scan.incomplete);
+        assert!(scan.handshakes <= 40, "{}", scan.handshakes);
+        scan.handshakes
+    };
     // Every address also carries the legacy ClientHello probe (a TCP connection with no
     // finished handshake); the plain-HTTP probe goes to the http:// port, one per address.
     // content.clean asks once more as a search crawler, on the first usable address only, on
@@ -450,13 +467,13 @@ async fn full_audit_adds_only_the_legacy_tls_and_crawler_connections() {
     // requests per address, no more connections.
     assert_eq!(
         site.v4.get(),
-        (2, 1, 4),
-        "IPv4 listener: page + security.txt x2 + crawler, legacy hello"
+        (2 + scanned("ipv4"), 1, 4),
+        "IPv4 listener: page + security.txt x2 + crawler, legacy hello, deep scan"
     );
     assert_eq!(
         site.v6.get(),
-        (2, 1, 3),
-        "IPv6 listener: page + security.txt x2, legacy hello"
+        (2 + scanned("ipv6"), 1, 3),
+        "IPv6 listener: page + security.txt x2, legacy hello, deep scan"
     );
 }
 

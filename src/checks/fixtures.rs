@@ -174,6 +174,7 @@ pub fn observations() -> Observations {
                 .collect(),
             pmtu: Vec::new(),
             security_txt: [v4, v6].iter().map(|ip| security_txt(ip)).collect(),
+            tls_scans: [v4, v6].iter().map(|ip| tls_scan(ip)).collect(),
         },
         zone: ZoneLevel {
             facts: Some(ZoneFacts {
@@ -263,4 +264,24 @@ pub fn assert_reason(result: &crate::checks::CheckResult, needle: &str) {
         needle,
         result.reason.en
     );
+}
+
+/// A modern server's deep scan: TLS 1.3 and ECDHE-GCM only, X25519 and P-256, every feature.
+pub fn tls_scan(ip: &str) -> crate::probe::tls_scan::TlsScan {
+    use crate::probe::tls_hello::{SECP256R1, X25519};
+    let mut scan = crate::probe::tls_scan::TlsScan::empty(ip.parse().expect("fixture address"));
+    scan.scanned_at = 1_800_000_000.0;
+    scan.handshakes = 20;
+    scan.tls13_suites = vec![0x1302, 0x1303, 0x1301];
+    scan.tls12_suites = vec![0xc030, 0xc02f, 0xcca8];
+    scan.server_preference = Some(true);
+    scan.tls12_groups = vec![X25519, SECP256R1];
+    scan.tls13_groups = vec![X25519, SECP256R1];
+    scan.sha1_signatures = Some(false);
+    scan.sha224_signatures = Some(false);
+    scan.secure_renegotiation = Some(true);
+    scan.extended_master_secret = Some(true);
+    scan.compression = Some(false);
+    scan.post_quantum = Some(false);
+    scan
 }

@@ -26,6 +26,7 @@ pub mod security_headers;
 pub mod security_txt;
 pub mod similarity;
 pub mod tls;
+pub mod tls_scan;
 pub mod untested;
 
 pub use crate::model::catalogue::CheckId;
@@ -37,7 +38,7 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 18] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 19] = [
     content::CHECKS,
     csp::CHECKS,
     dns::CHECKS,
@@ -56,6 +57,7 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 18] = [
     security_headers::CHECKS,
     security_txt::CHECKS,
     tls::CHECKS,
+    tls_scan::CHECKS,
 ];
 
 fn implementation(id: CheckId) -> Option<CheckFn> {

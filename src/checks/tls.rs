@@ -357,8 +357,9 @@ pub fn expiry(obs: &Observations, settings: &TargetSettings, now: i64) -> CheckR
     )
 }
 
-/// TLS 1.2+ negotiated and TLS 1.0/1.1 refused, on every usable address; a server that only
-/// offers obsolete TLS 1.2 suites (CBC, static RSA, DHE, RC4, NULL) fails here too.
+/// TLS 1.2+ negotiated and TLS 1.0/1.1 refused, on every usable address. Protocol versions
+/// only: a server that offers nothing but suites rustls will not use (CBC, static RSA, DHE,
+/// NULL) negotiates TLS 1.2 all the same, and its suites are judged by tls.ciphers.
 pub fn modern(obs: &Observations) -> CheckResult {
     let id = CheckId::TlsModern;
     let seen = handshakes(obs);
@@ -407,11 +408,10 @@ pub fn modern(obs: &Observations) -> CheckResult {
             LegacyTlsOutcome::Refused { .. } | LegacyTlsOutcome::NoRoute { .. } => {}
         }
     }
-    for (ip, suite) in &obsolete {
-        problems.push(
-            format!("[{ip}] offers only obsolete TLS 1.2 cipher suites ({suite})"),
-            format!("[{ip}] chỉ hỗ trợ bộ mã hóa TLS 1.2 lỗi thời ({suite})"),
-        );
+    // One verdict per fault: a server whose TLS 1.2 suites are all ones rustls will not use
+    // still negotiates TLS 1.2 (the hand-built hello showed it); its suites are tls.ciphers'.
+    if !obsolete.is_empty() && !versions.contains(&"TLS 1.2") {
+        versions.push("TLS 1.2");
     }
     if !problems.is_empty() {
         return fail(id, problems.reason("", ""), observed);
@@ -432,7 +432,7 @@ pub fn modern(obs: &Observations) -> CheckResult {
     }
     let unfinished = super::http::untested_here(
         obs,
-        |fetch| !fetch.tls.as_ref().is_some_and(|tls| tls.handshake_completed),
+        |fetch| fetch.obsolete_suite.is_none() && !fetch.tls.as_ref().is_some_and(|tls| tls.handshake_completed),
         "no handshake",
     );
     if let Some(result) = partial(id, &unfinished, observed.clone()) {
@@ -644,13 +644,13 @@ mod tests {
     }
 
     #[test]
-    fn obsolete_suites_only_fail_modern() {
+    fn obsolete_suites_only_are_not_a_protocol_fault() {
         let mut obs = observations();
         obs.address.fetches[0].tls = None;
         obs.address.fetches[0].responses.clear();
         obs.address.fetches[0].obsolete_suite = Some("AES128-SHA (static RSA, CBC)".into());
         let result = modern(&obs);
-        assert_verdict(&result, Status::Fail, "obsolete TLS 1.2 cipher suites (AES128-SHA");
+        assert_eq!(result.status, Status::Pass, "{}", result.reason.en);
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDefaults {
     pub(super) interval: Option<HumanDuration>,
+    pub(super) deep_interval: Option<HumanDuration>,
     pub(super) timeout: Option<HumanDuration>,
     pub(super) category: Option<Category>,
     pub(super) expect_status: Option<Vec<StatusRange>>,
@@ -119,6 +120,7 @@ pub(super) struct RawTarget {
     #[serde(default)]
     pub(super) tags: Vec<String>,
     pub(super) interval: Option<HumanDuration>,
+    pub(super) deep_interval: Option<HumanDuration>,
     pub(super) timeout: Option<HumanDuration>,
     pub(super) http_url: Option<Spanned<String>>,
     pub(super) expect_status: Option<Vec<StatusRange>>,

@@ -92,6 +92,7 @@ pub(super) fn resolve(raw: RawConfig, file: &str, base_dir: &Path, path: &Path) 
 /// Fields a target shares with `defaults:`; each one given replaces the inherited value.
 struct SettingsFields<'a> {
     interval: Option<HumanDuration>,
+    deep_interval: Option<HumanDuration>,
     timeout: Option<HumanDuration>,
     expect_status: Option<&'a Vec<StatusRange>>,
     tls_expiry_warn: Option<HumanDuration>,
@@ -106,6 +107,7 @@ impl SettingsFields<'_> {
             }
         };
         set(&mut settings.interval, self.interval);
+        set(&mut settings.deep_interval, self.deep_interval);
         set(&mut settings.timeout, self.timeout);
         set(&mut settings.tls_expiry_warn, self.tls_expiry_warn);
         set(&mut settings.tls_expiry_fail, self.tls_expiry_fail);
@@ -121,6 +123,7 @@ fn default_settings(defaults: &RawDefaults, source: &Source<'_>) -> Result<Targe
     let mut settings = TargetSettings::default();
     SettingsFields {
         interval: defaults.interval,
+        deep_interval: defaults.deep_interval,
         timeout: defaults.timeout,
         expect_status: defaults.expect_status.as_ref(),
         tls_expiry_warn: defaults.tls_expiry_warn,
@@ -157,6 +160,7 @@ fn resolve_target(
     let mut settings = base.clone();
     SettingsFields {
         interval: entry.interval,
+        deep_interval: entry.deep_interval,
         timeout: entry.timeout,
         expect_status: entry.expect_status.as_ref(),
         tls_expiry_warn: entry.tls_expiry_warn.as_ref().map(|s| s.value),

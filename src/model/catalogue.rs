@@ -40,6 +40,9 @@ pub enum CheckId {
     MailMtaSts,
     MailTls,
     MailDane,
+    TlsCiphers,
+    TlsKeyExchange,
+    TlsFeatures,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -122,6 +125,9 @@ pub struct ProbeSet {
     pub mail_dane: bool,
     /// The MTA-STS record and policy and the TLS-RPT record (needs `mail`).
     pub mta_sts: bool,
+    /// The deep TLS scan of every usable address (suites, groups, features), kept for
+    /// `deep_interval`.
+    pub tls_scan: bool,
     /// The page's resource hosts over IPv6 (needs `fetch`).
     pub resources: bool,
     /// The page once more as a search crawler (needs `fetch`).
@@ -149,6 +155,7 @@ impl ProbeSet {
         mail_tls: true,
         mail_dane: true,
         mta_sts: true,
+        tls_scan: true,
         resources: true,
         crawler: true,
         plain_http: true,
@@ -169,6 +176,7 @@ impl ProbeSet {
             mail_tls: self.mail_tls || other.mail_tls,
             mail_dane: self.mail_dane || other.mail_dane,
             mta_sts: self.mta_sts || other.mta_sts,
+            tls_scan: self.tls_scan || other.tls_scan,
             resources: self.resources || other.resources,
             crawler: self.crawler || other.crawler,
             plain_http: self.plain_http || other.plain_http,
@@ -202,6 +210,7 @@ const NONE: ProbeSet = ProbeSet {
     mail_tls: false,
     mail_dane: false,
     mta_sts: false,
+    tls_scan: false,
     resources: false,
     crawler: false,
     plain_http: false,
@@ -223,6 +232,7 @@ const MAIL_AUTH: ProbeSet = ProbeSet {
     mail_auth: true,
     ..NONE
 };
+const TLS_SCAN: ProbeSet = ProbeSet { tls_scan: true, ..NONE };
 const MAIL_TLS: ProbeSet = ProbeSet {
     mail: true,
     smtp: true,
@@ -231,7 +241,7 @@ const MAIL_TLS: ProbeSet = ProbeSet {
 };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 30] = [
+pub const CATALOGUE: [CheckInfo; 33] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -537,6 +547,33 @@ pub const CATALOGUE: [CheckInfo; 30] = [
             mail_dane: true,
             ..MAIL_TLS
         },
+    },
+    CheckInfo {
+        id: CheckId::TlsCiphers,
+        key: "tls.ciphers",
+        title_en: "Only good cipher suites on every address",
+        title_vi: "Chỉ dùng bộ mã an toàn trên mọi địa chỉ",
+        problem_en: "Weak cipher suites accepted",
+        problem_vi: "Chấp nhận bộ mã yếu",
+        needs: TLS_SCAN,
+    },
+    CheckInfo {
+        id: CheckId::TlsKeyExchange,
+        key: "tls.key_exchange",
+        title_en: "Key exchange on strong groups, no SHA-1 signatures",
+        title_vi: "Trao đổi khoá trên nhóm mạnh, không ký SHA-1",
+        problem_en: "Weak key exchange (DH size, groups or SHA-1)",
+        problem_vi: "Trao đổi khoá yếu (kích thước DH, nhóm hoặc SHA-1)",
+        needs: TLS_SCAN,
+    },
+    CheckInfo {
+        id: CheckId::TlsFeatures,
+        key: "tls.features",
+        title_en: "Secure renegotiation, extended master secret, no compression",
+        title_vi: "Thương lượng lại an toàn, extended master secret, không nén",
+        problem_en: "Unsafe TLS options (renegotiation, EMS, compression)",
+        problem_vi: "Tuỳ chọn TLS không an toàn (thương lượng lại, EMS, nén)",
+        needs: TLS_SCAN,
     },
 ];
 

@@ -230,6 +230,9 @@ impl<'de> Deserialize<'de> for StatusRange {
 pub struct TargetSettings {
     pub timeout: Duration,
     pub interval: Duration,
+    /// How long a deep TLS scan (suites, groups, features) is kept before the address is
+    /// scanned again (`deep_interval`, default 24 h): it costs tens of handshakes.
+    pub deep_interval: Duration,
     pub expect_status: Vec<StatusRange>,
     pub tls_expiry_warn: Duration,
     pub tls_expiry_fail: Duration,
@@ -278,6 +281,7 @@ impl Default for TargetSettings {
         TargetSettings {
             timeout: Duration::from_secs(10),
             interval: Duration::from_secs(300),
+            deep_interval: Duration::from_secs(86_400),
             expect_status: vec![StatusRange::SUCCESS],
             tls_expiry_warn: Duration::from_secs(21 * 86400),
             tls_expiry_fail: Duration::from_secs(7 * 86400),

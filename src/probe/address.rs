@@ -14,6 +14,7 @@ use super::http::{AddressFetch, FetchError, KeptConnection, Phase, PlainHttpFact
 use super::legacy_tls::{self, AddressLegacyTls};
 use super::pmtu::{self, AddressPmtu};
 use super::progress::Progress;
+use super::tls_scan::{self, TlsScan};
 
 /// Per-address facts of the target's host.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -29,6 +30,8 @@ pub struct AddressLevel {
     pub pmtu: Vec<AddressPmtu>,
     /// security.txt on every address whose page came back (when probed).
     pub security_txt: Vec<super::security_txt::AddressSecurityTxt>,
+    /// The deep TLS scan of every usable address (when probed; kept for `deep_interval`).
+    pub tls_scans: Vec<TlsScan>,
 }
 
 /// The fetches, and for each the connection its page came back on while it can carry one more
@@ -132,6 +135,38 @@ pub async fn plain_http(cx: &Context<'_>, host: &HostLevel) -> Vec<PlainHttpFact
             .iter()
             .map(|ip| http.plain_http(&target.http_url, *ip, cx.deadline)),
     )
+    .await
+}
+
+/// The deep TLS scan of every usable address, shared by the sites on it and kept for the
+/// target's `deep_interval` (a scan that could not finish is kept for one `interval` only).
+pub async fn tls_scans(cx: &Context<'_>, host: &HostLevel) -> Vec<TlsScan> {
+    if !cx.probes.tls_scan {
+        return Vec::new();
+    }
+    let settings = &cx.target.settings;
+    futures::future::join_all(host.usable().iter().map(|ip| async {
+        let address = SocketAddr::new(*ip, cx.target.https_port());
+        let key = format!("{}|{address}", cx.host());
+        let compute = || async {
+            let scan = tls_scan::scan(address, cx.host(), cx.deadline).await;
+            let keep = match scan.incomplete.is_empty() {
+                true => settings.deep_interval,
+                false => settings.interval.min(settings.deep_interval),
+            };
+            (scan, keep)
+        };
+        cx.shared
+            .tls_scans
+            .get_or_compute(&key, cx.deadline, compute)
+            .await
+            .unwrap_or_else(|| {
+                let mut scan = TlsScan::empty(*ip);
+                scan.incomplete
+                    .push("another audit's scan of this address did not finish in time".into());
+                scan
+            })
+    }))
     .await
 }
 

@@ -39,6 +39,8 @@ pub mod site;
 pub mod smtp;
 pub mod state;
 pub mod tls;
+pub mod tls_hello;
+pub mod tls_scan;
 pub mod trust_anchor;
 pub mod zone;
 
@@ -142,6 +144,7 @@ impl Prober {
                 crls: revocation::CrlCache::default(),
                 zones: shared::SharedCache::default(),
                 mails: shared::SharedCache::default(),
+                tls_scans: shared::SharedCache::default(),
                 resource_hosts: shared::SharedCache::default(),
                 routing: settings.routing.clone(),
                 route_origins: shared::SharedCache::default(),

@@ -48,10 +48,11 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             certificates,
         }
     };
-    let (after, plain_http, legacy_tls) = tokio::join!(
+    let (after, plain_http, legacy_tls, tls_scans) = tokio::join!(
         after_fetch,
         address::plain_http(cx, &host),
-        address::legacy_tls(cx, &host)
+        address::legacy_tls(cx, &host),
+        address::tls_scans(cx, &host)
     );
     SiteLevels {
         host,
@@ -61,6 +62,7 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             legacy_tls,
             pmtu: after.pmtu,
             security_txt: after.security_txt,
+            tls_scans,
         },
         page: after.page,
         certificates: after.certificates,

@@ -20,6 +20,8 @@ pub struct SharedState {
     pub crls: CrlCache,
     pub zones: SharedCache<ZoneRound>,
     pub mails: SharedCache<MailFacts>,
+    /// Deep TLS scans by host and address, kept for the target's `deep_interval`.
+    pub tls_scans: SharedCache<super::tls_scan::TlsScan>,
     pub resource_hosts: SharedCache<HostOutcome>,
     /// Where route origins and VRPs come from (`routing:`).
     pub routing: RoutingSettings,

@@ -1,0 +1,408 @@
+//! The deep TLS scan on real servers: `openssl s_server` for what nginx cannot be made to do
+//! (RSA key exchange, a server that prefers a phase-out suite, ffdhe2048 and ffdhe3072 DHE,
+//! SHA-1 key-exchange signatures), `gnutls-serv` without RFC 5746, nginx without the extended
+//! master secret, and a site whose IPv6 server is the one nobody updated. The real binary scans
+//! them through the lab's DNS server; every status of tls.ciphers, tls.key_exchange and
+//! tls.features is shown, each naming the address.
+
+#[allow(dead_code)]
+#[path = "lab/dns.rs"]
+mod dns;
+mod harness;
+mod netlab;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use dns::{DnsServer, ZoneData};
+use harness::{show, vnready};
+use serde_json::Value;
+
+const ZONE: &str = "scanlab.vn";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed by the test command");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+fn free_port(ip: &str) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A server process killed on drop.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until `ip:port` accepts a connection: only the started server can make that true.
+fn wait_listening(ip: &str, port: u16, what: &str) {
+    let address = std::net::SocketAddr::new(ip.parse().expect("ip"), port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(address).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not listen on {address}"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// A port free on 127.0.0.1 and on ::1, for a site whose servers listen on both.
+fn dual_free_port() -> u16 {
+    loop {
+        let port = free_port("127.0.0.1");
+        if std::net::TcpListener::bind(("::1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `openssl s_server -www` on `ip` and `port` with `args`.
+fn s_server(dir: &Path, ip: &str, port: u16, args: &[&str]) -> Server {
+    let accept = match ip.contains(':') {
+        true => format!("[{ip}]:{port}"),
+        false => format!("{ip}:{port}"),
+    };
+    let child = std::process::Command::new("openssl")
+        .args([
+            "s_server", "-accept", &accept, "-cert", "site.crt", "-key", "site.key", "-www", "-quiet",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    wait_listening(ip, port, "openssl s_server");
+    Server(child)
+}
+
+fn result<'a>(document: &'a Value, label: &str, check: &str) -> (&'a str, &'a str) {
+    let site = document["targets"]
+        .as_array()
+        .and_then(|targets| {
+            targets.iter().find(|t| {
+                t["target"]
+                    .as_str()
+                    .is_some_and(|url| url.starts_with(&format!("https://{label}.")))
+            })
+        })
+        .unwrap_or_else(|| panic!("{label} not in {document}"));
+    let found = site["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["id"] == check))
+        .unwrap_or_else(|| panic!("{check} not run for {label}"));
+    (
+        found["status"].as_str().unwrap_or_default(),
+        found["reason"]["en"].as_str().unwrap_or_default(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scan_status_on_real_servers() {
+    for tool in ["openssl", "gnutls-serv", "nginx"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            found,
+            "{tool} is required: scripts/test.sh installs it (openssl, gnutls-bin, nginx-light)"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "site.key",
+            "-out",
+            "site.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=scanlab.vn",
+        ],
+    );
+    for group in ["ffdhe2048", "ffdhe3072"] {
+        openssl(
+            d,
+            &[
+                "genpkey",
+                "-genparam",
+                "-algorithm",
+                "DH",
+                "-pkeyopt",
+                &format!("group:{group}"),
+                "-out",
+                &format!("{group}.pem"),
+            ],
+        );
+    }
+    let modern = [
+        "-cipher",
+        "ECDHE+AESGCM:ECDHE+CHACHA20",
+        "-serverpref",
+        "-groups",
+        "X25519:P-256",
+        "-sigalgs",
+        "RSA-PSS+SHA256:RSA-PSS+SHA384:RSA+SHA256:RSA+SHA384:RSA+SHA512",
+    ];
+    let mut servers = Vec::new();
+    let mut sites: Vec<(&str, Vec<(&str, u16)>)> = Vec::new();
+    let mut add = |label: &'static str, listeners: Vec<(&'static str, Vec<&str>)>| {
+        let port = dual_free_port();
+        let mut addresses = Vec::new();
+        for (ip, args) in listeners {
+            servers.push(s_server(d, ip, port, &args));
+            addresses.push((ip, port));
+        }
+        sites.push((label, addresses));
+    };
+    add("modern", vec![("127.0.0.1", modern.to_vec()), ("::1", modern.to_vec())]);
+    add(
+        "rsakx",
+        vec![("127.0.0.1", vec!["-no_tls1_3", "-cipher", "ECDHE+AESGCM:AES128-SHA"])],
+    );
+    add(
+        "prefers",
+        vec![(
+            "127.0.0.1",
+            vec![
+                "-no_tls1_3",
+                "-serverpref",
+                "-cipher",
+                "ECDHE-RSA-AES128-SHA256:ECDHE+AESGCM",
+            ],
+        )],
+    );
+    add(
+        "dhe2048",
+        vec![(
+            "127.0.0.1",
+            vec![
+                "-cipher",
+                "ECDHE+AESGCM:DHE-RSA-AES128-GCM-SHA256",
+                "-dhparam",
+                "ffdhe2048.pem",
+            ],
+        )],
+    );
+    add(
+        "dhe3072",
+        vec![(
+            "127.0.0.1",
+            vec![
+                "-cipher",
+                "ECDHE+AESGCM:DHE-RSA-AES128-GCM-SHA256",
+                "-dhparam",
+                "ffdhe3072.pem",
+            ],
+        )],
+    );
+    // Stock OpenSSL 3 still signs with SHA-224 when asked to.
+    add("sha224", vec![("127.0.0.1", vec!["-cipher", "ECDHE+AESGCM"])]);
+    add(
+        "sha1",
+        vec![(
+            "127.0.0.1",
+            vec![
+                "-no_tls1_3",
+                "-cipher",
+                "ECDHE+AESGCM:@SECLEVEL=0",
+                "-sigalgs",
+                "RSA+SHA256:RSA+SHA1",
+            ],
+        )],
+    );
+    // The IPv4 server was updated, the IPv6 one was not.
+    add(
+        "split",
+        vec![
+            ("127.0.0.1", modern.to_vec()),
+            ("::1", vec!["-cipher", "ECDHE+AESGCM:AES256-GCM-SHA384"]),
+        ],
+    );
+
+    // gnutls-serv without RFC 5746 (it binds every address; nothing is sent to it but ours).
+    let gnutls_port = free_port("127.0.0.1");
+    let gnutls = std::process::Command::new("gnutls-serv")
+        .args([
+            "--http",
+            "--x509certfile",
+            "site.crt",
+            "--x509keyfile",
+            "site.key",
+            "-p",
+        ])
+        .arg(gnutls_port.to_string())
+        .args(["--priority", "NORMAL:%DISABLE_SAFE_RENEGOTIATION"])
+        .current_dir(d)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gnutls-serv");
+    let _gnutls = Server(gnutls);
+    wait_listening("127.0.0.1", gnutls_port, "gnutls-serv");
+    sites.push(("norfc5746", vec![("127.0.0.1", gnutls_port)]));
+
+    // nginx with the extended master secret turned off.
+    let nginx_port = free_port("127.0.0.1");
+    let block = format!(
+        "server {{ listen 127.0.0.1:{nginx_port} ssl; server_name noems.{ZONE}; ssl_certificate {d}/site.crt; \
+         ssl_certificate_key {d}/site.key; ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers ECDHE+AESGCM; \
+         ssl_conf_command Options -ExtendedMasterSecret; location / {{ return 200 ok; }} }}\n",
+        d = d.display()
+    );
+    let nginx_dir = d.join("nginx");
+    std::fs::create_dir_all(&nginx_dir).expect("nginx dir");
+    let _nginx = netlab::nginx(None, &nginx_dir, &block);
+    sites.push(("noems", vec![("127.0.0.1", nginx_port)]));
+    // Nothing listens: every check is an error naming the address.
+    sites.push(("closed", vec![("127.0.0.1", free_port("127.0.0.1"))]));
+
+    let mut zones = ZoneData::default();
+    zones.zone(ZONE, &[&format!("ns1.{ZONE}")]);
+    zones.a(&format!("ns1.{ZONE}"), "127.0.0.1");
+    let mut yaml = String::new();
+    for (label, addresses) in &sites {
+        let host = format!("{label}.{ZONE}");
+        for (ip, _) in addresses {
+            zones.a(&host, ip);
+        }
+        let port = addresses[0].1;
+        yaml.push_str(&format!("  - url: https://{host}:{port}/\n"));
+    }
+    let dns = DnsServer::start(zones).await;
+    let config = format!(
+        "resolver:\n  servers: [\"{}\"]\ntrust:\n  accept_ranges: [\"127.0.0.0/8\", \"::1/128\"]\ntargets:\n{yaml}",
+        dns.addr()
+    );
+    let config_path = d.join("scan.yaml");
+    std::fs::write(&config_path, config).expect("config");
+    let output = vnready(&[
+        "check",
+        "--config",
+        &config_path.display().to_string(),
+        "--only",
+        "tls.ciphers,tls.key_exchange,tls.features",
+        "--format",
+        "json",
+        "--timeout",
+        "20s",
+    ])
+    .await;
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    let cases = [
+        ("modern", "tls.ciphers", "pass", "all"),
+        ("modern", "tls.key_exchange", "pass", "all"),
+        ("modern", "tls.features", "pass", "all"),
+        (
+            "rsakx",
+            "tls.ciphers",
+            "fail",
+            "[127.0.0.1] accepts AES128-SHA (RSA key exchange",
+        ),
+        (
+            "prefers",
+            "tls.ciphers",
+            "warn",
+            "prefers ECDHE-RSA-AES128-SHA256 over its good suites",
+        ),
+        (
+            "dhe2048",
+            "tls.key_exchange",
+            "fail",
+            "[127.0.0.1] offers DHE with a 2048-bit group",
+        ),
+        (
+            "dhe2048",
+            "tls.ciphers",
+            "warn",
+            "DHE-RSA-AES128-GCM-SHA256 (finite-field DHE, phase-out)",
+        ),
+        ("dhe3072", "tls.key_exchange", "warn", "3072-bit group (phase-out)"),
+        ("sha1", "tls.key_exchange", "fail", "signs the key exchange with SHA-1"),
+        (
+            "sha224",
+            "tls.key_exchange",
+            "warn",
+            "[127.0.0.1] signs the key exchange with SHA-224",
+        ),
+        ("split", "tls.ciphers", "fail", "[::1] accepts AES256-GCM-SHA384"),
+        ("norfc5746", "tls.features", "fail", "no secure renegotiation (RFC 5746"),
+        ("noems", "tls.features", "fail", "no extended master secret (RFC 7627)"),
+        ("closed", "tls.ciphers", "error", "[127.0.0.1]"),
+        ("closed", "tls.features", "error", "[127.0.0.1]"),
+    ];
+    let mut wrong = Vec::new();
+    for (label, check, expected, words) in cases {
+        let (status, reason) = result(&document, label, check);
+        if status != expected || !reason.contains(words) {
+            wrong.push(format!(
+                "{label} {check}: {status} {reason:?}, expected {expected} with {words:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let (_, split) = result(&document, "split", "tls.ciphers");
+    assert!(
+        !split.contains("127.0.0.1"),
+        "the updated IPv4 server is not blamed: {split}"
+    );
+    // Every scan stays within its budget and records what it found, by address.
+    let scans: Vec<&Value> = document["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["checks"].as_array().into_iter().flatten())
+        .filter(|c| c["id"] == "tls.ciphers")
+        .flat_map(|c| c["observed"]["scans"].as_array().into_iter().flatten())
+        .collect();
+    assert!(
+        scans
+            .iter()
+            .all(|scan| scan["handshakes"].as_u64().is_some_and(|n| n <= 40)),
+        "{scans:?}"
+    );
+    let max = scans
+        .iter()
+        .filter_map(|scan| scan["handshakes"].as_u64())
+        .max()
+        .unwrap_or_default();
+    for scan in &scans {
+        eprintln!(
+            "tls scan: [{}] {} handshakes {}",
+            scan["ip"], scan["handshakes"], scan["incomplete"]
+        );
+    }
+    eprintln!(
+        "tls scan: {} cases, {} address scans, at most {max} handshakes per address",
+        cases.len(),
+        scans.len()
+    );
+    drop(servers);
+}
