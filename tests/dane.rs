@@ -3,7 +3,8 @@
 //! real `vnready check` validating from the parent's keys. Each status: pass (two DANE-EE
 //! records, one matching), warn (one record: no rollover), warn (TLSA in an unsigned zone),
 //! fail (no record matches), fail (bogus signatures), fail (one MX host without TLSA beside one
-//! with), skip (no TLSA at all).
+//! with), skip (no TLSA at all). Then tls.dane on an openssl s_server over 127.0.0.1 and ::1 with
+//! `_PORT._tcp` TLSA records in the same zones: pass, fail, skip, warn (unsigned), fail (bogus).
 
 mod harness;
 mod lab;
@@ -51,15 +52,15 @@ fn zone_text(zone: &str, body: &str) -> String {
     )
 }
 
-fn result<'a>(document: &'a Value, target: &str) -> (&'a str, &'a str) {
+fn result<'a>(document: &'a Value, target: &str, id: &str) -> (&'a str, &'a str) {
     let site = document["targets"]
         .as_array()
         .and_then(|targets| targets.iter().find(|t| t["target"] == target))
         .unwrap_or_else(|| panic!("{target} not in {document}"));
     let check = site["checks"]
         .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["id"] == "mail.dane"))
-        .unwrap_or_else(|| panic!("mail.dane not run for {target}"));
+        .and_then(|checks| checks.iter().find(|c| c["id"] == id))
+        .unwrap_or_else(|| panic!("{id} not run for {target}"));
     (
         check["status"].as_str().unwrap_or_default(),
         check["reason"]["en"].as_str().unwrap_or_default(),
@@ -129,6 +130,54 @@ async fn each_dane_status_on_signed_zones_and_a_real_postfix() {
         .get_mut("secure")
         .expect("secure")
         .push_str("twohosts IN MX 10 mx-second\ntwohosts IN MX 20 mx-none\n");
+    // tls.dane: one web server on 127.0.0.1 and ::1 (the same port), its TLSA records beside
+    // the mail ones.
+    let web_port = loop {
+        let port = free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            break port;
+        }
+    };
+    let web_names: Vec<String> = [
+        "www-good.secure",
+        "www-bad.secure",
+        "www-none.secure",
+        "www.insecure",
+        "www.bogus",
+    ]
+    .iter()
+    .map(|n| format!("{n}.{PARENT}"))
+    .collect();
+    let web_cert = pki.leaf(
+        &web_names.iter().map(String::as_str).collect::<Vec<_>>(),
+        Validity::Current,
+        true,
+    );
+    let web_digest = spki_sha256(web_cert.chain[0].as_ref());
+    let files = lab::web::write_served(&web_cert, d, "web");
+    let _web = [
+        lab::web::OpensslServer::start("127.0.0.1", web_port, &files, &[]).await,
+        lab::web::OpensslServer::start("::1", web_port, &files, &[]).await,
+    ];
+    let web_tlsa = |owner: &str, data: &[&str]| -> String {
+        data.iter()
+            .map(|digest| format!("_{web_port}._tcp.{owner} IN TLSA 3 1 1 {digest}\n"))
+            .collect()
+    };
+    for (zone, owner, data, dual) in [
+        ("secure", "www-good", vec![web_digest.as_str(), next_key.as_str()], true),
+        ("secure", "www-bad", vec![wrong.as_str(), next_key.as_str()], false),
+        ("secure", "www-none", vec![], false),
+        ("insecure", "www", vec![web_digest.as_str(), next_key.as_str()], false),
+        ("bogus", "www", vec![web_digest.as_str(), next_key.as_str()], false),
+    ] {
+        let body = zones.get_mut(zone).expect("zone");
+        body.push_str(&format!("{owner} IN A 127.0.0.1\n"));
+        if dual {
+            body.push_str(&format!("{owner} IN AAAA ::1\n"));
+        }
+        body.push_str(&web_tlsa(owner, &data));
+    }
     let mut delegations = String::from("ns1 IN A 127.0.0.1\n");
     let mut stems = std::collections::HashMap::new();
     for (zone, body) in &zones {
@@ -229,10 +278,52 @@ async fn each_dane_status_on_signed_zones_and_a_real_postfix() {
     let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
     for (domain, zone, expected, words) in cases {
         let target = format!("https://www.{domain}.{zone}.{PARENT}/");
-        let (status, reason) = result(&document, &target);
+        let (status, reason) = result(&document, &target, "mail.dane");
         assert_eq!(status, expected, "{target}: {reason}");
         assert!(reason.contains(words), "{target}: {reason:?} lacks {words:?}");
     }
     eprintln!("mail.dane: {} cases on signed zones and Postfix", cases.len());
+
+    let web_cases = [
+        ("www-good.secure", "pass", "matches the chain on all 2 address(es)"),
+        ("www-bad.secure", "fail", "[127.0.0.1] the chain matches no TLSA record"),
+        ("www-none.secure", "skip", "no TLSA record"),
+        ("www.insecure", "warn", "unsigned zone"),
+        ("www.bogus", "fail", "bogus"),
+    ];
+    let mut yaml = format!(
+        "resolver:\n  servers: [\"127.0.0.1:{}\"]\n  trust_anchor: \"{}\"\ntrust:\n  extra_roots: [\"{}\"]\n  accept_ranges: [\"127.0.0.0/8\", \"::1/128\"]\ntargets:\n",
+        nsd.port,
+        anchor.display(),
+        root.display()
+    );
+    for (host, _, _) in web_cases {
+        yaml.push_str(&format!("  - url: https://{host}.{PARENT}:{web_port}/\n"));
+    }
+    let config = d.join("tls-dane.yaml");
+    std::fs::write(&config, yaml).expect("config");
+    let output = vnready(&[
+        "check",
+        "--config",
+        &config.display().to_string(),
+        "--only",
+        "tls.dane",
+        "--format",
+        "json",
+        "--timeout",
+        "10s",
+    ])
+    .await;
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    for (host, expected, words) in web_cases {
+        let target = format!("https://{host}.{PARENT}:{web_port}/");
+        let (status, reason) = result(&document, &target, "tls.dane");
+        assert_eq!(status, expected, "{target}: {reason}");
+        assert!(reason.contains(words), "{target}: {reason:?} lacks {words:?}");
+    }
+    eprintln!(
+        "tls.dane: {} cases on signed zones and openssl s_server",
+        web_cases.len()
+    );
     drop(nsd);
 }

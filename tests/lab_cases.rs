@@ -386,6 +386,7 @@ async fn every_lab_case_gets_the_expected_verdict() {
                     | MailTls
                     | MailMtaSts
                     | MailDane
+                    | TlsDane
                     | RoutingRpki
                     | HttpSecurityHeaders
                     | HttpCsp

@@ -150,6 +150,7 @@ pub fn observations() -> Observations {
                 resolve_seconds: 0.01,
             },
             addresses: vec![classify(v4.parse().unwrap(), &[]), classify(v6.parse().unwrap(), &[])],
+            caa: None,
         },
         address: AddressLevel {
             fetches: vec![fetch(v4), fetch(v6)],
@@ -175,6 +176,7 @@ pub fn observations() -> Observations {
             pmtu: Vec::new(),
             security_txt: [v4, v6].iter().map(|ip| security_txt(ip)).collect(),
             tls_scans: [v4, v6].iter().map(|ip| tls_scan(ip)).collect(),
+            dane: None,
         },
         zone: ZoneLevel {
             facts: Some(ZoneFacts {

@@ -4,6 +4,7 @@
 
 use serde_json::json;
 
+use super::dane::matches;
 use super::input::CheckFn;
 use super::mail::judged;
 use super::result::{fail, not_tested, pass, reason, skip, warn, CheckResult};
@@ -11,7 +12,7 @@ use crate::model::catalogue::CheckId;
 use crate::model::tlsa::Tlsa;
 use crate::probe::dns::{DnssecState, LookupOutcome};
 use crate::probe::mail::{ExchangeFacts, MailFacts, SmtpOutcome};
-use crate::probe::smtp::{ChainDigests, StarttlsHandshake};
+use crate::probe::smtp::StarttlsHandshake;
 
 pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[(CheckId::MailDane, |input| {
     judged(CheckId::MailDane, input.observations, mail_dane)
@@ -191,40 +192,13 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
     }
 }
 
-/// Whether `record` names a certificate of `chain` (leaf first): DANE-EE the leaf, DANE-TA a
-/// certificate above it. An exact-match record is compared through its SHA-256.
-fn matches(record: &Tlsa, chain: &[ChainDigests]) -> bool {
-    let candidates: &[ChainDigests] = match record.usage {
-        3 => chain.get(..1).unwrap_or_default(),
-        _ => chain.get(1..).unwrap_or_default(),
-    };
-    let exact_digest = || {
-        let bytes: Option<Vec<u8>> = (0..record.data.len())
-            .step_by(2)
-            .map(|at| u8::from_str_radix(record.data.get(at..at + 2)?, 16).ok())
-            .collect();
-        bytes.map(|bytes| crate::probe::smtp::digest_hex(&ring::digest::SHA256, &bytes))
-    };
-    candidates.iter().any(|cert| {
-        let (sha256, sha512) = match record.selector {
-            0 => (&cert.cert_sha256, &cert.cert_sha512),
-            _ => (&cert.spki_sha256, &cert.spki_sha512),
-        };
-        match record.matching {
-            1 => *sha256 == record.data,
-            2 => *sha512 == record.data,
-            _ => exact_digest().is_some_and(|digest| digest == *sha256),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::checks::result::Status;
     use crate::probe::legacy_tls::LegacyTlsOutcome;
     use crate::probe::mail::{SmtpFacts, TlsaLookup};
-    use crate::probe::smtp::StarttlsFacts;
+    use crate::probe::smtp::{ChainDigests, StarttlsFacts};
 
     /// Distinct hex digests of the right lengths for a certificate tagged `tag`.
     fn digests(tag: &str) -> ChainDigests {
@@ -361,17 +335,5 @@ mod tests {
         };
         let result = judge(vec![exchange(&[ee], indeterminate, chain())]);
         assert_eq!(result.status, Status::Error);
-    }
-
-    #[test]
-    fn an_exact_match_record_is_compared_through_its_digest() {
-        let data = [0x30u8, 0x82, 0x01, 0x0a];
-        let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
-        let mut leaf = digests("a1");
-        leaf.spki_sha256 = crate::probe::smtp::digest_hex(&ring::digest::SHA256, &data);
-        let record = Tlsa::parse(&format!("3 1 0 {hex}")).expect("parses");
-        assert!(matches(&record, &[leaf.clone()]));
-        let record = Tlsa::parse("3 1 0 00ff").expect("parses");
-        assert!(!matches(&record, &[leaf]));
     }
 }

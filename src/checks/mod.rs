@@ -2,8 +2,10 @@
 //! [`CheckResult`]. They never do I/O or read the clock, so every verdict can be unit-tested
 //! from plain data. Each file lists the checks it implements in its `CHECKS` table.
 
+pub mod caa;
 pub mod content;
 pub mod csp;
+pub mod dane;
 pub mod dns;
 pub mod domain;
 pub mod http;
@@ -38,9 +40,11 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 19] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 21] = [
+    caa::CHECKS,
     content::CHECKS,
     csp::CHECKS,
+    dane::CHECKS,
     dns::CHECKS,
     domain::CHECKS,
     http::CHECKS,

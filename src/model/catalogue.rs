@@ -43,6 +43,8 @@ pub enum CheckId {
     TlsCiphers,
     TlsKeyExchange,
     TlsFeatures,
+    DnsCaa,
+    TlsDane,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -128,6 +130,10 @@ pub struct ProbeSet {
     /// The deep TLS scan of every usable address (suites, groups, features), kept for
     /// `deep_interval`.
     pub tls_scan: bool,
+    /// The site's `_443._tcp` TLSA records, validated, and the chains they must match.
+    pub tls_dane: bool,
+    /// The CAA record set found by walking up from the host.
+    pub caa: bool,
     /// The page's resource hosts over IPv6 (needs `fetch`).
     pub resources: bool,
     /// The page once more as a search crawler (needs `fetch`).
@@ -156,6 +162,8 @@ impl ProbeSet {
         mail_dane: true,
         mta_sts: true,
         tls_scan: true,
+        tls_dane: true,
+        caa: true,
         resources: true,
         crawler: true,
         plain_http: true,
@@ -177,6 +185,8 @@ impl ProbeSet {
             mail_dane: self.mail_dane || other.mail_dane,
             mta_sts: self.mta_sts || other.mta_sts,
             tls_scan: self.tls_scan || other.tls_scan,
+            tls_dane: self.tls_dane || other.tls_dane,
+            caa: self.caa || other.caa,
             resources: self.resources || other.resources,
             crawler: self.crawler || other.crawler,
             plain_http: self.plain_http || other.plain_http,
@@ -211,6 +221,8 @@ const NONE: ProbeSet = ProbeSet {
     mail_dane: false,
     mta_sts: false,
     tls_scan: false,
+    tls_dane: false,
+    caa: false,
     resources: false,
     crawler: false,
     plain_http: false,
@@ -241,7 +253,7 @@ const MAIL_TLS: ProbeSet = ProbeSet {
 };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 33] = [
+pub const CATALOGUE: [CheckInfo; 35] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -574,6 +586,28 @@ pub const CATALOGUE: [CheckInfo; 33] = [
         problem_en: "Unsafe TLS options (renegotiation, EMS, compression)",
         problem_vi: "Tuỳ chọn TLS không an toàn (thương lượng lại, EMS, nén)",
         needs: TLS_SCAN,
+    },
+    CheckInfo {
+        id: CheckId::DnsCaa,
+        key: "dns.caa",
+        title_en: "CAA names the CAs that may issue for the site",
+        title_vi: "CAA chỉ định CA được cấp chứng thư cho trang",
+        problem_en: "Any CA may issue certificates for the site (CAA)",
+        problem_vi: "CA nào cũng cấp được chứng thư cho trang (CAA)",
+        needs: ProbeSet { caa: true, ..NONE },
+    },
+    CheckInfo {
+        id: CheckId::TlsDane,
+        key: "tls.dane",
+        title_en: "DANE (TLSA in a signed zone) pins the site's certificate",
+        title_vi: "DANE (TLSA trong vùng ký DNSSEC) gắn chứng thư của trang",
+        problem_en: "The site's certificate does not match DANE",
+        problem_vi: "Chứng thư của trang không khớp DANE",
+        needs: ProbeSet {
+            fetch: true,
+            tls_dane: true,
+            ..NONE
+        },
     },
 ];
 

@@ -1,6 +1,7 @@
 //! The ground layer: what a target, a category, a policy, a goal and a check *are*, with no
 //! I/O and nothing from any layer above. Everything else in the crate builds on these types.
 
+pub mod caa;
 pub mod calendar;
 pub mod catalogue;
 pub mod category;

@@ -32,6 +32,54 @@ pub struct AddressLevel {
     pub security_txt: Vec<super::security_txt::AddressSecurityTxt>,
     /// The deep TLS scan of every usable address (when probed; kept for `deep_interval`).
     pub tls_scans: Vec<TlsScan>,
+    /// `_PORT._tcp.HOST` TLSA and, when there are records, the chain each address presented
+    /// (when tls.dane runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dane: Option<DaneFacts>,
+}
+
+/// The site's TLSA answer and what to match it against.
+#[derive(Clone, Debug, Serialize)]
+pub struct DaneFacts {
+    pub tlsa: super::mail::TlsaLookup,
+    /// Per address that completed a handshake, the digests of its chain, leaf first.
+    pub chains: Vec<(IpAddr, Vec<super::smtp::ChainDigests>)>,
+}
+
+/// The TLSA records of the site's HTTPS service, validated when there are any.
+pub async fn tlsa(cx: &Context<'_>) -> Option<super::mail::TlsaLookup> {
+    if !cx.probes.tls_dane {
+        return None;
+    }
+    let name = format!("_{}._tcp.{}", cx.target.https_port(), cx.host());
+    let (records, dnssec) = cx
+        .shared
+        .dns
+        .lookup_validated(&name, hickory_resolver::proto::rr::RecordType::TLSA, cx.deadline)
+        .await;
+    Some(super::mail::TlsaLookup { name, records, dnssec })
+}
+
+/// The chains the fetches were shown, as DANE compares them; only computed when TLSA records
+/// exist (read before the certificate level takes the chains).
+pub fn dane(tlsa: Option<super::mail::TlsaLookup>, fetches: &[AddressFetch]) -> Option<DaneFacts> {
+    let tlsa = tlsa?;
+    let chains = match tlsa.records {
+        super::dns::LookupOutcome::Records { .. } => fetches
+            .iter()
+            .filter_map(|fetch| {
+                let tls = fetch.tls.as_ref()?;
+                let chain = tls
+                    .chain_der
+                    .iter()
+                    .map(|der| super::smtp::ChainDigests::of(der))
+                    .collect();
+                Some((fetch.ip, chain))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(DaneFacts { tlsa, chains })
 }
 
 /// The fetches, and for each the connection its page came back on while it can carry one more

@@ -15,6 +15,9 @@ pub struct HostLevel {
     pub records: HostRecords,
     /// Every A and AAAA, classified against the special-purpose registries.
     pub addresses: Vec<ClassifiedAddress>,
+    /// The CAA set that applies to the host (when dns.caa runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caa: Option<super::caa::CaaFacts>,
 }
 
 impl HostLevel {
@@ -30,11 +33,18 @@ impl HostLevel {
 
 /// Resolves the target's host and classifies every address.
 pub async fn observe(cx: &Context<'_>) -> HostLevel {
-    let records = cx.shared.dns.host_records(cx.host(), cx.deadline).await;
+    let (records, caa) = tokio::join!(
+        cx.shared.dns.host_records(cx.host(), cx.deadline),
+        super::caa::observe(cx)
+    );
     let addresses = addresses_of(&records.a)
         .into_iter()
         .chain(addresses_of(&records.aaaa))
         .map(|ip| classify(ip, &cx.accept))
         .collect();
-    HostLevel { records, addresses }
+    HostLevel {
+        records,
+        addresses,
+        caa,
+    }
 }

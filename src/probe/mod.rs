@@ -9,6 +9,7 @@
 
 pub mod addr;
 pub mod address;
+pub mod caa;
 pub mod certificate;
 pub mod context;
 pub mod crl;

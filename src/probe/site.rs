@@ -27,12 +27,14 @@ struct AfterFetch {
     security_txt: Vec<AddressSecurityTxt>,
     page: PageLevel,
     certificates: CertificateLevel,
+    dane: Option<super::address::DaneFacts>,
 }
 
 pub async fn observe(cx: &Context<'_>) -> SiteLevels {
     let host = host::observe(cx).await;
     let after_fetch = async {
-        let mut fetched = address::fetch(cx, &host).await;
+        let (mut fetched, tlsa) = tokio::join!(address::fetch(cx, &host), address::tlsa(cx));
+        let dane = address::dane(tlsa, &fetched.fetches);
         let pending = certificate::pending(&mut fetched.fetches);
         let pages = async {
             let security_txt = security_txt::observe(cx, &fetched.fetches, &mut fetched.kept).await;
@@ -46,6 +48,7 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             security_txt,
             page,
             certificates,
+            dane,
         }
     };
     let (after, plain_http, legacy_tls, tls_scans) = tokio::join!(
@@ -63,6 +66,7 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             pmtu: after.pmtu,
             security_txt: after.security_txt,
             tls_scans,
+            dane: after.dane,
         },
         page: after.page,
         certificates: after.certificates,

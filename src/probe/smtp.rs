@@ -107,7 +107,8 @@ pub struct ChainDigests {
 }
 
 impl ChainDigests {
-    fn of(der: &[u8]) -> ChainDigests {
+    /// The digests of one DER certificate.
+    pub fn of(der: &[u8]) -> ChainDigests {
         use x509_parser::prelude::*;
         let spki = X509Certificate::from_der(der)
             .map(|(_, cert)| cert.tbs_certificate.subject_pki.raw.to_vec())

@@ -502,6 +502,15 @@ impl Lab {
         // (mail.spf and mail.dmarc are required for state portals).
         b.zones.txt(ZONE, &["v=spf1 -all"]);
         b.zones.txt(&format!("_dmarc.{ZONE}"), &["v=DMARC1; p=reject"]);
+        // The CAs that may issue for the province's sites, as a compliant zone names them.
+        b.zones.add(
+            ZONE,
+            hickory_proto::rr::RData::CAA(hickory_proto::rr::rdata::CAA::new_issue(
+                false,
+                Some(hickory_proto::rr::Name::from_ascii("ca.lab.gov.vn").expect("name")),
+                Vec::new(),
+            )),
+        );
         b.zones.zone(CDN_ZONE, &["ns1.lab.gov.vn", "ns2.lab.gov.vn"]);
         b.zones.zone(NO_AAAA_ZONE, &["ns1.noaaaa.vn", "ns2.noaaaa.vn"]);
         b.zones.a("ns1.noaaaa.vn", "127.0.0.1");
