@@ -1,7 +1,7 @@
 //! The deep TLS scan on real servers: `openssl s_server` for what nginx cannot be made to do
 //! (RSA key exchange, a server that prefers a phase-out suite, ffdhe2048 and ffdhe3072 DHE,
 //! SHA-1 key-exchange signatures), `gnutls-serv` without RFC 5746, nginx without the extended
-//! master secret, and a site whose IPv6 server is the one nobody updated. The real binary scans
+//! master secret and one that accepts 0-RTT early data, and a site whose IPv6 server is the one nobody updated. The real binary scans
 //! them through the lab's DNS server; every status of tls.ciphers, tls.key_exchange and
 //! tls.features is shown, each naming the address.
 
@@ -271,15 +271,20 @@ async fn every_scan_status_on_real_servers() {
 
     // nginx with the extended master secret turned off.
     let nginx_port = free_port("127.0.0.1");
+    let zero_rtt_port = free_port("127.0.0.1");
     let block = format!(
         "server {{ listen 127.0.0.1:{nginx_port} ssl; server_name noems.{ZONE}; ssl_certificate {d}/site.crt; \
          ssl_certificate_key {d}/site.key; ssl_protocols TLSv1.2 TLSv1.3; ssl_ciphers ECDHE+AESGCM; \
-         ssl_conf_command Options -ExtendedMasterSecret; location / {{ return 200 ok; }} }}\n",
+         ssl_conf_command Options -ExtendedMasterSecret; location / {{ return 200 ok; }} }}\n\
+         server {{ listen 127.0.0.1:{zero_rtt_port} ssl; server_name zerortt.{ZONE}; ssl_certificate {d}/site.crt; \
+         ssl_certificate_key {d}/site.key; ssl_protocols TLSv1.3; ssl_early_data on; \
+         location / {{ return 200 ok; }} }}\n",
         d = d.display()
     );
     let nginx_dir = d.join("nginx");
     std::fs::create_dir_all(&nginx_dir).expect("nginx dir");
     let _nginx = netlab::nginx(None, &nginx_dir, &block);
+    sites.push(("zerortt", vec![("127.0.0.1", zero_rtt_port)]));
     sites.push(("noems", vec![("127.0.0.1", nginx_port)]));
     // Nothing listens: every check is an error naming the address.
     sites.push(("closed", vec![("127.0.0.1", free_port("127.0.0.1"))]));
@@ -355,6 +360,12 @@ async fn every_scan_status_on_real_servers() {
         ("split", "tls.ciphers", "fail", "[::1] accepts AES256-GCM-SHA384"),
         ("norfc5746", "tls.features", "fail", "no secure renegotiation (RFC 5746"),
         ("noems", "tls.features", "fail", "no extended master secret (RFC 7627)"),
+        (
+            "zerortt",
+            "tls.features",
+            "fail",
+            "[127.0.0.1] accepts TLS 1.3 early data (0-RTT)",
+        ),
         ("closed", "tls.ciphers", "error", "[127.0.0.1]"),
         ("closed", "tls.features", "error", "[127.0.0.1]"),
     ];

@@ -285,5 +285,6 @@ pub fn tls_scan(ip: &str) -> crate::probe::tls_scan::TlsScan {
     scan.extended_master_secret = Some(true);
     scan.compression = Some(false);
     scan.post_quantum = Some(false);
+    scan.early_data = Some(false);
     scan
 }

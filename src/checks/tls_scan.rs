@@ -132,6 +132,7 @@ fn describe(scan: &TlsScan) -> Value {
         "extended_master_secret": scan.extended_master_secret,
         "compression": scan.compression,
         "x25519mlkem768": scan.post_quantum,
+        "early_data": scan.early_data,
         "incomplete": scan.incomplete,
     })
 }
@@ -230,6 +231,12 @@ fn key_exchange(scan: &TlsScan, at: &str, found: &mut Findings) {
 }
 
 fn features(scan: &TlsScan, at: &str, found: &mut Findings) {
+    unanswered(scan, at, &["0-RTT"], found);
+    if scan.early_data == Some(true) {
+        found.problems.push(format!(
+            "{at} accepts TLS 1.3 early data (0-RTT) for the page: the request can be replayed"
+        ));
+    }
     if !scan.speaks_tls12() {
         return;
     }
@@ -324,6 +331,9 @@ mod tests {
         assert!(result.reason.en.contains("RFC 5746"));
         let result = judge_with(CheckId::TlsFeatures, |scan| scan.compression = Some(true));
         assert_eq!(result.status, Status::Fail);
+        let result = judge_with(CheckId::TlsFeatures, |scan| scan.early_data = Some(true));
+        assert_eq!(result.status, Status::Fail);
+        assert!(result.reason.en.contains("0-RTT"));
         let result = judge_with(CheckId::TlsFeatures, |scan| {
             scan.tls12_suites.clear();
             scan.secure_renegotiation = None;

@@ -197,7 +197,8 @@ pub async fn tls_scans(cx: &Context<'_>, host: &HostLevel) -> Vec<TlsScan> {
         let address = SocketAddr::new(*ip, cx.target.https_port());
         let key = format!("{}|{address}", cx.host());
         let compute = || async {
-            let scan = tls_scan::scan(address, cx.host(), cx.deadline).await;
+            let path = cx.target.url.path();
+            let scan = tls_scan::scan(address, cx.host(), path, &cx.shared.tls, cx.deadline).await;
             let keep = match scan.incomplete.is_empty() {
                 true => settings.deep_interval,
                 false => settings.interval.min(settings.deep_interval),

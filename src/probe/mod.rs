@@ -14,6 +14,7 @@ pub mod certificate;
 pub mod context;
 pub mod crl;
 pub mod dns;
+pub mod early_data;
 pub mod host;
 pub mod html;
 pub mod http;

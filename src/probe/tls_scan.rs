@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
+use super::tls::TlsSetup;
 use super::tls_hello::{
     client_hello, exchange, HelloSpec, ServerAnswer, ServerHello, SECP224R1, SECP256R1, SECP384R1, SECP521R1,
     SHA1_SIGALGS, SHA224_SIGALGS, TLS12, TLS13, X25519, X25519_MLKEM768, X448,
@@ -74,6 +75,8 @@ pub struct TlsScan {
     pub compression: Option<bool>,
     /// X25519MLKEM768 selected when offered first beside X25519.
     pub post_quantum: Option<bool>,
+    /// TLS 1.3 early data (0-RTT) accepted for the page on a resumed connection.
+    pub early_data: Option<bool>,
     /// Questions that could not be answered, and why.
     pub incomplete: Vec<String>,
 }
@@ -98,6 +101,7 @@ impl TlsScan {
             extended_master_secret: None,
             compression: None,
             post_quantum: None,
+            early_data: None,
             incomplete: Vec::new(),
         }
     }
@@ -146,8 +150,9 @@ impl Budget {
     }
 }
 
-/// Scans `address` for `host` (its SNI) by `deadline`.
-pub async fn scan(address: SocketAddr, host: &str, deadline: Instant) -> TlsScan {
+/// Scans `address` for `host` (its SNI) by `deadline`; `tls` and `path` are for the 0-RTT
+/// question, which needs a real handshake and the page.
+pub async fn scan(address: SocketAddr, host: &str, path: &str, tls: &TlsSetup, deadline: Instant) -> TlsScan {
     let budget = Budget {
         address,
         deadline,
@@ -167,12 +172,21 @@ pub async fn scan(address: SocketAddr, host: &str, deadline: Instant) -> TlsScan
     );
     let mut incomplete = tls12.incomplete;
     incomplete.extend(tls13.incomplete);
+    let mut early_data = None;
+    if !tls13.tls13_suites.is_empty() {
+        budget.used.fetch_add(2, Ordering::SeqCst);
+        match super::early_data::accepted(tls, address, host, path, deadline).await {
+            Ok(accepted) => early_data = Some(accepted),
+            Err(why) => incomplete.push(format!("0-RTT: {why}")),
+        }
+    }
     TlsScan {
         scanned_at: now(),
         handshakes: budget.used.load(Ordering::SeqCst).min(MAX_HANDSHAKES),
         tls13_suites: tls13.tls13_suites,
         tls13_groups: tls13.tls13_groups,
         post_quantum: tls13.post_quantum,
+        early_data,
         incomplete,
         ..tls12
     }
