@@ -3,6 +3,7 @@
 # package registries). Installs what the tests need (openssl, iproute2, python3, chromium, ldnsutils
 # for signing DNSSEC lab zones, curl for the web-config tests, postfix for the mail tests (private instances; the package
 # is preseeded to "No configuration" so no system MTA is set up),
+# gnutls-bin (a TLS server without RFC 5746) and testssl.sh (the peer the TLS scan is compared with),
 # nftables and procps for the network-namespace tests (a router dropping Packet Too Big, a
 # monitor without IPv6), stayrtr (an RPKI-to-Router server for routing.rpki), and the real stack for the end-to-end test: nsd, nginx-light,
 # prometheus, prometheus-alertmanager), then
@@ -25,6 +26,8 @@ command -v postfix >/dev/null 2>&1 || need_packages+=(postfix)
 command -v nft >/dev/null 2>&1 || need_packages+=(nftables)
 command -v sysctl >/dev/null 2>&1 || need_packages+=(procps)
 command -v stayrtr >/dev/null 2>&1 || need_packages+=(stayrtr)
+command -v gnutls-serv >/dev/null 2>&1 || need_packages+=(gnutls-bin)
+command -v testssl >/dev/null 2>&1 || need_packages+=(testssl.sh)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true

@@ -415,5 +415,148 @@ async fn every_scan_status_on_real_servers() {
         cases.len(),
         scans.len()
     );
+    agree_with_testssl(d, &document, &sites).await;
     drop(servers);
+}
+
+/// What testssl.sh (the Debian package) says of one server, in the terms vnready reports.
+#[derive(Debug, Default, PartialEq)]
+struct PeerView {
+    suites: std::collections::BTreeSet<u16>,
+    tls12: bool,
+    tls13: bool,
+    groups: std::collections::BTreeSet<String>,
+    secure_renegotiation: Option<bool>,
+}
+
+/// Runs testssl.sh against four of the lab's servers and compares accepted suites, protocols,
+/// ECDHE groups and secure renegotiation with vnready's `observed`. Differences that are known
+/// and documented (docs/checks.md) are not compared: client-initiated renegotiation and 0-RTT,
+/// which vnready tests and testssl 3.0.8 does not test the same way (or at all).
+async fn agree_with_testssl(dir: &Path, document: &Value, sites: &[(&str, Vec<(&str, u16)>)]) {
+    let labels = ["modern", "rsakx", "dhe2048", "prefers"];
+    let runs = labels.iter().map(|label| {
+        let port = sites.iter().find(|(l, _)| l == label).expect("site").1[0].1;
+        let json = dir.join(format!("testssl-{label}.json"));
+        async move {
+            let status = tokio::process::Command::new("testssl")
+                .args(["--quiet", "--warnings", "off", "--color", "0", "--jsonfile"])
+                .arg(&json)
+                .args(["-p", "-E", "-R", "--fs", &format!("127.0.0.1:{port}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .await
+                .expect("testssl is installed by scripts/test.sh (testssl.sh)");
+            assert!(status.success() || json.exists(), "testssl on {label}: {status}");
+            let findings: Vec<Value> =
+                serde_json::from_str(&std::fs::read_to_string(&json).expect("testssl json")).expect("testssl json");
+            (*label, peer_view(&findings))
+        }
+    });
+    let peers = futures::future::join_all(runs).await;
+    let mut differences = Vec::new();
+    for (label, peer) in peers {
+        let ours = our_view(document, label);
+        if ours != peer {
+            differences.push(format!("{label}: vnready {ours:?}\n  testssl {peer:?}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "vnready and testssl.sh disagree:\n{}",
+        differences.join("\n")
+    );
+    eprintln!(
+        "tls scan: vnready agrees with testssl.sh on {} servers (suites, protocols, groups, renegotiation)",
+        labels.len()
+    );
+}
+
+fn peer_view(findings: &[Value]) -> PeerView {
+    let mut view = PeerView::default();
+    for finding in findings {
+        let id = finding["id"].as_str().unwrap_or_default();
+        let text = finding["finding"].as_str().unwrap_or_default();
+        if let Some(hex) = id
+            .strip_prefix("cipher-tls1_2_x")
+            .or_else(|| id.strip_prefix("cipher-tls1_3_x"))
+        {
+            if let Ok(code) = u16::from_str_radix(hex, 16) {
+                view.suites.insert(code);
+            }
+        }
+        match id {
+            "TLS1_2" => view.tls12 = text.starts_with("offered"),
+            "TLS1_3" => view.tls13 = text.starts_with("offered"),
+            "PFS_ECDHE_curves" | "FS_ECDHE_curves" => {
+                view.groups = text
+                    .split_whitespace()
+                    .map(|curve| match curve {
+                        "prime256v1" => "secp256r1".to_string(),
+                        other => other.to_string(),
+                    })
+                    .collect()
+            }
+            "secure_renego" => view.secure_renegotiation = Some(text.starts_with("supported")),
+            _ => {}
+        }
+    }
+    view
+}
+
+fn our_view(document: &Value, label: &str) -> PeerView {
+    let observed = |check: &str| -> Value {
+        let (_, _) = result(document, label, check);
+        let site = document["targets"]
+            .as_array()
+            .and_then(|t| {
+                t.iter().find(|t| {
+                    t["target"]
+                        .as_str()
+                        .is_some_and(|url| url.starts_with(&format!("https://{label}.")))
+                })
+            })
+            .expect("site");
+        let found = site["checks"]
+            .as_array()
+            .and_then(|checks| checks.iter().find(|c| c["id"] == check))
+            .expect("check");
+        found["observed"]["scans"]
+            .as_array()
+            .and_then(|scans| scans.iter().find(|scan| scan["ip"] == "127.0.0.1"))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let ciphers = observed("tls.ciphers");
+    let groups = observed("tls.key_exchange");
+    let features = observed("tls.features");
+    let names = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let code = |name: &str| {
+        vnready::model::cipher_suites::SUITES
+            .iter()
+            .find(|suite| suite.name == name)
+            .map(|suite| suite.code)
+    };
+    let tls12 = names(&ciphers["tls12_suites"]);
+    let tls13 = names(&ciphers["tls13_suites"]);
+    PeerView {
+        suites: tls12.iter().chain(&tls13).filter_map(|name| code(name)).collect(),
+        tls12: !tls12.is_empty(),
+        tls13: !tls13.is_empty(),
+        groups: names(&groups["tls12_groups"])
+            .into_iter()
+            .chain(names(&groups["tls13_groups"]))
+            .collect(),
+        secure_renegotiation: features["secure_renegotiation"]
+            .as_bool()
+            .or(Some(true).filter(|_| tls12.is_empty())),
+    }
 }

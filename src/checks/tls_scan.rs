@@ -25,6 +25,28 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[
     }),
 ];
 
+/// The fields of a scan each check reports in `observed` (the rest belongs to the others: a
+/// daemon keeps every result's `observed`, so each carries only what it judged).
+fn fields_for(id: CheckId) -> &'static [&'static str] {
+    match id {
+        CheckId::TlsCiphers => &["tls13_suites", "tls12_suites", "tls12_complete", "server_preference"],
+        CheckId::TlsKeyExchange => &[
+            "tls12_groups",
+            "tls13_groups",
+            "dhe_bits",
+            "sha1_signatures",
+            "sha224_signatures",
+            "x25519mlkem768",
+        ],
+        _ => &[
+            "secure_renegotiation",
+            "extended_master_secret",
+            "compression",
+            "early_data",
+        ],
+    }
+}
+
 /// What the scans of a target's addresses showed for one check.
 #[derive(Default)]
 struct Findings {
@@ -37,7 +59,8 @@ struct Findings {
 /// Runs `judge` on the scan of every usable address; an address without a usable scan is named
 /// as untested, so the check never passes on part of the site.
 fn judged(id: CheckId, obs: &Observations, judge: fn(&TlsScan, &str, &mut Findings)) -> CheckResult {
-    let observed = json!({ "scans": obs.address.tls_scans.iter().map(describe).collect::<Vec<_>>() });
+    let observed =
+        json!({ "scans": obs.address.tls_scans.iter().map(|scan| describe(scan, fields_for(id))).collect::<Vec<_>>() });
     if !obs.probes.tls_scan {
         return not_tested(
             id,
@@ -110,11 +133,11 @@ fn conclude(id: CheckId, found: Findings, observed: Value) -> CheckResult {
     )
 }
 
-/// An address's scan in readable names, for `observed`.
-fn describe(scan: &TlsScan) -> Value {
+/// An address's scan in readable names, for `observed`: its address, age and gaps, and `fields`.
+fn describe(scan: &TlsScan, fields: &[&str]) -> Value {
     let names = |codes: &[u16]| codes.iter().map(|code| name_of(*code)).collect::<Vec<_>>();
     let groups = |codes: &[u16]| codes.iter().map(|code| group_name(*code)).collect::<Vec<_>>();
-    json!({
+    let all = json!({
         "ip": scan.ip,
         "scanned_at": scan.scanned_at,
         "age_seconds": (crate::model::clock::unix_now() - scan.scanned_at).max(0.0).round(),
@@ -134,7 +157,16 @@ fn describe(scan: &TlsScan) -> Value {
         "x25519mlkem768": scan.post_quantum,
         "early_data": scan.early_data,
         "incomplete": scan.incomplete,
-    })
+    });
+    let keep = ["ip", "scanned_at", "age_seconds", "handshakes", "incomplete"];
+    match all {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(key, _)| keep.contains(&key.as_str()) || fields.contains(&key.as_str()))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The scan's unanswered questions whose text starts with one of `topics`.

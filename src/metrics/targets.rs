@@ -37,10 +37,11 @@ enum F {
     TlsCert,
     Ipv6OnlyBlocking,
     ScriptHost,
+    TlsScan,
 }
 
 /// Every family with its definition, in exposition order.
-static FAMILIES: [(F, FamilyDef); 18] = [
+static FAMILIES: [(F, FamilyDef); 19] = [
     (
         F::TargetInfo,
         FamilyDef::info(
@@ -167,6 +168,13 @@ static FAMILIES: [(F, FamilyDef); 18] = [
             "A third-party host the page loads scripts or frames from; a new one is the classic sign of injection",
         ),
     ),
+    (
+        F::TlsScan,
+        FamilyDef::seconds(
+            "vnready_tls_scan_timestamp_seconds",
+            "Unix time of the oldest deep TLS scan (suites, groups, features) of the family's addresses, kept for deep_interval; post_quantum says whether every address selects X25519MLKEM768 (yes, no, unknown)",
+        ),
+    ),
 ];
 
 /// Writes every per-target family over the given snapshots: each family's header once, then
@@ -265,6 +273,27 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
     let verdict = &snapshot.verdict;
     let observations = &verdict.observations;
     match family {
+        F::TlsScan => {
+            for ip in IP_FAMILIES {
+                let scans: Vec<_> = observations
+                    .address
+                    .tls_scans
+                    .iter()
+                    .filter(|scan| IpFamily::of(&scan.ip) == ip && scan.scanned_at > 0.0)
+                    .collect();
+                let Some(oldest) = scans.iter().map(|scan| scan.scanned_at).reduce(f64::min) else {
+                    continue;
+                };
+                let post_quantum = if scans.iter().all(|scan| scan.post_quantum == Some(true)) {
+                    "yes"
+                } else if scans.iter().any(|scan| scan.post_quantum == Some(false)) {
+                    "no"
+                } else {
+                    "unknown"
+                };
+                lines.put_fixed(&[("ip_family", ip.as_str()), ("post_quantum", post_quantum)], oldest);
+            }
+        }
         F::TargetInfo => lines.put(
             &[
                 ("name", verdict.name.as_deref().unwrap_or_default()),

@@ -27,9 +27,10 @@ pub const MAX_CONCURRENT: usize = 4;
 
 /// TLS 1.2 suites enumerated one by one; beyond, one question per weak class (a server with
 /// GnuTLS's defaults accepts more than 25).
-const TLS12_SUITE_LIMIT: usize = 14;
-/// Groups enumerated one by one (the weak secp224r1 is asked alone after them).
-const GROUP_LIMIT: usize = 4;
+const TLS12_SUITE_LIMIT: usize = 12;
+/// Groups enumerated one by one: the five good curves (the weak secp224r1 is asked alone after
+/// them, brainpool only when one of the five is missing).
+const GROUP_LIMIT: usize = 5;
 
 /// ECDHE groups asked about in TLS 1.2, best first (brainpool and secp224r1 last).
 const TLS12_GROUPS: [u16; 9] = [
@@ -174,10 +175,13 @@ pub async fn scan(address: SocketAddr, host: &str, path: &str, tls: &TlsSetup, d
     incomplete.extend(tls13.incomplete);
     let mut early_data = None;
     if !tls13.tls13_suites.is_empty() {
-        budget.used.fetch_add(2, Ordering::SeqCst);
-        match super::early_data::accepted(tls, address, host, path, deadline).await {
-            Ok(accepted) => early_data = Some(accepted),
-            Err(why) => incomplete.push(format!("0-RTT: {why}")),
+        if budget.used.fetch_add(2, Ordering::SeqCst) + 2 > MAX_HANDSHAKES {
+            incomplete.push(format!("0-RTT: more than {MAX_HANDSHAKES} handshakes needed"));
+        } else {
+            match super::early_data::accepted(tls, address, host, path, deadline).await {
+                Ok(accepted) => early_data = Some(accepted),
+                Err(why) => incomplete.push(format!("0-RTT: {why}")),
+            }
         }
     }
     TlsScan {
@@ -441,7 +445,7 @@ async fn scan_tls13(budget: &Budget, host: &str, found: &mut TlsScan) {
         Offered::Groups,
         TLS13_GROUPS.to_vec(),
         tls13_group,
-        GROUP_LIMIT - 1,
+        GROUP_LIMIT,
         "TLS 1.3 groups",
         &mut found.incomplete,
     )
