@@ -178,6 +178,7 @@ RPKI_NOT_FOUND = 'vnready_check_status{check="routing.rpki"} == 1'
 SECURITY_OPTIONS = ("http.security_headers", "http.csp", "http.security_txt")
 MAIL_AUTHENTICATION = ("mail.spf", "mail.dmarc", "mail.dkim")
 MAIL_TRANSPORT = ("mail.tls", "mail.mta_sts", "mail.dane")
+TLS_DEPTH = ("tls.ciphers", "tls.key_exchange", "tls.features", "dns.caa")
 
 
 def passing(check):
@@ -375,6 +376,19 @@ def site():
               description="Headers, CSP and security.txt judged on every address of both families; the reason "
                           "(status page, report) names the address that differs.",
               options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
+        panel(l, "stat", "TLS depth / Chiều sâu TLS",
+              [(f'vnready_check_status{{{t},check="{check}"}}', check) for check in TLS_DEPTH],
+              w=18, h=4, mappings=STATUS_MAPPINGS,
+              description="The deep TLS scan of every address of both families, as internet.nl and testssl.sh "
+                          "judge a server: accepted suites and their order, key-exchange groups and DH size, "
+                          "SHA-1 signing, secure renegotiation, extended master secret, compression, 0-RTT; and "
+                          "the CAA set. The reason names the address; the scan is kept for deep_interval.",
+              options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
+        panel(l, "stat", "Last TLS scan / Lần quét TLS gần nhất",
+              [(f"vnready_tls_scan_timestamp_seconds{{{t}}} * 1000", "{{ip_family}} (post-quantum: {{post_quantum}})")],
+              w=6, h=4, unit="dateTimeFromNow",
+              description="When the addresses of each family were last deep-scanned, and whether every one "
+                          "selects the hybrid post-quantum group X25519MLKEM768."),
         panel(l, "stat", "Mail security / Bảo mật thư điện tử",
               [(f'vnready_check_status{{{t},check="{check}"}}', check)
                for check in MAIL_AUTHENTICATION + MAIL_TRANSPORT],
