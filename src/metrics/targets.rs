@@ -565,8 +565,8 @@ pub(super) mod tests {
         let mut listed: Vec<String> = FAMILIES.iter().map(|(family, _)| format!("{family:?}")).collect();
         listed.sort();
         listed.dedup();
-        // As many distinct families as the enum has variants (ScriptHost is the last).
-        assert_eq!(listed.len(), F::ScriptHost as usize + 1);
+        // As many distinct families as the enum has variants (TlsScan is the last).
+        assert_eq!(listed.len(), F::TlsScan as usize + 1);
     }
 
     #[test]

@@ -186,16 +186,34 @@ pub async fn plain_http(cx: &Context<'_>, host: &HostLevel) -> Vec<PlainHttpFact
     .await
 }
 
-/// The deep TLS scan of every usable address, shared by the sites on it and kept for the
-/// target's `deep_interval` (a scan that could not finish is kept for one `interval` only).
-pub async fn tls_scans(cx: &Context<'_>, host: &HostLevel) -> Vec<TlsScan> {
+/// The leaf each address presented to the fetch, by its SHA-256: the deep scan of an address is
+/// shared by every site on it that presents the same certificate (a province's subdomains on
+/// one server with one wildcard), since a server picks its TLS settings per address and
+/// certificate, not per name.
+pub fn leaves(fetches: &[AddressFetch]) -> Vec<(IpAddr, String)> {
+    fetches
+        .iter()
+        .filter_map(|fetch| {
+            let leaf = fetch.tls.as_ref()?.chain.first()?;
+            Some((fetch.ip, leaf.sha256.clone()))
+        })
+        .collect()
+}
+
+/// The deep TLS scan of every usable address, shared by the sites on it that present the same
+/// certificate and kept for the target's `deep_interval` (a scan that could not finish is kept
+/// for one `interval` only).
+pub async fn tls_scans(cx: &Context<'_>, host: &HostLevel, leaves: &[(IpAddr, String)]) -> Vec<TlsScan> {
     if !cx.probes.tls_scan {
         return Vec::new();
     }
     let settings = &cx.target.settings;
     futures::future::join_all(host.usable().iter().map(|ip| async {
         let address = SocketAddr::new(*ip, cx.target.https_port());
-        let key = format!("{}|{address}", cx.host());
+        let key = match leaves.iter().find(|(at, _)| *at == *ip) {
+            Some((_, leaf)) => format!("{address}|{leaf}"),
+            None => format!("{address}|{}", cx.host()),
+        };
         let compute = || async {
             let path = cx.target.url.path();
             let scan = tls_scan::scan(address, cx.host(), path, &cx.shared.tls, cx.deadline).await;

@@ -28,6 +28,7 @@ struct AfterFetch {
     page: PageLevel,
     certificates: CertificateLevel,
     dane: Option<super::address::DaneFacts>,
+    tls_scans: Vec<super::tls_scan::TlsScan>,
 }
 
 pub async fn observe(cx: &Context<'_>) -> SiteLevels {
@@ -35,13 +36,18 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
     let after_fetch = async {
         let (mut fetched, tlsa) = tokio::join!(address::fetch(cx, &host), address::tlsa(cx));
         let dane = address::dane(tlsa, &fetched.fetches);
+        let leaves = address::leaves(&fetched.fetches);
         let pending = certificate::pending(&mut fetched.fetches);
         let pages = async {
             let security_txt = security_txt::observe(cx, &fetched.fetches, &mut fetched.kept).await;
             let page = page::observe(cx, &mut fetched).await;
             (security_txt, page, fetched)
         };
-        let ((security_txt, page, fetched), certificates) = tokio::join!(pages, certificate::observe(cx, pending));
+        let ((security_txt, page, fetched), certificates, tls_scans) = tokio::join!(
+            pages,
+            certificate::observe(cx, pending),
+            address::tls_scans(cx, &host, &leaves)
+        );
         AfterFetch {
             fetches: fetched.fetches,
             pmtu: fetched.pmtu,
@@ -49,13 +55,13 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             page,
             certificates,
             dane,
+            tls_scans,
         }
     };
-    let (after, plain_http, legacy_tls, tls_scans) = tokio::join!(
+    let (after, plain_http, legacy_tls) = tokio::join!(
         after_fetch,
         address::plain_http(cx, &host),
-        address::legacy_tls(cx, &host),
-        address::tls_scans(cx, &host)
+        address::legacy_tls(cx, &host)
     );
     SiteLevels {
         host,
@@ -65,7 +71,7 @@ pub async fn observe(cx: &Context<'_>) -> SiteLevels {
             legacy_tls,
             pmtu: after.pmtu,
             security_txt: after.security_txt,
-            tls_scans,
+            tls_scans: after.tls_scans,
             dane: after.dane,
         },
         page: after.page,
