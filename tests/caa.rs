@@ -8,10 +8,9 @@ mod dns;
 mod harness;
 
 use dns::{DnsServer, ZoneData};
-use harness::{show, vnready};
+use harness::{check_json, status_and_reason};
 use hickory_proto::rr::rdata::CAA;
 use hickory_proto::rr::{Name, RData};
-use serde_json::Value;
 
 const ZONE: &str = "caalab.gov.vn";
 
@@ -62,19 +61,7 @@ async fn each_caa_status_over_real_dns() {
     }
     let config = dir.path().join("caa.yaml");
     std::fs::write(&config, yaml).expect("config");
-    let output = vnready(&[
-        "check",
-        "--config",
-        &config.display().to_string(),
-        "--only",
-        "dns.caa",
-        "--format",
-        "json",
-        "--timeout",
-        "10s",
-    ])
-    .await;
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    let document = check_json(&config, "dns.caa", "10s").await;
     let cases = [
         (
             "inherits.caalab.gov.vn",
@@ -95,19 +82,7 @@ async fn each_caa_status_over_real_dns() {
         ),
     ];
     for (host, expected, words) in cases {
-        let target = format!("https://{host}/");
-        let site = document["targets"]
-            .as_array()
-            .and_then(|t| t.iter().find(|t| t["target"] == target.as_str()))
-            .unwrap_or_else(|| panic!("{target} in {document}"));
-        let check = site["checks"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["id"] == "dns.caa"))
-            .expect("dns.caa ran");
-        let (status, reason) = (
-            check["status"].as_str().unwrap_or_default(),
-            check["reason"]["en"].as_str().unwrap_or_default(),
-        );
+        let (status, reason) = status_and_reason(&document, &format!("https://{host}/"), "dns.caa");
         assert_eq!(status, expected, "{host}: {reason}");
         assert!(reason.contains(words), "{host}: {reason:?} lacks {words:?}");
     }

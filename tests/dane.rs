@@ -11,7 +11,7 @@ mod lab;
 
 use std::path::PathBuf;
 
-use harness::{show, vnready};
+use harness::{check_json, status_and_reason};
 use lab::nsd::{keys, run, start_nsd, tool};
 use lab::pki::{LabPki, Validity};
 use lab::postfix::{Listener, MxTls, Postfix};
@@ -53,18 +53,7 @@ fn zone_text(zone: &str, body: &str) -> String {
 }
 
 fn result<'a>(document: &'a Value, target: &str, id: &str) -> (&'a str, &'a str) {
-    let site = document["targets"]
-        .as_array()
-        .and_then(|targets| targets.iter().find(|t| t["target"] == target))
-        .unwrap_or_else(|| panic!("{target} not in {document}"));
-    let check = site["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["id"] == id))
-        .unwrap_or_else(|| panic!("{id} not run for {target}"));
-    (
-        check["status"].as_str().unwrap_or_default(),
-        check["reason"]["en"].as_str().unwrap_or_default(),
-    )
+    status_and_reason(document, target, id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,19 +252,7 @@ async fn each_dane_status_on_signed_zones_and_a_real_postfix() {
     }
     let config = d.join("dane.yaml");
     std::fs::write(&config, yaml).expect("config");
-    let output = vnready(&[
-        "check",
-        "--config",
-        &config.display().to_string(),
-        "--only",
-        "mail.dane",
-        "--format",
-        "json",
-        "--timeout",
-        "10s",
-    ])
-    .await;
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    let document = check_json(&config, "mail.dane", "10s").await;
     for (domain, zone, expected, words) in cases {
         let target = format!("https://www.{domain}.{zone}.{PARENT}/");
         let (status, reason) = result(&document, &target, "mail.dane");
@@ -302,19 +279,7 @@ async fn each_dane_status_on_signed_zones_and_a_real_postfix() {
     }
     let config = d.join("tls-dane.yaml");
     std::fs::write(&config, yaml).expect("config");
-    let output = vnready(&[
-        "check",
-        "--config",
-        &config.display().to_string(),
-        "--only",
-        "tls.dane",
-        "--format",
-        "json",
-        "--timeout",
-        "10s",
-    ])
-    .await;
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    let document = check_json(&config, "tls.dane", "10s").await;
     for (host, expected, words) in web_cases {
         let target = format!("https://{host}.{PARENT}:{web_port}/");
         let (status, reason) = result(&document, &target, "tls.dane");

@@ -14,7 +14,7 @@ use hickory_proto::rr::rdata::MX;
 use hickory_proto::rr::{Name, RData};
 use serde_json::Value;
 
-use harness::{show, vnready};
+use harness::{check_json, status_and_reason};
 use lab::dns::{DnsServer, ZoneData};
 use lab::pki::{LabPki, Validity};
 use lab::postfix::{Listener, MxTls, Postfix};
@@ -75,18 +75,7 @@ fn mx(zones: &mut ZoneData, owner: &str, preference: u16, exchange: &str) {
 }
 
 fn status<'a>(document: &'a Value, target: &str, check: &str) -> (&'a str, &'a str) {
-    let site = document["targets"]
-        .as_array()
-        .and_then(|targets| targets.iter().find(|t| t["target"] == target))
-        .unwrap_or_else(|| panic!("{target} not in output"));
-    let result = site["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["id"] == check))
-        .unwrap_or_else(|| panic!("{check} not run for {target}"));
-    (
-        result["status"].as_str().unwrap_or_default(),
-        result["reason"]["en"].as_str().unwrap_or_default(),
-    )
+    status_and_reason(document, target, check)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,19 +149,7 @@ async fn mail_over_ipv6_on_a_real_smtp_server() {
     }
     let config = dir.path().join("mail.yaml");
     std::fs::write(&config, yaml).expect("config");
-    let output = vnready(&[
-        "check",
-        "--config",
-        &config.display().to_string(),
-        "--only",
-        "mail.ipv6,mail.starttls,mail.tls",
-        "--format",
-        "json",
-        "--timeout",
-        "5s",
-    ])
-    .await;
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    let document = check_json(&config, "mail.ipv6,mail.starttls,mail.tls", "5s").await;
 
     let expectations = [
         (

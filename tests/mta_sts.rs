@@ -15,7 +15,7 @@ mod netlab;
 mod pki;
 
 use dns::{DnsServer, ZoneData};
-use harness::{show, vnready};
+use harness::{check_json, status_and_reason};
 use hickory_proto::rr::rdata::MX;
 use hickory_proto::rr::{Name, RData};
 use pki::{LabPki, Validity};
@@ -41,19 +41,7 @@ fn server(host: &str, listens: &[&str], tls: &(String, String), answer: &str) ->
 }
 
 fn result<'a>(document: &'a Value, domain: &str) -> (&'a str, &'a str) {
-    let target = format!("https://www.{domain}.{ZONE}/");
-    let site = document["targets"]
-        .as_array()
-        .and_then(|targets| targets.iter().find(|t| t["target"] == target.as_str()))
-        .unwrap_or_else(|| panic!("{target} not in {document}"));
-    let check = site["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["id"] == "mail.mta_sts"))
-        .unwrap_or_else(|| panic!("mail.mta_sts not run for {target}"));
-    (
-        check["status"].as_str().unwrap_or_default(),
-        check["reason"]["en"].as_str().unwrap_or_default(),
-    )
+    status_and_reason(document, &format!("https://www.{domain}.{ZONE}/"), "mail.mta_sts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,19 +147,7 @@ async fn each_mta_sts_status_on_nginx_over_both_families() {
     }
     let config = d.join("mta-sts.yaml");
     std::fs::write(&config, yaml).expect("config");
-    let output = vnready(&[
-        "check",
-        "--config",
-        &config.display().to_string(),
-        "--only",
-        "mail.mta_sts",
-        "--format",
-        "json",
-        "--timeout",
-        "10s",
-    ])
-    .await;
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    let document = check_json(&config, "mail.mta_sts", "10s").await;
 
     let cases = [
         ("good", "pass", "TLS-RPT to mailto:tlsrpt@good.stslab.vn"),

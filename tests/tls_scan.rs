@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 use dns::{DnsServer, ZoneData};
-use harness::{show, vnready};
+use harness::{check_json, check_result};
 use serde_json::Value;
 
 const ZONE: &str = "scanlab.vn";
@@ -94,20 +94,7 @@ fn s_server(dir: &Path, ip: &str, port: u16, args: &[&str]) -> Server {
 }
 
 fn result<'a>(document: &'a Value, label: &str, check: &str) -> (&'a str, &'a str) {
-    let site = document["targets"]
-        .as_array()
-        .and_then(|targets| {
-            targets.iter().find(|t| {
-                t["target"]
-                    .as_str()
-                    .is_some_and(|url| url.starts_with(&format!("https://{label}.")))
-            })
-        })
-        .unwrap_or_else(|| panic!("{label} not in {document}"));
-    let found = site["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["id"] == check))
-        .unwrap_or_else(|| panic!("{check} not run for {label}"));
+    let found = check_result(document, |id| id.starts_with(&format!("https://{label}.")), check);
     (
         found["status"].as_str().unwrap_or_default(),
         found["reason"]["en"].as_str().unwrap_or_default(),
@@ -308,19 +295,7 @@ async fn every_scan_status_on_real_servers() {
     );
     let config_path = d.join("scan.yaml");
     std::fs::write(&config_path, config).expect("config");
-    let output = vnready(&[
-        "check",
-        "--config",
-        &config_path.display().to_string(),
-        "--only",
-        "tls.ciphers,tls.key_exchange,tls.features",
-        "--format",
-        "json",
-        "--timeout",
-        "20s",
-    ])
-    .await;
-    let document: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("{}", show(&output)));
+    let document = check_json(&config_path, "tls.ciphers,tls.key_exchange,tls.features", "20s").await;
     let cases = [
         ("modern", "tls.ciphers", "pass", "all"),
         ("modern", "tls.key_exchange", "pass", "all"),
@@ -507,21 +482,7 @@ fn peer_view(findings: &[Value]) -> PeerView {
 
 fn our_view(document: &Value, label: &str) -> PeerView {
     let observed = |check: &str| -> Value {
-        let (_, _) = result(document, label, check);
-        let site = document["targets"]
-            .as_array()
-            .and_then(|t| {
-                t.iter().find(|t| {
-                    t["target"]
-                        .as_str()
-                        .is_some_and(|url| url.starts_with(&format!("https://{label}.")))
-                })
-            })
-            .expect("site");
-        let found = site["checks"]
-            .as_array()
-            .and_then(|checks| checks.iter().find(|c| c["id"] == check))
-            .expect("check");
+        let found = check_result(document, |id| id.starts_with(&format!("https://{label}.")), check);
         found["observed"]["scans"]
             .as_array()
             .and_then(|scans| scans.iter().find(|scan| scan["ip"] == "127.0.0.1"))

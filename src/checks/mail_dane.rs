@@ -5,9 +5,10 @@
 use serde_json::json;
 
 use super::dane::matches;
+use super::findings::{conclude, Found};
 use super::input::CheckFn;
 use super::mail::judged;
-use super::result::{fail, not_tested, pass, reason, skip, warn, CheckResult};
+use super::result::{pass, reason, skip, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::tlsa::Tlsa;
 use crate::probe::dns::{DnssecState, LookupOutcome};
@@ -55,31 +56,22 @@ fn mail_dane(id: CheckId, mail: &MailFacts) -> CheckResult {
                 .push(format!("{host}: no TLSA record while other MX hosts have one"));
         }
     }
-    if !found.problems.is_empty() {
-        let list = found.problems.join("; ");
-        return fail(
-            id,
-            reason!("DANE for {domain} fails: {list}", "DANE của {domain} không đạt: {list}"),
-            observed,
-        );
-    }
-    if !found.untested.is_empty() {
-        return not_tested(
-            id,
-            "DANE could not be checked",
-            "không kiểm tra được DANE",
-            &found.untested,
-            observed,
-        );
-    }
-    if !found.warnings.is_empty() {
-        let list = found.warnings.join("; ");
-        return warn(
-            id,
-            reason!("DANE for {domain} is weak: {list}", "DANE của {domain} còn yếu: {list}"),
-            observed,
-        );
-    }
+    let found_all = Found {
+        problems: &found.problems,
+        untested: &found.untested,
+        warnings: &found.warnings,
+    };
+    let observed = match conclude(
+        id,
+        observed,
+        found_all,
+        |list| reason!("DANE for {domain} fails: {list}", "DANE của {domain} không đạt: {list}"),
+        ("DANE could not be checked", "không kiểm tra được DANE"),
+        |list| reason!("DANE for {domain} is weak: {list}", "DANE của {domain} còn yếu: {list}"),
+    ) {
+        Ok(result) => return result,
+        Err(observed) => observed,
+    };
     let (hosts, addresses) = (found.with, found.matched);
     pass(
         id,

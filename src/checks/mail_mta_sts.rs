@@ -4,9 +4,10 @@
 
 use serde_json::json;
 
+use super::findings::{conclude, Found};
 use super::input::CheckFn;
 use super::mail::judged;
-use super::result::{error, fail, not_tested, pass, reason, warn, CheckResult};
+use super::result::{error, not_tested, pass, reason, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::mta_sts::{
     is_sts_record, is_tlsrpt_record, mx_matches, parse_policy, parse_sts_record, parse_tlsrpt, StsMode, StsPolicy,
@@ -75,7 +76,7 @@ fn mail_mta_sts(id: CheckId, mail: &MailFacts) -> CheckResult {
     } else {
         judge_policies(mail, facts, &mut found);
     }
-    conclude(id, domain, found, tlsrpt, observed)
+    finish(id, domain, found, tlsrpt, observed)
 }
 
 fn judge_policies(mail: &MailFacts, facts: &MtaStsFacts, found: &mut Findings) {
@@ -205,38 +206,33 @@ fn judge_tlsrpt(lookup: &LookupOutcome, found: &mut Findings) -> String {
     }
 }
 
-fn conclude(id: CheckId, domain: &str, found: Findings, tlsrpt: String, observed: serde_json::Value) -> CheckResult {
-    if !found.problems.is_empty() {
-        let list = found.problems.join("; ");
-        return fail(
-            id,
+fn finish(id: CheckId, domain: &str, found: Findings, tlsrpt: String, observed: serde_json::Value) -> CheckResult {
+    let found_all = Found {
+        problems: &found.problems,
+        untested: &found.untested,
+        warnings: &found.warnings,
+    };
+    let observed = match conclude(
+        id,
+        observed,
+        found_all,
+        |list| {
             reason!(
                 "MTA-STS for {domain} is broken: {list}",
                 "MTA-STS của {domain} bị lỗi: {list}"
-            ),
-            observed,
-        );
-    }
-    if !found.untested.is_empty() {
-        return not_tested(
-            id,
-            "MTA-STS could not be fully tested",
-            "không kiểm tra hết được MTA-STS",
-            &found.untested,
-            observed,
-        );
-    }
-    if !found.warnings.is_empty() {
-        let list = found.warnings.join("; ");
-        return warn(
-            id,
+            )
+        },
+        ("MTA-STS could not be fully tested", "không kiểm tra hết được MTA-STS"),
+        |list| {
             reason!(
                 "MTA-STS for {domain} is not enforced: {list}",
                 "MTA-STS của {domain} chưa được áp dụng đầy đủ: {list}"
-            ),
-            observed,
-        );
-    }
+            )
+        },
+    ) {
+        Ok(result) => return result,
+        Err(observed) => observed,
+    };
     pass(
         id,
         reason!(

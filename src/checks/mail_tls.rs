@@ -5,9 +5,10 @@
 
 use serde_json::json;
 
+use super::findings::{conclude, Found};
 use super::input::CheckFn;
 use super::mail::judged;
-use super::result::{fail, not_tested, pass, reason, warn, CheckResult};
+use super::result::{pass, reason, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::cipher_suites::{self, SuiteClass};
 use crate::probe::legacy_tls::LegacyTlsOutcome;
@@ -59,41 +60,36 @@ fn mail_tls(id: CheckId, mail: &MailFacts) -> CheckResult {
             .untested
             .push(format!("{} more MX hosts not probed", mail.unprobed));
     }
-    if !found.problems.is_empty() {
-        let mut list = found.problems.join("; ");
-        if !found.untested.is_empty() {
-            list = format!("{list}; not tested: {}", found.untested.join("; "));
-        }
-        let domain = &mail.domain;
-        return fail(
-            id,
+    let domain = &mail.domain;
+    let found_all = Found {
+        problems: &found.problems,
+        untested: &found.untested,
+        warnings: &found.warnings,
+    };
+    let observed = match conclude(
+        id,
+        observed,
+        found_all,
+        |list| {
             reason!(
                 "mail servers of {domain} accept weak or no TLS: {list}",
                 "máy chủ thư của {domain} chấp nhận TLS yếu hoặc không có TLS: {list}"
-            ),
-            observed,
-        );
-    }
-    if !found.untested.is_empty() {
-        return not_tested(
-            id,
+            )
+        },
+        (
             "TLS of these mail server addresses could not be tested",
             "không kiểm tra được TLS của các địa chỉ máy chủ thư này",
-            &found.untested,
-            observed,
-        );
-    }
-    if !found.warnings.is_empty() {
-        let list = found.warnings.join("; ");
-        return warn(
-            id,
+        ),
+        |list| {
             reason!(
                 "TLS 1.2+ on every mail server address, but {list} (most senders do not check it)",
                 "mọi địa chỉ máy chủ thư dùng TLS 1.2+, nhưng {list} (đa số máy gửi không kiểm tra)"
-            ),
-            observed,
-        );
-    }
+            )
+        },
+    ) {
+        Ok(result) => return result,
+        Err(observed) => observed,
+    };
     let count = found.addresses;
     pass(
         id,

@@ -8,6 +8,7 @@ pub mod csp;
 pub mod dane;
 pub mod dns;
 pub mod domain;
+mod findings;
 pub mod http;
 pub mod https;
 pub mod input;

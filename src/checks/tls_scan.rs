@@ -4,8 +4,9 @@
 
 use serde_json::{json, Value};
 
+use super::findings::{conclude, Found};
 use super::input::CheckFn;
-use super::result::{fail, not_tested, pass, reason, warn, CheckResult};
+use super::result::{not_tested, pass, reason, CheckResult};
 use crate::model::catalogue::CheckId;
 use crate::model::cipher_suites::{by_code, name_of, SuiteClass};
 use crate::probe::addr::IpFamily;
@@ -102,25 +103,27 @@ fn judged(id: CheckId, obs: &Observations, judge: fn(&TlsScan, &str, &mut Findin
         found.judged += 1;
         judge(scan, &at, &mut found);
     }
-    conclude(id, found, observed)
+    finish(id, found, observed)
 }
 
-fn conclude(id: CheckId, found: Findings, observed: Value) -> CheckResult {
+fn finish(id: CheckId, found: Findings, observed: Value) -> CheckResult {
     let info = id.info();
-    if !found.problems.is_empty() {
-        let mut list = found.problems.join("; ");
-        if !found.untested.is_empty() {
-            list = format!("{list}; not tested: {}", found.untested.join("; "));
-        }
-        return fail(id, reason!(list.clone(), list), observed);
-    }
-    if !found.untested.is_empty() {
-        return not_tested(id, "could not be scanned", "không quét được", &found.untested, observed);
-    }
-    if !found.warnings.is_empty() {
-        let list = found.warnings.join("; ");
-        return warn(id, reason!(list.clone(), list), observed);
-    }
+    let found_all = Found {
+        problems: &found.problems,
+        untested: &found.untested,
+        warnings: &found.warnings,
+    };
+    let observed = match conclude(
+        id,
+        observed,
+        found_all,
+        |list| reason!(list.to_string(), list.to_string()),
+        ("could not be scanned", "không quét được"),
+        |list| reason!(list.to_string(), list.to_string()),
+    ) {
+        Ok(result) => return result,
+        Err(observed) => observed,
+    };
     let count = found.judged;
     let (en, vi) = (info.title_en, info.title_vi);
     pass(

@@ -415,39 +415,7 @@ impl DnsProber {
     }
 
     async fn dnssec_attempt(&self, apex: &str, deadline: Instant) -> DnssecState {
-        let Ok(fqdn) = fully_qualified(apex) else {
-            return DnssecState::Indeterminate {
-                message: format!("invalid name {apex:?}"),
-            };
-        };
-        let validating = match self.validating(deadline).await {
-            Ok(resolver) => resolver,
-            Err(message) => return DnssecState::Indeterminate { message },
-        };
-        match tokio::time::timeout_at(deadline, validating.lookup(fqdn, RecordType::SOA)).await {
-            Err(_) => DnssecState::Indeterminate {
-                message: "timeout".into(),
-            },
-            Ok(Err(NetError::Dns(DnsError::DnssecBogus))) => DnssecState::Bogus,
-            Ok(Err(NetError::Dns(DnsError::Nsec { proof, .. }))) => proof_state(proof),
-            Ok(Err(err)) => DnssecState::Indeterminate {
-                message: err.to_string(),
-            },
-            Ok(Ok(lookup)) => {
-                let proofs: Vec<Proof> = lookup
-                    .answers()
-                    .iter()
-                    .filter(|record| record.record_type() == RecordType::SOA)
-                    .map(|record| record.proof)
-                    .collect();
-                match proofs.iter().min_by_key(|proof| **proof as u8) {
-                    Some(proof) => proof_state(*proof),
-                    None => DnssecState::Indeterminate {
-                        message: "no SOA in the answer".into(),
-                    },
-                }
-            }
-        }
+        self.validated_attempt(apex, RecordType::SOA, deadline).await
     }
 }
 

@@ -31,6 +31,47 @@ pub async fn vnready(args: &[&str]) -> std::process::Output {
         .expect("run vnready")
 }
 
+/// `vnready check --config CONFIG --only ONLY --format json --timeout TIMEOUT`, its JSON
+/// document parsed (panics with the output when it is not JSON).
+pub async fn check_json(config: &Path, only: &str, timeout: &str) -> Value {
+    let config = config.display().to_string();
+    let output = vnready(&[
+        "check",
+        "--config",
+        &config,
+        "--only",
+        only,
+        "--format",
+        "json",
+        "--timeout",
+        timeout,
+    ])
+    .await;
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("JSON output ({err})\n{}", show(&output)))
+}
+
+/// The result of `check` for the first target whose id satisfies `is_target`, in a `check`
+/// document: the whole result object, for its `observed`.
+pub fn check_result<'a>(document: &'a Value, is_target: impl Fn(&str) -> bool, check: &str) -> &'a Value {
+    let target = document["targets"]
+        .as_array()
+        .and_then(|targets| targets.iter().find(|t| t["target"].as_str().is_some_and(&is_target)))
+        .unwrap_or_else(|| panic!("target not in {document}"));
+    target["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["id"] == check))
+        .unwrap_or_else(|| panic!("{check} did not run for {}", target["target"]))
+}
+
+/// The status and English reason of `check` for the target whose id is `target`.
+pub fn status_and_reason<'a>(document: &'a Value, target: &str, check: &str) -> (&'a str, &'a str) {
+    let found = check_result(document, |id| id == target, check);
+    (
+        found["status"].as_str().unwrap_or_default(),
+        found["reason"]["en"].as_str().unwrap_or_default(),
+    )
+}
+
 /// Exit code and both streams, for assertion messages.
 pub fn show(output: &std::process::Output) -> String {
     format!(
