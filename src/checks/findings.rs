@@ -8,19 +8,33 @@ use serde_json::Value;
 use super::result::{fail, not_tested, warn, CheckResult, Reason};
 use crate::model::catalogue::CheckId;
 
-/// What a check found.
-pub(super) struct Found<'a> {
-    pub problems: &'a [String],
-    pub untested: &'a [String],
-    pub warnings: &'a [String],
+/// What a check found, each item naming where.
+#[derive(Default)]
+pub(super) struct Gaps {
+    pub problems: Vec<String>,
+    pub untested: Vec<String>,
+    pub warnings: Vec<String>,
 }
 
-/// The failing, erring or warning result, or `Err(observed)` when nothing stands in the way
-/// of a pass (the caller words it).
-pub(super) fn conclude(
+impl Gaps {
+    /// The failing, erring or warning result, or `Err(observed)` when nothing stands in the
+    /// way of a pass (the caller words it).
+    pub(super) fn conclude(
+        &self,
+        id: CheckId,
+        observed: Value,
+        failing: impl FnOnce(&str) -> Reason,
+        untested: (&str, &str),
+        warning: impl FnOnce(&str) -> Reason,
+    ) -> Result<CheckResult, Value> {
+        conclude(id, observed, self, failing, untested, warning)
+    }
+}
+
+fn conclude(
     id: CheckId,
     observed: Value,
-    found: Found<'_>,
+    found: &Gaps,
     failing: impl FnOnce(&str) -> Reason,
     untested: (&str, &str),
     warning: impl FnOnce(&str) -> Reason,
@@ -33,7 +47,7 @@ pub(super) fn conclude(
         return Ok(fail(id, failing(&list), observed));
     }
     if !found.untested.is_empty() {
-        return Ok(not_tested(id, untested.0, untested.1, found.untested, observed));
+        return Ok(not_tested(id, untested.0, untested.1, &found.untested, observed));
     }
     if !found.warnings.is_empty() {
         return Ok(warn(id, warning(&found.warnings.join("; ")), observed));

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::dane::matches;
-use super::findings::{conclude, Found};
+use super::findings::Gaps;
 use super::input::CheckFn;
 use super::mail::judged;
 use super::result::{pass, reason, skip, CheckResult};
@@ -21,9 +21,7 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[(CheckId::MailDane, |input| {
 
 #[derive(Default)]
 struct Findings {
-    problems: Vec<String>,
-    warnings: Vec<String>,
-    untested: Vec<String>,
+    gaps: Gaps,
     /// MX hosts without any TLSA record.
     without: Vec<String>,
     /// MX hosts with TLSA records.
@@ -39,7 +37,7 @@ fn mail_dane(id: CheckId, mail: &MailFacts) -> CheckResult {
         judge_exchange(exchange, &mut found);
     }
     let domain = &mail.domain;
-    if found.with == 0 && found.untested.is_empty() {
+    if found.with == 0 && found.gaps.untested.is_empty() {
         return skip(
             id,
             reason!(
@@ -52,19 +50,14 @@ fn mail_dane(id: CheckId, mail: &MailFacts) -> CheckResult {
     if found.with > 0 {
         for host in &found.without {
             found
+                .gaps
                 .problems
                 .push(format!("{host}: no TLSA record while other MX hosts have one"));
         }
     }
-    let found_all = Found {
-        problems: &found.problems,
-        untested: &found.untested,
-        warnings: &found.warnings,
-    };
-    let observed = match conclude(
+    let observed = match found.gaps.conclude(
         id,
         observed,
-        found_all,
         |list| reason!("DANE for {domain} fails: {list}", "DANE của {domain} không đạt: {list}"),
         ("DANE could not be checked", "không kiểm tra được DANE"),
         |list| reason!("DANE for {domain} is weak: {list}", "DANE của {domain} còn yếu: {list}"),
@@ -86,7 +79,7 @@ fn mail_dane(id: CheckId, mail: &MailFacts) -> CheckResult {
 fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
     let host = &exchange.host;
     let Some(lookup) = &exchange.tlsa else {
-        found.untested.push(format!("{host}: TLSA not asked"));
+        found.gaps.untested.push(format!("{host}: TLSA not asked"));
         return;
     };
     let values = match &lookup.records {
@@ -97,6 +90,7 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
         LookupOutcome::Records { values } => values,
         failed => {
             found
+                .gaps
                 .untested
                 .push(format!("{}: TLSA lookup {}", lookup.name, failed.label()));
             return;
@@ -106,14 +100,14 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
     let secure = match &lookup.dnssec {
         Some(DnssecState::Secure) => true,
         Some(DnssecState::Insecure) => {
-            found.warnings.push(format!(
+            found.gaps.warnings.push(format!(
                 "{}: TLSA in an unsigned zone, which senders ignore",
                 lookup.name
             ));
             false
         }
         Some(DnssecState::Bogus) => {
-            found.problems.push(format!(
+            found.gaps.problems.push(format!(
                 "{}: the TLSA answer is bogus (DNSSEC validation fails): DANE senders defer mail",
                 lookup.name
             ));
@@ -121,12 +115,13 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
         }
         Some(DnssecState::Indeterminate { message }) => {
             found
+                .gaps
                 .untested
                 .push(format!("{}: DNSSEC not determined ({message})", lookup.name));
             return;
         }
         None => {
-            found.untested.push(format!("{}: DNSSEC not checked", lookup.name));
+            found.gaps.untested.push(format!("{}: DNSSEC not checked", lookup.name));
             return;
         }
     };
@@ -136,7 +131,7 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
         .filter(Tlsa::usable_for_smtp)
         .collect();
     if usable.is_empty() {
-        found.problems.push(format!(
+        found.gaps.problems.push(format!(
             "{}: no record SMTP can use (DANE-TA 2 or DANE-EE 3, RFC 7672): {}",
             lookup.name,
             values.join(", ")
@@ -146,7 +141,7 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
     let end_entity = usable.iter().filter(|r| r.usage == 3).count();
     let trust_anchor = usable.iter().filter(|r| r.usage == 2).count();
     if !(end_entity >= 2 || trust_anchor >= 2 || (end_entity >= 1 && trust_anchor >= 1)) {
-        found.warnings.push(format!(
+        found.gaps.warnings.push(format!(
             "{}: only one usable record ({}), so a new key cannot be published before it is used (no rollover)",
             lookup.name,
             usable.iter().map(Tlsa::short).collect::<Vec<_>>().join(", ")
@@ -157,7 +152,7 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
         match &smtp.outcome {
             SmtpOutcome::Answered { starttls: false, .. } => {
                 let problem = format!("{at}: no STARTTLS, so DANE senders cannot deliver");
-                found.problems.push(problem);
+                found.gaps.problems.push(problem);
             }
             SmtpOutcome::Answered { tls: Some(tls), .. } => match &tls.handshake {
                 StarttlsHandshake::Completed { chain, .. } => {
@@ -166,20 +161,22 @@ fn judge_exchange(exchange: &ExchangeFacts, found: &mut Findings) {
                     } else {
                         let problem = format!("{at}: the certificate matches no TLSA record");
                         match secure {
-                            true => found.problems.push(problem),
-                            false => found.warnings.push(problem),
+                            true => found.gaps.problems.push(problem),
+                            false => found.gaps.warnings.push(problem),
                         }
                     }
                 }
                 StarttlsHandshake::Failed { message } => found
+                    .gaps
                     .untested
                     .push(format!("{at}: no certificate to match ({message})")),
             },
-            SmtpOutcome::Answered { tls: None, .. } => found.untested.push(format!("{at}: TLS not probed")),
-            SmtpOutcome::Failed { phase, message } => {
-                found.untested.push(format!("{at}: SMTP {}: {message}", phase.as_str()))
-            }
-            SmtpOutcome::NoRoute { message } => found.untested.push(format!("{at}: {message}")),
+            SmtpOutcome::Answered { tls: None, .. } => found.gaps.untested.push(format!("{at}: TLS not probed")),
+            SmtpOutcome::Failed { phase, message } => found
+                .gaps
+                .untested
+                .push(format!("{at}: SMTP {}: {message}", phase.as_str())),
+            SmtpOutcome::NoRoute { message } => found.gaps.untested.push(format!("{at}: {message}")),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::findings::{conclude, Found};
+use super::findings::Gaps;
 use super::input::CheckFn;
 use super::mail::judged;
 use super::result::{error, not_tested, pass, reason, CheckResult};
@@ -25,9 +25,7 @@ const MIN_MAX_AGE: u64 = 86_400;
 
 #[derive(Default)]
 struct Findings {
-    problems: Vec<String>,
-    warnings: Vec<String>,
-    untested: Vec<String>,
+    gaps: Gaps,
 }
 
 fn mail_mta_sts(id: CheckId, mail: &MailFacts) -> CheckResult {
@@ -60,17 +58,18 @@ fn mail_mta_sts(id: CheckId, mail: &MailFacts) -> CheckResult {
         }
     }
     if records.is_empty() {
-        found.warnings.insert(
+        found.gaps.warnings.insert(
             0,
             format!("no MTA-STS record at _mta-sts.{domain}: senders may deliver without TLS"),
         );
     } else if records.len() > 1 {
-        found.problems.push(format!(
+        found.gaps.problems.push(format!(
             "{} v=STSv1 records at _mta-sts.{domain}: senders ignore them all",
             records.len()
         ));
     } else if let Err(why) = parse_sts_record(records[0]) {
         found
+            .gaps
             .problems
             .push(format!("_mta-sts.{domain} record {:?}: {why}", records[0]));
     } else {
@@ -83,6 +82,7 @@ fn judge_policies(mail: &MailFacts, facts: &MtaStsFacts, found: &mut Findings) {
     let host = &facts.policy_host;
     if facts.fetches.is_empty() {
         found
+            .gaps
             .problems
             .push(format!("{host} has no usable address, so the policy cannot be fetched"));
         return;
@@ -99,19 +99,21 @@ fn judge_policies(mail: &MailFacts, facts: &MtaStsFacts, found: &mut Findings) {
         match policy.mode {
             StsMode::Enforce => {}
             StsMode::Testing => found
+                .gaps
                 .warnings
                 .push("policy mode: testing (failures are reported, mail is still delivered without TLS)".into()),
-            StsMode::None => found.warnings.push("policy mode: none (MTA-STS withdrawn)".into()),
+            StsMode::None => found.gaps.warnings.push("policy mode: none (MTA-STS withdrawn)".into()),
         }
         if policy.max_age < MIN_MAX_AGE {
             found
+                .gaps
                 .warnings
                 .push(format!("policy max_age {} s is below one day", policy.max_age));
         }
         if policy.mode != StsMode::None {
             for exchange in &mail.exchanges {
                 if !policy.mx.iter().any(|pattern| mx_matches(pattern, &exchange.host)) {
-                    found.problems.push(format!(
+                    found.gaps.problems.push(format!(
                         "MX host {} is not covered by the policy's mx: {}: senders refuse to deliver to it",
                         exchange.host,
                         policy.mx.join(", ")
@@ -127,14 +129,14 @@ fn policy_of(host: &str, fetch: &PolicyFetch, found: &mut Findings) -> Option<St
     let at = format!("https://{host}/.well-known/mta-sts.txt [{}]", fetch.ip);
     if let Some(err) = &fetch.error {
         if err.kind == "no_route" {
-            found.untested.push(format!("{at}: {}", err.message));
+            found.gaps.untested.push(format!("{at}: {}", err.message));
         } else {
-            found.problems.push(format!("{at}: {err}"));
+            found.gaps.problems.push(format!("{at}: {err}"));
         }
         return None;
     }
     if let Some(failure) = &fetch.verify_failure {
-        found.problems.push(format!(
+        found.gaps.problems.push(format!(
             "{at}: certificate not valid ({}): senders reject the policy",
             failure.message
         ));
@@ -142,13 +144,14 @@ fn policy_of(host: &str, fetch: &PolicyFetch, found: &mut Findings) -> Option<St
     }
     if let Some(location) = &fetch.redirect {
         found
+            .gaps
             .problems
             .push(format!("{at}: redirects to {location}, which senders do not follow"));
         return None;
     }
     let status = fetch.status.unwrap_or_default();
     if status != 200 {
-        found.problems.push(format!("{at}: status {status}"));
+        found.gaps.problems.push(format!("{at}: status {status}"));
         return None;
     }
     let media = fetch
@@ -157,20 +160,20 @@ fn policy_of(host: &str, fetch: &PolicyFetch, found: &mut Findings) -> Option<St
         .and_then(|value| value.split(';').next())
         .map(|media| media.trim().to_ascii_lowercase());
     if media.as_deref() != Some("text/plain") {
-        found.problems.push(format!(
+        found.gaps.problems.push(format!(
             "{at}: served as {}, not text/plain",
             fetch.content_type.as_deref().unwrap_or("no Content-Type")
         ));
         return None;
     }
     if fetch.truncated {
-        found.problems.push(format!("{at}: policy larger than 64 KiB"));
+        found.gaps.problems.push(format!("{at}: policy larger than 64 KiB"));
         return None;
     }
     match parse_policy(&fetch.body) {
         Ok(policy) => Some(policy),
         Err(why) => {
-            found.problems.push(format!("{at}: policy does not parse: {why}"));
+            found.gaps.problems.push(format!("{at}: policy does not parse: {why}"));
             None
         }
     }
@@ -182,6 +185,7 @@ fn judge_tlsrpt(lookup: &LookupOutcome, found: &mut Findings) -> String {
     match (lookup, records.as_slice()) {
         (LookupOutcome::Records { .. } | LookupOutcome::NoData | LookupOutcome::NxDomain, []) => {
             found
+                .gaps
                 .warnings
                 .push("no TLS-RPT record at _smtp._tls (nobody hears of delivery failures)".into());
             "no TLS-RPT".into()
@@ -189,33 +193,31 @@ fn judge_tlsrpt(lookup: &LookupOutcome, found: &mut Findings) -> String {
         (LookupOutcome::Records { .. }, [record]) => match parse_tlsrpt(record) {
             Ok(rua) => format!("TLS-RPT to {}", rua.join(", ")),
             Err(why) => {
-                found.warnings.push(format!("TLS-RPT record {record:?}: {why}"));
+                found.gaps.warnings.push(format!("TLS-RPT record {record:?}: {why}"));
                 "TLS-RPT invalid".into()
             }
         },
         (LookupOutcome::Records { .. }, many) => {
             found
+                .gaps
                 .warnings
                 .push(format!("{} TLS-RPT records at _smtp._tls, one expected", many.len()));
             "TLS-RPT ambiguous".into()
         }
         (failed, _) => {
-            found.untested.push(format!("_smtp._tls TXT lookup {}", failed.label()));
+            found
+                .gaps
+                .untested
+                .push(format!("_smtp._tls TXT lookup {}", failed.label()));
             "TLS-RPT not read".into()
         }
     }
 }
 
 fn finish(id: CheckId, domain: &str, found: Findings, tlsrpt: String, observed: serde_json::Value) -> CheckResult {
-    let found_all = Found {
-        problems: &found.problems,
-        untested: &found.untested,
-        warnings: &found.warnings,
-    };
-    let observed = match conclude(
+    let observed = match found.gaps.conclude(
         id,
         observed,
-        found_all,
         |list| {
             reason!(
                 "MTA-STS for {domain} is broken: {list}",

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::findings::{conclude, Found};
+use super::findings::Gaps;
 use super::input::CheckFn;
 use super::mail::judged;
 use super::result::{pass, reason, CheckResult};
@@ -22,9 +22,7 @@ pub(super) const CHECKS: &[(CheckId, CheckFn)] = &[(CheckId::MailTls, |input| {
 /// What one address showed.
 #[derive(Default)]
 struct Findings {
-    problems: Vec<String>,
-    warnings: Vec<String>,
-    untested: Vec<String>,
+    gaps: Gaps,
     addresses: usize,
 }
 
@@ -35,19 +33,20 @@ fn mail_tls(id: CheckId, mail: &MailFacts) -> CheckResult {
         let host = &exchange.host;
         let conversations: Vec<_> = exchange.smtp.iter().chain(&exchange.smtp_v4).collect();
         if conversations.is_empty() {
-            found.untested.push(format!("{host}: no usable address to test"));
+            found.gaps.untested.push(format!("{host}: no usable address to test"));
         }
         for smtp in conversations {
             let at = format!("{host} [{}]", smtp.ip);
             match &smtp.outcome {
-                SmtpOutcome::NoRoute { message } => found.untested.push(format!("{at}: {message}")),
-                SmtpOutcome::Failed { phase, message } => {
-                    found.untested.push(format!("{at}: SMTP {}: {message}", phase.as_str()))
-                }
+                SmtpOutcome::NoRoute { message } => found.gaps.untested.push(format!("{at}: {message}")),
+                SmtpOutcome::Failed { phase, message } => found
+                    .gaps
+                    .untested
+                    .push(format!("{at}: SMTP {}: {message}", phase.as_str())),
                 SmtpOutcome::Answered { starttls: false, .. } => {
-                    found.problems.push(format!("{at}: STARTTLS not offered"))
+                    found.gaps.problems.push(format!("{at}: STARTTLS not offered"))
                 }
-                SmtpOutcome::Answered { tls: None, .. } => found.untested.push(format!("{at}: TLS not probed")),
+                SmtpOutcome::Answered { tls: None, .. } => found.gaps.untested.push(format!("{at}: TLS not probed")),
                 SmtpOutcome::Answered { tls: Some(tls), .. } => {
                     found.addresses += 1;
                     judge_address(&at, tls, &mut found);
@@ -57,19 +56,14 @@ fn mail_tls(id: CheckId, mail: &MailFacts) -> CheckResult {
     }
     if mail.unprobed > 0 {
         found
+            .gaps
             .untested
             .push(format!("{} more MX hosts not probed", mail.unprobed));
     }
     let domain = &mail.domain;
-    let found_all = Found {
-        problems: &found.problems,
-        untested: &found.untested,
-        warnings: &found.warnings,
-    };
-    let observed = match conclude(
+    let observed = match found.gaps.conclude(
         id,
         observed,
-        found_all,
         |list| {
             reason!(
                 "mail servers of {domain} accept weak or no TLS: {list}",
@@ -104,6 +98,7 @@ fn mail_tls(id: CheckId, mail: &MailFacts) -> CheckResult {
 fn judge_address(at: &str, tls: &StarttlsFacts, found: &mut Findings) {
     match &tls.handshake {
         StarttlsHandshake::Failed { message } => found
+            .gaps
             .problems
             .push(format!("{at}: TLS handshake after STARTTLS fails ({message})")),
         StarttlsHandshake::Completed {
@@ -113,35 +108,39 @@ fn judge_address(at: &str, tls: &StarttlsFacts, found: &mut Findings) {
             ..
         } => {
             if !matches!(version.as_str(), "TLS 1.2" | "TLS 1.3") {
-                found.problems.push(format!("{at}: negotiated {version}"));
+                found.gaps.problems.push(format!("{at}: negotiated {version}"));
             }
             if let Some(suite) = cipher_suites::by_name(cipher) {
                 if suite.class == SuiteClass::Insufficient {
                     found
+                        .gaps
                         .problems
                         .push(format!("{at}: negotiated insufficient suite {}", suite.name));
                 }
             }
             if let Some(failure) = verify_failure {
                 found
+                    .gaps
                     .warnings
                     .push(format!("{at}: certificate does not verify ({})", failure.message));
             }
         }
     }
     match &tls.legacy {
-        LegacyTlsOutcome::Accepted { version } => found.problems.push(format!("{at}: accepts {version}")),
+        LegacyTlsOutcome::Accepted { version } => found.gaps.problems.push(format!("{at}: accepts {version}")),
         LegacyTlsOutcome::Refused { .. } => {}
         LegacyTlsOutcome::Unknown { message } | LegacyTlsOutcome::NoRoute { message } => {
-            found.untested.push(format!("{at}: TLS 1.0/1.1 probe: {message}"))
+            found.gaps.untested.push(format!("{at}: TLS 1.0/1.1 probe: {message}"))
         }
     }
     match &tls.insufficient {
-        LegacyTlsOutcome::Accepted { version: suite } => {
-            found.problems.push(format!("{at}: accepts insufficient suite {suite}"))
-        }
+        LegacyTlsOutcome::Accepted { version: suite } => found
+            .gaps
+            .problems
+            .push(format!("{at}: accepts insufficient suite {suite}")),
         LegacyTlsOutcome::Refused { .. } => {}
         LegacyTlsOutcome::Unknown { message } | LegacyTlsOutcome::NoRoute { message } => found
+            .gaps
             .untested
             .push(format!("{at}: insufficient-suite probe: {message}")),
     }

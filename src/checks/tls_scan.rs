@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::findings::{conclude, Found};
+use super::findings::Gaps;
 use super::input::CheckFn;
 use super::result::{not_tested, pass, reason, CheckResult};
 use crate::model::catalogue::CheckId;
@@ -51,9 +51,7 @@ fn fields_for(id: CheckId) -> &'static [&'static str] {
 /// What the scans of a target's addresses showed for one check.
 #[derive(Default)]
 struct Findings {
-    problems: Vec<String>,
-    warnings: Vec<String>,
-    untested: Vec<String>,
+    gaps: Gaps,
     judged: usize,
 }
 
@@ -89,7 +87,7 @@ fn judged(id: CheckId, obs: &Observations, judge: fn(&TlsScan, &str, &mut Findin
     for ip in usable {
         let at = format!("[{ip}]");
         let Some(scan) = obs.address.tls_scans.iter().find(|scan| scan.ip == ip) else {
-            found.untested.push(format!("{at}: not scanned"));
+            found.gaps.untested.push(format!("{at}: not scanned"));
             continue;
         };
         if scan.tls12_suites.is_empty() && scan.tls13_suites.is_empty() {
@@ -97,7 +95,7 @@ fn judged(id: CheckId, obs: &Observations, judge: fn(&TlsScan, &str, &mut Findin
                 true => "refused every TLS 1.2 and 1.3 hello".to_string(),
                 false => scan.incomplete.join("; "),
             };
-            found.untested.push(format!("{at}: {why}"));
+            found.gaps.untested.push(format!("{at}: {why}"));
             continue;
         }
         found.judged += 1;
@@ -108,15 +106,9 @@ fn judged(id: CheckId, obs: &Observations, judge: fn(&TlsScan, &str, &mut Findin
 
 fn finish(id: CheckId, found: Findings, observed: Value) -> CheckResult {
     let info = id.info();
-    let found_all = Found {
-        problems: &found.problems,
-        untested: &found.untested,
-        warnings: &found.warnings,
-    };
-    let observed = match conclude(
+    let observed = match found.gaps.conclude(
         id,
         observed,
-        found_all,
         |list| reason!(list.to_string(), list.to_string()),
         ("could not be scanned", "không quét được"),
         |list| reason!(list.to_string(), list.to_string()),
@@ -176,7 +168,7 @@ fn describe(scan: &TlsScan, fields: &[&str]) -> Value {
 fn unanswered(scan: &TlsScan, at: &str, topics: &[&str], found: &mut Findings) {
     for gap in &scan.incomplete {
         if topics.iter().any(|topic| gap.starts_with(topic)) {
-            found.untested.push(format!("{at}: {gap}"));
+            found.gaps.untested.push(format!("{at}: {gap}"));
         }
     }
 }
@@ -189,10 +181,11 @@ fn ciphers(scan: &TlsScan, at: &str, found: &mut Findings) {
             SuiteClass::Good => {}
             SuiteClass::PhaseOut => {
                 found
+                    .gaps
                     .warnings
                     .push(format!("{at} accepts {} ({}, phase-out)", suite.name, suite.weakness()))
             }
-            SuiteClass::Insufficient => found.problems.push(format!(
+            SuiteClass::Insufficient => found.gaps.problems.push(format!(
                 "{at} accepts {} ({}, insufficient)",
                 suite.name,
                 suite.weakness()
@@ -210,9 +203,10 @@ fn ciphers(scan: &TlsScan, at: &str, found: &mut Findings) {
         .any(|code| class(code) == Some(SuiteClass::Good));
     match (scan.server_preference, scan.tls12_suites.first()) {
         (Some(true), Some(first)) if class(first) != Some(SuiteClass::Good) && good_too => found
+            .gaps
             .warnings
             .push(format!("{at} prefers {} over its good suites", name_of(*first))),
-        (Some(false), _) if weaker_than_good && good_too => found.warnings.push(format!(
+        (Some(false), _) if weaker_than_good && good_too => found.gaps.warnings.push(format!(
             "{at} does not enforce its suite order: a client that lists a weaker suite first gets it"
         )),
         _ => {}
@@ -235,31 +229,34 @@ fn key_exchange(scan: &TlsScan, at: &str, found: &mut Findings) {
     for group in scan.tls13_groups.iter().chain(&scan.tls12_groups) {
         match *group {
             SECP224R1 => found
+                .gaps
                 .warnings
                 .push(format!("{at} accepts ECDHE on secp224r1 (phase-out)")),
             // X25519, X448, the NIST curves P-256/384/521 and brainpool.
             0x0017..=0x001e => {}
             other => found
+                .gaps
                 .problems
                 .push(format!("{at} uses the unknown group {}", group_name(other))),
         }
     }
     match scan.dhe_bits {
-        Some(bits) if bits <= 2048 => found.problems.push(format!(
+        Some(bits) if bits <= 2048 => found.gaps.problems.push(format!(
             "{at} offers DHE with a {bits}-bit group (ffdhe2048 or smaller: insufficient)"
         )),
         Some(bits) => found
+            .gaps
             .warnings
             .push(format!("{at} offers DHE with a {bits}-bit group (phase-out)")),
         None => {}
     }
     if scan.sha1_signatures == Some(true) {
-        found.problems.push(format!(
+        found.gaps.problems.push(format!(
             "{at} signs the key exchange with SHA-1 when a client offers only SHA-1"
         ));
     }
     if scan.sha224_signatures == Some(true) {
-        found.warnings.push(format!(
+        found.gaps.warnings.push(format!(
             "{at} signs the key exchange with SHA-224 when a client offers only SHA-224"
         ));
     }
@@ -268,7 +265,7 @@ fn key_exchange(scan: &TlsScan, at: &str, found: &mut Findings) {
 fn features(scan: &TlsScan, at: &str, found: &mut Findings) {
     unanswered(scan, at, &["0-RTT"], found);
     if scan.early_data == Some(true) {
-        found.problems.push(format!(
+        found.gaps.problems.push(format!(
             "{at} accepts TLS 1.3 early data (0-RTT) for the page: the request can be replayed"
         ));
     }
@@ -291,9 +288,9 @@ fn features(scan: &TlsScan, at: &str, found: &mut Findings) {
     ];
     for (value, bad, what) in checks {
         match value {
-            Some(value) if value == bad => found.problems.push(format!("{at} {what}")),
+            Some(value) if value == bad => found.gaps.problems.push(format!("{at} {what}")),
             Some(_) => {}
-            None if scan.incomplete.is_empty() => found.untested.push(format!("{at}: {what}: not answered")),
+            None if scan.incomplete.is_empty() => found.gaps.untested.push(format!("{at}: {what}: not answered")),
             None => {}
         }
     }
