@@ -387,6 +387,7 @@ async fn every_lab_case_gets_the_expected_verdict() {
                     | MailMtaSts
                     | MailDane
                     | TlsDane
+                    | TlsOcspStapling
                     | RoutingRpki
                     | HttpSecurityHeaders
                     | HttpCsp

@@ -41,6 +41,7 @@ fn cert(subject: &str, issuer: &str, issuer_is_trust_anchor: bool) -> CertFacts 
         issuer_is_trust_anchor,
         is_trust_anchor: false,
         crl_urls: Vec::new(),
+        ocsp_urls: Vec::new(),
     }
 }
 
@@ -67,6 +68,7 @@ fn fetch(ip: &str) -> AddressFetch {
             ],
             verify_failure: None,
             handshake_completed: true,
+            staple: None,
             chain_der: Vec::new(),
         }),
         hop_handshakes: Vec::new(),

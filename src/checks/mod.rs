@@ -20,6 +20,7 @@ pub mod mail_auth;
 pub mod mail_dane;
 pub mod mail_mta_sts;
 pub mod mail_tls;
+pub mod ocsp;
 pub mod page_response;
 pub mod page_text;
 pub mod pmtu;
@@ -41,7 +42,7 @@ use crate::model::target::Target;
 use crate::probe::Observations;
 
 /// Every file's checks; a new check is a catalogue entry plus a line in its file's `CHECKS`.
-const IMPLEMENTED: [&[(CheckId, CheckFn)]; 21] = [
+const IMPLEMENTED: [&[(CheckId, CheckFn)]; 22] = [
     caa::CHECKS,
     content::CHECKS,
     csp::CHECKS,
@@ -57,6 +58,7 @@ const IMPLEMENTED: [&[(CheckId, CheckFn)]; 21] = [
     mail_dane::CHECKS,
     mail_mta_sts::CHECKS,
     mail_tls::CHECKS,
+    ocsp::CHECKS,
     pmtu::CHECKS,
     routing::CHECKS,
     security_headers::CHECKS,

@@ -45,6 +45,7 @@ pub enum CheckId {
     TlsFeatures,
     DnsCaa,
     TlsDane,
+    TlsOcspStapling,
 }
 
 /// The area a check belongs to: the text table groups its columns by area, and reports can
@@ -253,7 +254,7 @@ const MAIL_TLS: ProbeSet = ProbeSet {
 };
 
 /// In the order reports list them.
-pub const CATALOGUE: [CheckInfo; 35] = [
+pub const CATALOGUE: [CheckInfo; 36] = [
     CheckInfo {
         id: CheckId::DnsResolves,
         key: "dns.resolves",
@@ -608,6 +609,15 @@ pub const CATALOGUE: [CheckInfo; 35] = [
             tls_dane: true,
             ..NONE
         },
+    },
+    CheckInfo {
+        id: CheckId::TlsOcspStapling,
+        key: "tls.ocsp_stapling",
+        title_en: "A valid OCSP staple on every address",
+        title_vi: "Có phản hồi OCSP đính kèm hợp lệ trên mọi địa chỉ",
+        problem_en: "No valid OCSP staple",
+        problem_vi: "Chưa đính kèm phản hồi OCSP hợp lệ",
+        needs: FETCH,
     },
 ];
 

@@ -16,6 +16,25 @@ pub enum Revocation {
 }
 
 /// The http:// CRL distribution points of a certificate.
+/// The OCSP responder URLs of the Authority Information Access extension.
+pub fn ocsp_urls(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
+    use x509_parser::extensions::{GeneralName, ParsedExtension};
+    let mut urls = Vec::new();
+    for extension in cert.extensions() {
+        if let ParsedExtension::AuthorityInfoAccess(access) = extension.parsed_extension() {
+            for description in &access.accessdescs {
+                // id-ad-ocsp: 1.3.6.1.5.5.7.48.1
+                if description.access_method.to_id_string() == "1.3.6.1.5.5.7.48.1" {
+                    if let GeneralName::URI(uri) = &description.access_location {
+                        urls.push(uri.to_string());
+                    }
+                }
+            }
+        }
+    }
+    urls
+}
+
 pub fn crl_urls(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
     use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
     let mut urls = Vec::new();

@@ -801,7 +801,15 @@ impl HttpProber<'_> {
             Ok(Ok(tls)) => tls,
         };
         attempt.handshake = Some(tls_started.elapsed());
-        attempt.tls = Some(facts_from_connection(tls.get_ref().1, &host, self.tls));
+        let mut facts = facts_from_connection(tls.get_ref().1, &host, self.tls);
+        let staple = recorded.take_staple();
+        if !staple.is_empty() {
+            if let Some(leaf) = facts.chain_der.first() {
+                let issuer = facts.chain_der.get(1).map(Vec::as_slice);
+                facts.staple = Some(super::ocsp::check(&staple, leaf, issuer));
+            }
+        }
+        attempt.tls = Some(facts);
         handshake_http(tls, origin, deadline).await
     }
 

@@ -25,6 +25,7 @@ pub mod mail_domain;
 pub mod memo;
 pub mod mta_sts;
 pub mod nameserver;
+pub mod ocsp;
 pub mod page;
 pub mod pmtu;
 pub mod prefix;

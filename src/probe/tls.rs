@@ -71,6 +71,7 @@ impl TlsSetup {
         let recording = Arc::new(AcceptAndRecord {
             provider: provider.clone(),
             seen: Mutex::default(),
+            staple: Mutex::default(),
         });
         let mut config = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -98,6 +99,7 @@ impl TlsSetup {
         let recorder = Arc::new(AcceptAndRecord {
             provider: self.provider.clone(),
             seen: Mutex::default(),
+            staple: Mutex::default(),
         });
         let mut config = (*self.client_config).clone();
         config.dangerous().set_certificate_verifier(recorder.clone());
@@ -218,6 +220,8 @@ fn strip_der_header(der: &[u8]) -> &[u8] {
 struct AcceptAndRecord {
     provider: Arc<CryptoProvider>,
     seen: Mutex<Vec<CertificateDer<'static>>>,
+    /// The stapled OCSP response, when the server sent one.
+    staple: Mutex<Vec<u8>>,
 }
 
 /// The chain one connection's verifier was shown, readable after a failed handshake.
@@ -225,6 +229,15 @@ pub struct RecordedChain(Arc<AcceptAndRecord>);
 
 impl RecordedChain {
     /// The certificates the server sent, leaf first; empty if it never got that far.
+    /// The stapled OCSP response the server sent, empty if none.
+    pub fn take_staple(&self) -> Vec<u8> {
+        self.0
+            .staple
+            .lock()
+            .map(|mut staple| std::mem::take(&mut *staple))
+            .unwrap_or_default()
+    }
+
     pub fn take(&self) -> Vec<CertificateDer<'static>> {
         self.0
             .seen
@@ -240,9 +253,12 @@ impl ServerCertVerifier for AcceptAndRecord {
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        ocsp_response: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut staple) = self.staple.lock() {
+            *staple = ocsp_response.to_vec();
+        }
         if let Ok(mut seen) = self.seen.lock() {
             *seen = std::iter::once(end_entity)
                 .chain(intermediates)
@@ -384,6 +400,8 @@ pub struct CertFacts {
     pub is_trust_anchor: bool,
     /// http:// CRL distribution points, where revocation is published.
     pub crl_urls: Vec<String>,
+    /// OCSP responders named in the Authority Information Access extension.
+    pub ocsp_urls: Vec<String>,
 }
 
 /// Parses one DER certificate. A certificate x509-parser cannot read yields `None`; the
@@ -436,6 +454,7 @@ pub fn cert_facts(der: &[u8], setup: &TlsSetup) -> Option<CertFacts> {
         issuer_is_trust_anchor: setup.issuer_is_trust_anchor(issuer_raw),
         is_trust_anchor: setup.issuer_is_trust_anchor(subject_raw),
         crl_urls: super::crl::crl_urls(&cert),
+        ocsp_urls: super::crl::ocsp_urls(&cert),
     })
 }
 
@@ -456,6 +475,7 @@ fn unparseable(der: &[u8]) -> CertFacts {
         issuer_is_trust_anchor: false,
         is_trust_anchor: false,
         crl_urls: Vec::new(),
+        ocsp_urls: Vec::new(),
     }
 }
 
@@ -482,6 +502,9 @@ pub struct TlsFacts {
     /// False when the chain was recorded but the handshake did not finish (version and cipher
     /// are then unknown).
     pub handshake_completed: bool,
+    /// The stapled OCSP response, read against the chain (when the server stapled one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staple: Option<super::ocsp::StapleFacts>,
     /// The chain as sent, kept only until the certificate level has read it.
     #[serde(skip)]
     pub chain_der: Vec<Vec<u8>>,
@@ -525,6 +548,7 @@ pub fn facts_from_chain(chain: &[CertificateDer<'static>], host: &str, setup: &T
         chain: parsed,
         verify_failure,
         handshake_completed: false,
+        staple: None,
         chain_der: chain.iter().map(|der| der.as_ref().to_vec()).collect(),
     }
 }

@@ -1,0 +1,250 @@
+//! tls.ocsp_stapling on real parts: a CA and leaves made with openssl at test time, OCSP
+//! responses made by `openssl ocsp` from its index (good, revoked, signed by a stranger), served
+//! by nginx's `ssl_stapling_file` over TLS; a server that staples nothing, and a certificate that
+//! names no responder. The real binary judges them.
+
+#[allow(dead_code)]
+#[path = "lab/dns.rs"]
+mod dns;
+mod harness;
+mod netlab;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use dns::{DnsServer, ZoneData};
+use harness::{check_json, status_and_reason};
+
+const ZONE: &str = "ocsplab.vn";
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl is installed by the test command");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_stapling_status_on_nginx() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    for (stem, subject) in [("ca", "/CN=Lab OCSP CA"), ("stranger", "/CN=Stranger CA")] {
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{stem}.key"),
+                "-out",
+                &format!("{stem}.crt"),
+                "-days",
+                "30",
+                "-subj",
+                subject,
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+    }
+    // A leaf naming a responder (serial 0x1001) and one naming none (0x1002).
+    std::fs::write(
+        d.join("aia.ext"),
+        format!("subjectAltName=DNS:*.{ZONE}\nauthorityInfoAccess=OCSP;URI:http://ocsp.{ZONE}.invalid/\n"),
+    )
+    .expect("ext");
+    std::fs::write(d.join("plain.ext"), format!("subjectAltName=DNS:*.{ZONE}\n")).expect("ext");
+    for (stem, serial, ext) in [("leaf", "4097", "aia.ext"), ("noaia", "4098", "plain.ext")] {
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{stem}.key"),
+                "-out",
+                &format!("{stem}.csr"),
+                "-subj",
+                &format!("/CN=*.{ZONE}"),
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{stem}.csr"),
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-set_serial",
+                serial,
+                "-out",
+                &format!("{stem}.crt"),
+                "-days",
+                "30",
+                "-extfile",
+                ext,
+            ],
+        );
+        let chain = std::fs::read_to_string(d.join(format!("{stem}.crt"))).expect("leaf")
+            + &std::fs::read_to_string(d.join("ca.crt")).expect("ca");
+        std::fs::write(d.join(format!("{stem}-chain.crt")), chain).expect("chain");
+    }
+    // The CA's index: the leaf valid, then revoked.
+    let subject = format!("/CN=*.{ZONE}");
+    std::fs::write(
+        d.join("good.txt"),
+        format!("V\t301231000000Z\t\t1001\tunknown\t{subject}\n"),
+    )
+    .expect("index");
+    std::fs::write(
+        d.join("revoked.txt"),
+        format!("R\t301231000000Z\t251201000000Z\t1001\tunknown\t{subject}\n"),
+    )
+    .expect("index");
+    openssl(
+        d,
+        &[
+            "ocsp",
+            "-issuer",
+            "ca.crt",
+            "-cert",
+            "leaf.crt",
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ],
+    );
+    for (out, index, signer) in [
+        ("good.der", "good.txt", "ca"),
+        ("revoked.der", "revoked.txt", "ca"),
+        ("stranger.der", "good.txt", "stranger"),
+    ] {
+        openssl(
+            d,
+            &[
+                "ocsp",
+                "-index",
+                index,
+                "-rsigner",
+                &format!("{signer}.crt"),
+                "-rkey",
+                &format!("{signer}.key"),
+                "-CA",
+                "ca.crt",
+                "-reqin",
+                "req.der",
+                "-respout",
+                out,
+                "-ndays",
+                "7",
+            ],
+        );
+    }
+
+    let cases = [
+        (
+            "good",
+            "leaf",
+            Some("good.der"),
+            "pass",
+            "a valid, current, good OCSP staple on all 1 address(es)",
+        ),
+        (
+            "revoked",
+            "leaf",
+            Some("revoked.der"),
+            "fail",
+            "[127.0.0.1] staples an OCSP response saying the certificate is revoked",
+        ),
+        (
+            "stranger",
+            "leaf",
+            Some("stranger.der"),
+            "fail",
+            "signature does not verify",
+        ),
+        ("none", "leaf", None, "warn", "[127.0.0.1] sends no OCSP staple"),
+        ("noaia", "noaia", None, "skip", "names no OCSP responder"),
+    ];
+    let mut servers = String::new();
+    let mut ports = Vec::new();
+    for (label, cert, staple, _, _) in cases {
+        let port = free_port();
+        ports.push(port);
+        let stapling = match staple {
+            Some(file) => format!("ssl_stapling on; ssl_stapling_file {}/{file};", d.display()),
+            None => String::new(),
+        };
+        servers.push_str(&format!(
+            "server {{ listen 127.0.0.1:{port} ssl; server_name {label}.{ZONE}; ssl_certificate {d}/{cert}-chain.crt; \
+             ssl_certificate_key {d}/{cert}.key; ssl_protocols TLSv1.2 TLSv1.3; {stapling} \
+             location / {{ return 200 ok; }} }}\n",
+            d = d.display()
+        ));
+    }
+    let nginx_dir = d.join("nginx");
+    std::fs::create_dir_all(&nginx_dir).expect("nginx dir");
+    let _nginx = netlab::nginx(None, &nginx_dir, &servers);
+
+    let mut zones = ZoneData::default();
+    zones.zone(ZONE, &[&format!("ns1.{ZONE}")]);
+    zones.a(&format!("ns1.{ZONE}"), "127.0.0.1");
+    let mut yaml = String::new();
+    for ((label, ..), port) in cases.iter().zip(&ports) {
+        zones.a(&format!("{label}.{ZONE}"), "127.0.0.1");
+        yaml.push_str(&format!("  - url: https://{label}.{ZONE}:{port}/\n"));
+    }
+    let dns = DnsServer::start(zones).await;
+    let config = d.join("ocsp.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "resolver:\n  servers: [\"{}\"]\ntrust:\n  extra_roots: [\"{}/ca.crt\"]\n  accept_ranges: [\"127.0.0.0/8\"]\ntargets:\n{yaml}",
+            dns.addr(),
+            d.display()
+        ),
+    )
+    .expect("config");
+    let document = check_json(&config, "tls.ocsp_stapling", "10s").await;
+    let mut wrong = Vec::new();
+    for ((label, _, _, expected, words), port) in cases.iter().zip(&ports) {
+        let (status, reason) = status_and_reason(
+            &document,
+            &format!("https://{label}.{ZONE}:{port}/"),
+            "tls.ocsp_stapling",
+        );
+        if status != *expected || !reason.contains(words) {
+            wrong.push(format!(
+                "{label}: {status} {reason:?}, expected {expected} with {words:?}"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    eprintln!("tls.ocsp_stapling: {} cases on nginx", cases.len());
+}
