@@ -194,7 +194,7 @@ pub fn valid(obs: &Observations) -> CheckResult {
             Some(Revocation::Revoked { url, since }) => {
                 let date = crate::model::calendar::date_of(*since);
                 failures.push(
-                    format!("{}: the certificate was revoked on {date} (CRL {url})", h.place()),
+                    format!("{}: the certificate was revoked on {date} ({url})", h.place()),
                     format!("{}: Chứng thư số đã bị thu hồi ngày {date}", h.place()),
                 );
             }
@@ -220,7 +220,11 @@ pub fn valid(obs: &Observations) -> CheckResult {
             observed,
         );
     }
-    let revocation = if checked_revocation { "; not revoked (CRL)" } else { "" };
+    let revocation = if checked_revocation {
+        "; not revoked (CRL or OCSP)"
+    } else {
+        ""
+    };
     pass(
         id,
         reason!(

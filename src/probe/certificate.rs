@@ -38,6 +38,7 @@ impl CertificateLevel {
 pub struct Pending {
     sha256: String,
     crl_url: Option<String>,
+    ocsp_url: Option<String>,
     leaf: Vec<u8>,
     issuer: Option<Vec<u8>>,
 }
@@ -64,6 +65,7 @@ pub fn pending(fetches: &mut [AddressFetch]) -> Vec<Pending> {
             None => pending.push(Pending {
                 sha256: leaf_facts.sha256.clone(),
                 crl_url: leaf_facts.crl_urls.first().cloned(),
+                ocsp_url: leaf_facts.ocsp_urls.first().cloned(),
                 leaf,
                 issuer,
             }),
@@ -78,14 +80,21 @@ pub async fn observe(cx: &Context<'_>, pending: Vec<Pending>) -> CertificateLeve
     let certificates = futures::future::join_all(pending.into_iter().map(|cert| {
         let http = &http;
         async move {
-            let revocation = match &cert.crl_url {
-                Some(url) => Some(
+            // The CRL when the leaf names one; otherwise its OCSP responder.
+            let revocation = match (&cert.crl_url, &cert.ocsp_url) {
+                (Some(url), _) => Some(
                     cx.shared
                         .crls
                         .check(http, url, &cert.leaf, cert.issuer.as_deref(), cx.deadline)
                         .await,
                 ),
-                None => None,
+                (None, Some(url)) => Some(
+                    cx.shared
+                        .crls
+                        .check_ocsp(http, url, &cert.leaf, cert.issuer.as_deref(), cx.deadline)
+                        .await,
+                ),
+                (None, None) => None,
             };
             CertificateFacts {
                 sha256: cert.sha256,

@@ -15,7 +15,6 @@ pub enum Revocation {
     Unknown { url: String, reason: String },
 }
 
-/// The http:// CRL distribution points of a certificate.
 /// The OCSP responder URLs of the Authority Information Access extension.
 pub fn ocsp_urls(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
     use x509_parser::extensions::{GeneralName, ParsedExtension};
@@ -35,6 +34,7 @@ pub fn ocsp_urls(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<St
     urls
 }
 
+/// The http:// CRL distribution points of a certificate.
 pub fn crl_urls(cert: &x509_parser::certificate::X509Certificate<'_>) -> Vec<String> {
     use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
     let mut urls = Vec::new();

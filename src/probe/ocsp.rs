@@ -12,6 +12,8 @@ pub struct StapleFacts {
     pub status: Option<String>,
     pub this_update: Option<i64>,
     pub next_update: Option<i64>,
+    /// When the leaf was revoked, when the response says so.
+    pub revoked_at: Option<i64>,
     /// Whether the signature verifies with the issuer's key (or a delegated responder's).
     pub signature_valid: bool,
     /// Why the response could not be read or verified.
@@ -24,6 +26,7 @@ pub fn check(response: &[u8], leaf: &[u8], issuer: Option<&[u8]>) -> StapleFacts
         status: None,
         this_update: None,
         next_update: None,
+        revoked_at: None,
         signature_valid: false,
         problem: None,
     };
@@ -85,7 +88,7 @@ fn read_single_response(tbs_raw: &[u8], leaf: &[u8], facts: &mut StapleFacts) ->
         let _name_hash = cert_id.expect(0x04);
         let _key_hash = cert_id.expect(0x04);
         let this_serial = cert_id.expect(0x02).ok_or("serial")?;
-        let (tag, _) = single.next().ok_or("certStatus")?;
+        let (tag, status) = single.next().ok_or("certStatus")?;
         let this_update = single.expect(0x18).ok_or("thisUpdate")?;
         let next_update = single.expect(0xa0).and_then(|inner| Der::new(inner).expect(0x18));
         if strip_zeros(this_serial) != strip_zeros(&serial) {
@@ -99,6 +102,9 @@ fn read_single_response(tbs_raw: &[u8], leaf: &[u8], facts: &mut StapleFacts) ->
             }
             .to_string(),
         );
+        if tag & 0x1f == 1 {
+            facts.revoked_at = Der::new(status).expect(0x18).and_then(generalized_time);
+        }
         facts.this_update = generalized_time(this_update);
         facts.next_update = next_update.and_then(generalized_time);
         return Ok(());
@@ -109,6 +115,46 @@ fn read_single_response(tbs_raw: &[u8], leaf: &[u8], facts: &mut StapleFacts) ->
 fn strip_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().take_while(|b| **b == 0).count();
     &bytes[start.min(bytes.len().saturating_sub(1))..]
+}
+
+/// An OCSP request (RFC 6960 §4.1) for `leaf` issued by `issuer`: one CertID with SHA-1 hashes
+/// of the issuer's name and key, as every responder accepts.
+pub fn request(leaf: &[u8], issuer: &[u8]) -> Option<Vec<u8>> {
+    use x509_parser::prelude::*;
+    let (_, leaf) = X509Certificate::from_der(leaf).ok()?;
+    let (_, issuer) = X509Certificate::from_der(issuer).ok()?;
+    let sha1 = |bytes: &[u8]| {
+        ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, bytes)
+            .as_ref()
+            .to_vec()
+    };
+    let algorithm = tlv(
+        0x30,
+        &[&[0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a][..], &[0x05, 0x00]].concat(),
+    );
+    let name_hash = tlv(0x04, &sha1(issuer.subject().as_raw()));
+    let key_hash = tlv(0x04, &sha1(&issuer.public_key().subject_public_key.data));
+    let serial = tlv(0x02, leaf.raw_serial());
+    let cert_id = tlv(0x30, &[algorithm, name_hash, key_hash, serial].concat());
+    let request = tlv(0x30, &cert_id);
+    let list = tlv(0x30, &request);
+    let tbs = tlv(0x30, &list);
+    Some(tlv(0x30, &tbs))
+}
+
+/// One DER TLV.
+fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let length = contents.len();
+    if length < 0x80 {
+        out.push(length as u8);
+    } else {
+        let bytes: Vec<u8> = length.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
+    }
+    out.extend_from_slice(contents);
+    out
 }
 
 /// `YYYYMMDDHHMMSSZ` as Unix seconds.

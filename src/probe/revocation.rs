@@ -36,10 +36,11 @@ struct ParsedCrl {
     verified_with: Mutex<Vec<Vec<u8>>>,
 }
 
-/// CRLs by URL, shared by every audit of the process.
+/// CRLs by URL and OCSP answers by certificate, shared by every audit of the process.
 #[derive(Default)]
 pub struct CrlCache {
     crls: SharedCache<Result<Arc<ParsedCrl>, String>>,
+    ocsp: SharedCache<Revocation>,
 }
 
 impl CrlCache {
@@ -80,6 +81,38 @@ impl CrlCache {
         }
     }
 
+    /// Whether `leaf` is revoked according to the OCSP responder at `url` (for a leaf that names
+    /// no CRL). One question per certificate per hour, shared by every site that serves it.
+    pub async fn check_ocsp(
+        &self,
+        http: &HttpProber<'_>,
+        url: &str,
+        leaf: &[u8],
+        issuer: Option<&[u8]>,
+        deadline: Instant,
+    ) -> Revocation {
+        let unknown = |reason: String| Revocation::Unknown {
+            url: url.to_string(),
+            reason,
+        };
+        let Some(issuer) = issuer else {
+            return unknown("the server does not send the issuer, so OCSP cannot be asked".into());
+        };
+        let key = format!("{url}|{}", super::tls::sha256_hex(leaf));
+        let compute = || async {
+            let answer = ask_ocsp(http, url, leaf, issuer, deadline).await;
+            let fresh_for = match answer {
+                Revocation::Unknown { .. } => FAILED_CRL_AGE,
+                _ => MAX_CRL_AGE,
+            };
+            (answer, fresh_for)
+        };
+        self.ocsp
+            .get_or_compute(&key, deadline, compute)
+            .await
+            .unwrap_or_else(|| unknown("timeout waiting for another audit's OCSP answer".into()))
+    }
+
     async fn crl(&self, http: &HttpProber<'_>, url: &str, deadline: Instant) -> Result<Arc<ParsedCrl>, String> {
         let compute = || async {
             let crl = download(http, url, deadline)
@@ -95,11 +128,63 @@ impl CrlCache {
     }
 }
 
+/// Asks the responder at `url` by GET (RFC 6960 A.1) and reads its answer for `leaf`.
+async fn ask_ocsp(http: &HttpProber<'_>, url: &str, leaf: &[u8], issuer: &[u8], deadline: Instant) -> Revocation {
+    use base64::Engine;
+    let unknown = |reason: String| Revocation::Unknown {
+        url: url.to_string(),
+        reason,
+    };
+    let Some(request) = super::ocsp::request(leaf, issuer) else {
+        return unknown("the certificate could not be parsed for an OCSP request".into());
+    };
+    let encoded = base64::engine::general_purpose::STANDARD.encode(request);
+    let escaped: String = url::form_urlencoded::byte_serialize(encoded.as_bytes()).collect();
+    let ask = format!("{}/{escaped}", url.trim_end_matches('/'));
+    let body = match download_from(http, &ask, url, deadline, 64 * 1024, "OCSP responder").await {
+        Ok(body) => body,
+        Err(reason) => return unknown(reason),
+    };
+    let facts = super::ocsp::check(&body, leaf, Some(issuer));
+    let now = crate::model::clock::unix_now() as i64;
+    if let Some(problem) = facts.problem {
+        return unknown(format!("OCSP responder {url}: {problem}"));
+    }
+    if !facts.signature_valid {
+        return unknown(format!("OCSP responder {url}: the answer's signature does not verify"));
+    }
+    if facts.next_update.is_some_and(|next| next < now) {
+        return unknown(format!("OCSP responder {url}: the answer has expired"));
+    }
+    match facts.status.as_deref() {
+        Some("good") => Revocation::Good { url: url.to_string() },
+        Some("revoked") => Revocation::Revoked {
+            url: url.to_string(),
+            since: facts.revoked_at.unwrap_or(now),
+        },
+        Some(other) => unknown(format!("OCSP responder {url} answered {other}")),
+        None => unknown(format!("OCSP responder {url} did not answer for this certificate")),
+    }
+}
+
 /// Fetches a CRL over plain HTTP from the first usable address of its host.
 async fn download(http: &HttpProber<'_>, url: &str, deadline: Instant) -> Result<Vec<u8>, String> {
-    let parsed = Url::parse(url).map_err(|_| format!("invalid CRL address {url}"))?;
+    download_from(http, url, url, deadline, MAX_CRL_BYTES, "CRL").await
+}
+
+/// Fetches `url` over plain HTTP from the first usable address of its host, classified like a
+/// redirect hop (an internal address is never contacted); `named` and `what` word the errors.
+async fn download_from(
+    http: &HttpProber<'_>,
+    url: &str,
+    named: &str,
+    deadline: Instant,
+    max_bytes: usize,
+    what: &str,
+) -> Result<Vec<u8>, String> {
+    let parsed = Url::parse(url).map_err(|_| format!("invalid {what} address {named}"))?;
     if parsed.scheme() != "http" {
-        return Err(format!("CRL at {url} is not served over http://"));
+        return Err(format!("{what} at {named} is not served over http://"));
     }
     let host = parsed
         .host_str()
@@ -118,17 +203,17 @@ async fn download(http: &HttpProber<'_>, url: &str, deadline: Instant) -> Result
         .copied()
         .find(|ip| classify(*ip, http.accept_ranges).class.is_usable())
     else {
-        return Err(format!("CRL host {host} has no public address"));
+        return Err(format!("{what} host {host} has no public address"));
     };
-    let fetch = http.fetch(&parsed, ip, deadline, MAX_CRL_BYTES, 0.0).await;
+    let fetch = http.fetch(&parsed, ip, deadline, max_bytes, 0.0).await;
     if let Some(err) = &fetch.error {
-        return Err(format!("CRL at {url} could not be fetched: {}", err.message));
+        return Err(format!("{what} at {named} could not be fetched: {}", err.message));
     }
     match fetch.final_status() {
         Some(200) if !fetch.body_truncated => Ok(fetch.body),
-        Some(200) => Err(format!("CRL at {url} is larger than {MAX_CRL_BYTES} bytes")),
-        Some(status) => Err(format!("CRL at {url} answered status {status}")),
-        None => Err(format!("CRL at {url} gave no answer")),
+        Some(200) => Err(format!("{what} at {named} is larger than {max_bytes} bytes")),
+        Some(status) => Err(format!("{what} at {named} answered status {status}")),
+        None => Err(format!("{what} at {named} gave no answer")),
     }
 }
 
