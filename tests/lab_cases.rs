@@ -447,8 +447,8 @@ async fn full_audit_adds_only_the_legacy_tls_crawler_and_deep_scan_connections()
     let verdict = audit_site(&lab, &host("good"), CheckId::all(), CheckId::all()).await;
     let site = lab.site(&host("good"));
     // The deep TLS scan opens one connection per hello it sends, never finishing a handshake,
-    // and says how many it sent; two of them are the 0-RTT question's real handshakes, each
-    // asking for the page (a ticket, then a resumption).
+    // and says how many it sent; three of them are real handshakes: the 0-RTT question's two,
+    // each asking for the page (a ticket, then a resumption), and the client-renegotiation one.
     let scanned = |family: &str| -> usize {
         let scan = verdict
             .observations
@@ -470,12 +470,12 @@ async fn full_audit_adds_only_the_legacy_tls_crawler_and_deep_scan_connections()
     // requests per address, no more connections.
     assert_eq!(
         site.v4.get(),
-        (2 + scanned("ipv4"), 1 + 2, 4 + 2),
+        (2 + scanned("ipv4"), 1 + 3, 4 + 2),
         "IPv4 listener: page + security.txt x2 + crawler, legacy hello, deep scan"
     );
     assert_eq!(
         site.v6.get(),
-        (2 + scanned("ipv6"), 1 + 2, 3 + 2),
+        (2 + scanned("ipv6"), 1 + 3, 3 + 2),
         "IPv6 listener: page + security.txt x2, legacy hello, deep scan"
     );
 }

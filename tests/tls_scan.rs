@@ -209,6 +209,14 @@ async fn every_scan_status_on_real_servers() {
             ],
         )],
     );
+    // A server that lets clients renegotiate (OpenSSL refuses by default).
+    add(
+        "clientreneg",
+        vec![(
+            "127.0.0.1",
+            vec!["-no_tls1_3", "-client_renegotiation", "-cipher", "ECDHE+AESGCM"],
+        )],
+    );
     // Stock OpenSSL 3 still signs with SHA-224 when asked to.
     add("sha224", vec![("127.0.0.1", vec!["-cipher", "ECDHE+AESGCM"])]);
     add(
@@ -341,6 +349,12 @@ async fn every_scan_status_on_real_servers() {
             "fail",
             "[127.0.0.1] accepts TLS 1.3 early data (0-RTT)",
         ),
+        (
+            "clientreneg",
+            "tls.features",
+            "warn",
+            "[127.0.0.1] accepts a renegotiation the client starts",
+        ),
         ("closed", "tls.ciphers", "error", "[127.0.0.1]"),
         ("closed", "tls.features", "error", "[127.0.0.1]"),
     ];
@@ -402,14 +416,14 @@ struct PeerView {
     tls13: bool,
     groups: std::collections::BTreeSet<String>,
     secure_renegotiation: Option<bool>,
+    client_renegotiation: Option<bool>,
 }
 
 /// Runs testssl.sh against four of the lab's servers and compares accepted suites, protocols,
-/// ECDHE groups and secure renegotiation with vnready's `observed`. Differences that are known
-/// and documented (docs/checks.md) are not compared: client-initiated renegotiation and 0-RTT,
-/// which vnready tests and testssl 3.0.8 does not test the same way (or at all).
+/// ECDHE groups, secure and client-initiated renegotiation with vnready's `observed`. 0-RTT is not
+/// compared: testssl 3.0.8 does not test it (docs/checks.md).
 async fn agree_with_testssl(dir: &Path, document: &Value, sites: &[(&str, Vec<(&str, u16)>)]) {
-    let labels = ["modern", "rsakx", "dhe2048", "prefers"];
+    let labels = ["modern", "rsakx", "dhe2048", "prefers", "clientreneg"];
     let runs = labels.iter().map(|label| {
         let port = sites.iter().find(|(l, _)| l == label).expect("site").1[0].1;
         let json = dir.join(format!("testssl-{label}.json"));
@@ -443,7 +457,7 @@ async fn agree_with_testssl(dir: &Path, document: &Value, sites: &[(&str, Vec<(&
         differences.join("\n")
     );
     eprintln!(
-        "tls scan: vnready agrees with testssl.sh on {} servers (suites, protocols, groups, renegotiation)",
+        "tls scan: vnready agrees with testssl.sh on {} servers (suites, protocols, groups, both renegotiations)",
         labels.len()
     );
 }
@@ -474,6 +488,7 @@ fn peer_view(findings: &[Value]) -> PeerView {
                     .collect()
             }
             "secure_renego" => view.secure_renegotiation = Some(text.starts_with("supported")),
+            "secure_client_renego" => view.client_renegotiation = Some(!text.starts_with("not vulnerable")),
             _ => {}
         }
     }
@@ -519,5 +534,6 @@ fn our_view(document: &Value, label: &str) -> PeerView {
         secure_renegotiation: features["secure_renegotiation"]
             .as_bool()
             .or(Some(true).filter(|_| tls12.is_empty())),
+        client_renegotiation: features["client_renegotiation"].as_bool(),
     }
 }

@@ -288,5 +288,6 @@ pub fn tls_scan(ip: &str) -> crate::probe::tls_scan::TlsScan {
     scan.compression = Some(false);
     scan.post_quantum = Some(false);
     scan.early_data = Some(false);
+    scan.client_renegotiation = Some(false);
     scan
 }

@@ -44,6 +44,7 @@ fn fields_for(id: CheckId) -> &'static [&'static str] {
             "extended_master_secret",
             "compression",
             "early_data",
+            "client_renegotiation",
         ],
     }
 }
@@ -151,6 +152,7 @@ fn describe(scan: &TlsScan, fields: &[&str]) -> Value {
         "compression": scan.compression,
         "x25519mlkem768": scan.post_quantum,
         "early_data": scan.early_data,
+        "client_renegotiation": scan.client_renegotiation,
         "incomplete": scan.incomplete,
     });
     let keep = ["ip", "scanned_at", "age_seconds", "handshakes", "incomplete"];
@@ -272,7 +274,18 @@ fn features(scan: &TlsScan, at: &str, found: &mut Findings) {
     if !scan.speaks_tls12() {
         return;
     }
-    unanswered(scan, at, &["TLS 1.2 features"], found);
+    unanswered(scan, at, &["TLS 1.2 features", "client renegotiation"], found);
+    match scan.client_renegotiation {
+        Some(true) => found.gaps.warnings.push(format!(
+            "{at} accepts a renegotiation the client starts (each costs the server a full handshake)"
+        )),
+        Some(false) => {}
+        // Asked over ECDHE with AES-128-GCM; a server without it is not asked (named).
+        None if !scan.tls12_suites.iter().any(|code| matches!(code, 0xc02f | 0xc02b)) => found.gaps.untested.push(
+            format!("{at}: client renegotiation not asked (no ECDHE-AES128-GCM suite)"),
+        ),
+        None => {}
+    }
     let checks = [
         (
             scan.secure_renegotiation,

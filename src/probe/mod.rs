@@ -30,6 +30,7 @@ pub mod page;
 pub mod pmtu;
 pub mod prefix;
 pub mod progress;
+pub mod renegotiation;
 pub mod resources;
 pub mod revocation;
 pub mod route;

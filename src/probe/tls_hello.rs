@@ -37,6 +37,9 @@ pub struct HelloSpec<'a> {
     pub compression: bool,
     /// Ask for RFC 7627's extended master secret.
     pub extended_master_secret: bool,
+    /// RFC 5746 `renegotiation_info` of a renegotiating hello (the client's last verify_data);
+    /// `None` for an initial hello (an empty extension and the SCSV).
+    pub renegotiation_info: Option<&'a [u8]>,
 }
 
 impl<'a> HelloSpec<'a> {
@@ -50,6 +53,7 @@ impl<'a> HelloSpec<'a> {
             sigalgs: &MODERN_SIGALGS,
             compression: false,
             extended_master_secret: true,
+            renegotiation_info: None,
         }
     }
 }
@@ -63,7 +67,7 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Vec<u8> {
     body.push(32);
     body.extend_from_slice(&random_bytes());
     let mut suites = spec.suites.to_vec();
-    if spec.version == TLS12 {
+    if spec.version == TLS12 && spec.renegotiation_info.is_none() {
         suites.push(0x00ff); // renegotiation SCSV (RFC 5746)
     }
     push_u16_list(&mut body, &suites);
@@ -106,7 +110,9 @@ pub fn client_hello(spec: &HelloSpec<'_>) -> Vec<u8> {
         push_extension(&mut extensions, 0x0033, &data);
         push_extension(&mut extensions, 0x002d, &[1, 1]);
     } else {
-        push_extension(&mut extensions, 0xff01, &[0]);
+        let verify_data = spec.renegotiation_info.unwrap_or_default();
+        let data = [&[verify_data.len() as u8][..], verify_data].concat();
+        push_extension(&mut extensions, 0xff01, &data);
     }
     body.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
     body.extend_from_slice(&extensions);

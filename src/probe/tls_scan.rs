@@ -78,6 +78,8 @@ pub struct TlsScan {
     pub post_quantum: Option<bool>,
     /// TLS 1.3 early data (0-RTT) accepted for the page on a resumed connection.
     pub early_data: Option<bool>,
+    /// A renegotiation the client starts accepted (TLS 1.2, asked over ECDHE-AES128-GCM).
+    pub client_renegotiation: Option<bool>,
     /// Questions that could not be answered, and why.
     pub incomplete: Vec<String>,
 }
@@ -103,6 +105,7 @@ impl TlsScan {
             compression: None,
             post_quantum: None,
             early_data: None,
+            client_renegotiation: None,
             incomplete: Vec::new(),
         }
     }
@@ -166,6 +169,7 @@ pub async fn scan(address: SocketAddr, host: &str, path: &str, tls: &TlsSetup, d
         return scan;
     }
     let mut tls12 = TlsScan::empty(address.ip());
+    // (the TLS 1.2 branch also asks client renegotiation; the TLS 1.3 branch 0-RTT)
     let mut tls13 = TlsScan::empty(address.ip());
     tokio::join!(
         scan_tls12(&budget, host, &mut tls12),
@@ -338,6 +342,19 @@ async fn scan_tls12(budget: &Budget, host: &str, found: &mut TlsScan) {
             .filter(|code| by_code(*code).is_some_and(|s| s.name.starts_with(prefix)))
             .collect()
     };
+    // Client-initiated renegotiation, on a real TLS 1.2 handshake of our own (ECDHE-AES128-GCM).
+    if accepted.iter().any(|code| matches!(code, 0xc02f | 0xc02b)) {
+        if budget.used.fetch_add(1, Ordering::SeqCst) >= MAX_HANDSHAKES {
+            found.incomplete.push(format!(
+                "client renegotiation: more than {MAX_HANDSHAKES} handshakes needed"
+            ));
+        } else {
+            match super::renegotiation::accepted(budget.address, host, budget.deadline).await {
+                Ok(accepted) => found.client_renegotiation = Some(accepted),
+                Err(why) => found.incomplete.push(format!("client renegotiation: {why}")),
+            }
+        }
+    }
     let (ecdhe, dhe) = (kind("ECDHE"), kind("DHE"));
     let signed: Vec<u16> = ecdhe.iter().chain(&dhe).copied().collect();
     if !signed.is_empty() {
