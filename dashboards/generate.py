@@ -385,9 +385,9 @@ def site():
                           "the CAA set. The reason names the address; the scan is kept for deep_interval.",
               options={"colorMode": "background", "graphMode": "none", "textMode": "value_and_name"}),
         panel(l, "stat", "Last TLS scan / Lần quét TLS gần nhất",
-              [(f"vnready_tls_scan_timestamp_seconds{{{t}}} * 1000", "{{ip_family}} (post-quantum: {{post_quantum}})")],
+              [(f"vnready_tls_scan_timestamp_seconds{{{t}}} * 1000", "post-quantum: {{post_quantum}}")],
               w=6, h=4, unit="dateTimeFromNow",
-              description="When the addresses of each family were last deep-scanned, and whether every one "
+              description="When the site's stalest address was last deep-scanned, and whether every address "
                           "selects the hybrid post-quantum group X25519MLKEM768."),
         panel(l, "stat", "Mail security / Bảo mật thư điện tử",
               [(f'vnready_check_status{{{t},check="{check}"}}', check)

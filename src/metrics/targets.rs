@@ -172,7 +172,7 @@ static FAMILIES: [(F, FamilyDef); 19] = [
         F::TlsScan,
         FamilyDef::seconds(
             "vnready_tls_scan_timestamp_seconds",
-            "Unix time of the oldest deep TLS scan (suites, groups, features) of the family's addresses, kept for deep_interval; post_quantum says whether every address selects X25519MLKEM768 (yes, no, unknown)",
+            "Unix time of the oldest deep TLS scan (suites, groups, features) of the target's addresses, kept for deep_interval; post_quantum says whether every address selects X25519MLKEM768 (yes, no, unknown)",
         ),
     ),
 ];
@@ -273,17 +273,16 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
     let verdict = &snapshot.verdict;
     let observations = &verdict.observations;
     match family {
+        // One series per target: the oldest scan of any address, so an alert on the scan's age
+        // sees the stalest; the per-address figures are in `observed`.
         F::TlsScan => {
-            for ip in IP_FAMILIES {
-                let scans: Vec<_> = observations
-                    .address
-                    .tls_scans
-                    .iter()
-                    .filter(|scan| IpFamily::of(&scan.ip) == ip && scan.scanned_at > 0.0)
-                    .collect();
-                let Some(oldest) = scans.iter().map(|scan| scan.scanned_at).reduce(f64::min) else {
-                    continue;
-                };
+            let scans: Vec<_> = observations
+                .address
+                .tls_scans
+                .iter()
+                .filter(|scan| scan.scanned_at > 0.0)
+                .collect();
+            if let Some(oldest) = scans.iter().map(|scan| scan.scanned_at).reduce(f64::min) {
                 let post_quantum = if scans.iter().all(|scan| scan.post_quantum == Some(true)) {
                     "yes"
                 } else if scans.iter().any(|scan| scan.post_quantum == Some(false)) {
@@ -291,7 +290,7 @@ fn write_target_family(out: &mut String, family: F, prefix: &str, snapshot: &Tar
                 } else {
                     "unknown"
                 };
-                lines.put_fixed(&[("ip_family", ip.as_str()), ("post_quantum", post_quantum)], oldest);
+                lines.put_fixed(&[("post_quantum", post_quantum)], oldest);
             }
         }
         F::TargetInfo => lines.put(
