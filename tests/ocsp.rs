@@ -117,6 +117,34 @@ fn make_leaf(dir: &Path, stem: &str, serial: &str, responder: Option<&str>) {
     std::fs::write(dir.join(format!("{stem}-chain.crt")), chain).expect("chain");
 }
 
+/// Serves `servers` (nginx `server` blocks) and audits `sites` (label and port under the lab
+/// zone) with `check` through the lab's DNS, trusting the lab CA: the `check` document.
+async fn audit_on_nginx(dir: &Path, servers: &str, sites: &[(&str, u16)], check: &str) -> serde_json::Value {
+    let nginx_dir = dir.join("nginx");
+    std::fs::create_dir_all(&nginx_dir).expect("nginx dir");
+    let _nginx = netlab::nginx(None, &nginx_dir, servers);
+    let mut zones = ZoneData::default();
+    zones.zone(ZONE, &[&format!("ns1.{ZONE}")]);
+    zones.a(&format!("ns1.{ZONE}"), "127.0.0.1");
+    let mut yaml = String::new();
+    for (label, port) in sites {
+        zones.a(&format!("{label}.{ZONE}"), "127.0.0.1");
+        yaml.push_str(&format!("  - url: https://{label}.{ZONE}:{port}/\n"));
+    }
+    let dns = DnsServer::start(zones).await;
+    let config = dir.join(format!("{check}.yaml"));
+    std::fs::write(
+        &config,
+        format!(
+            "resolver:\n  servers: [\"{}\"]\ntrust:\n  extra_roots: [\"{}/ca.crt\"]\n  accept_ranges: [\"127.0.0.0/8\"]\ntargets:\n{yaml}",
+            dns.addr(),
+            dir.display()
+        ),
+    )
+    .expect("config");
+    check_json(&config, check, "10s").await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_stapling_status_on_nginx() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -217,30 +245,12 @@ async fn each_stapling_status_on_nginx() {
             d = d.display()
         ));
     }
-    let nginx_dir = d.join("nginx");
-    std::fs::create_dir_all(&nginx_dir).expect("nginx dir");
-    let _nginx = netlab::nginx(None, &nginx_dir, &servers);
-
-    let mut zones = ZoneData::default();
-    zones.zone(ZONE, &[&format!("ns1.{ZONE}")]);
-    zones.a(&format!("ns1.{ZONE}"), "127.0.0.1");
-    let mut yaml = String::new();
-    for ((label, ..), port) in cases.iter().zip(&ports) {
-        zones.a(&format!("{label}.{ZONE}"), "127.0.0.1");
-        yaml.push_str(&format!("  - url: https://{label}.{ZONE}:{port}/\n"));
-    }
-    let dns = DnsServer::start(zones).await;
-    let config = d.join("ocsp.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "resolver:\n  servers: [\"{}\"]\ntrust:\n  extra_roots: [\"{}/ca.crt\"]\n  accept_ranges: [\"127.0.0.0/8\"]\ntargets:\n{yaml}",
-            dns.addr(),
-            d.display()
-        ),
-    )
-    .expect("config");
-    let document = check_json(&config, "tls.ocsp_stapling", "10s").await;
+    let sites: Vec<(&str, u16)> = cases
+        .iter()
+        .zip(&ports)
+        .map(|((label, ..), port)| (*label, *port))
+        .collect();
+    let document = audit_on_nginx(d, &servers, &sites, "tls.ocsp_stapling").await;
     let mut wrong = Vec::new();
     for ((label, _, _, expected, words), port) in cases.iter().zip(&ports) {
         let (status, reason) = status_and_reason(
@@ -341,29 +351,12 @@ async fn revocation_by_the_ocsp_responder_in_tls_valid() {
             d = d.display()
         ));
     }
-    let nginx_dir = d.join("nginx");
-    std::fs::create_dir_all(&nginx_dir).expect("nginx dir");
-    let _nginx = netlab::nginx(None, &nginx_dir, &servers);
-    let mut zones = ZoneData::default();
-    zones.zone(ZONE, &[&format!("ns1.{ZONE}")]);
-    zones.a(&format!("ns1.{ZONE}"), "127.0.0.1");
-    let mut yaml = String::new();
-    for ((label, ..), port) in cases.iter().zip(&ports) {
-        zones.a(&format!("{label}.{ZONE}"), "127.0.0.1");
-        yaml.push_str(&format!("  - url: https://{label}.{ZONE}:{port}/\n"));
-    }
-    let dns = DnsServer::start(zones).await;
-    let config = d.join("revocation.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "resolver:\n  servers: [\"{}\"]\ntrust:\n  extra_roots: [\"{}/ca.crt\"]\n  accept_ranges: [\"127.0.0.0/8\"]\ntargets:\n{yaml}",
-            dns.addr(),
-            d.display()
-        ),
-    )
-    .expect("config");
-    let document = check_json(&config, "tls.valid", "10s").await;
+    let sites: Vec<(&str, u16)> = cases
+        .iter()
+        .zip(&ports)
+        .map(|((label, ..), port)| (*label, *port))
+        .collect();
+    let document = audit_on_nginx(d, &servers, &sites, "tls.valid").await;
     let mut wrong = Vec::new();
     for ((label, expected, words), port) in cases.iter().zip(&ports) {
         let (status, reason) = status_and_reason(&document, &format!("https://{label}.{ZONE}:{port}/"), "tls.valid");
