@@ -87,15 +87,17 @@ fn judge_policies(mail: &MailFacts, facts: &MtaStsFacts, found: &mut Findings) {
             .push(format!("{host} has no usable address, so the policy cannot be fetched"));
         return;
     }
-    let mut judged_one = false;
+    // Every address's policy is judged (a sender may fetch any of them); identical policies
+    // once, so a policy served alike by every address reads as one finding.
+    let mut policies: Vec<StsPolicy> = Vec::new();
     for fetch in &facts.fetches {
-        let Some(policy) = policy_of(host, fetch, found) else {
-            continue;
-        };
-        if judged_one {
-            continue;
+        if let Some(policy) = policy_of(host, fetch, found) {
+            if !policies.contains(&policy) {
+                policies.push(policy);
+            }
         }
-        judged_one = true;
+    }
+    for policy in &policies {
         match policy.mode {
             StsMode::Enforce => {}
             StsMode::Testing => found
