@@ -45,6 +45,8 @@ pub struct TargetVerdict {
     pub agency: Option<String>,
     pub category: Category,
     pub district: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub province: Option<String>,
     pub tags: Vec<String>,
     pub checks: Vec<CheckResult>,
     pub required: Vec<CheckId>,
@@ -95,6 +97,7 @@ impl TargetVerdict {
             agency: target.agency.clone(),
             category: target.category,
             district: target.district.clone(),
+            province: target.province.clone(),
             tags: target.tags.clone(),
             checks,
             required,

@@ -158,6 +158,25 @@ pub struct ProbeFlags {
     /// Route origins from a local CSV table (`prefix,asn` per line) instead of DNS.
     #[arg(long = "route-origins", value_name = "FILE.csv")]
     pub route_origins: Option<PathBuf>,
+    /// At most this many connections open at once to one server address (every probe, every
+    /// port). Default: 4 for `check`, no limit for `serve`.
+    #[arg(long = "per-address-concurrency", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub per_address_concurrency: Option<u32>,
+    /// At most this many DNS queries a second counted against one authoritative name server
+    /// (a zone's queries are spread over its servers). Default: 20 for `check`, no limit for
+    /// `serve`.
+    #[arg(long = "per-nameserver-qps", value_name = "QPS", value_parser = parse_positive_rate)]
+    pub per_nameserver_qps: Option<f64>,
+}
+
+/// A rate above zero (queries or targets per second).
+pub fn parse_positive_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "invalid rate {text:?}: expected a number above 0, e.g. 20 or 0.5"
+        )),
+    }
 }
 
 /// A path from the command line, made absolute against the working directory (a daemon's
@@ -199,6 +218,10 @@ impl ProbeFlags {
                 (None, None) => None,
             },
             route_origins: self.route_origins.as_deref().map(absolute),
+            politeness: crate::probe::politeness::PolitenessSettings {
+                per_address_connections: self.per_address_concurrency.map(|n| n as usize),
+                per_nameserver_qps: self.per_nameserver_qps,
+            },
         }
     }
 
@@ -239,6 +262,29 @@ pub struct CheckArgs {
     /// Never show a progress bar, even on a terminal.
     #[arg(long = "no-progress")]
     pub no_progress: bool,
+    /// Also audit the targets in this file, one URL or host name per line (`-`: standard
+    /// input), read lazily: memory follows --concurrency, not the length of the list. A line
+    /// may add `province=`, `category=`, `agency=`, `name=` and `district=` fields.
+    #[arg(long = "targets-file", value_name = "FILE|-")]
+    pub targets_file: Option<PathBuf>,
+    /// Write the output to this file instead of standard output.
+    #[arg(long = "output", short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// With --format jsonl and --output: skip the targets the file already holds and append
+    /// the rest (a line cut short by a killed run is removed first).
+    #[arg(long = "resume", requires = "output")]
+    pub resume: bool,
+    /// Audit only this shard of the targets: K/N, shard K (1-based) of N, chosen by the same
+    /// stable hash of the normalised URL as `serve --shard`.
+    #[arg(long = "shard", value_name = "K/N", conflicts_with = "shards")]
+    pub shard: Option<crate::daemon::shard::Shard>,
+    /// Split the targets into N shards and audit shard JOB_COMPLETION_INDEX+1 (the index a
+    /// Kubernetes Indexed Job gives each pod, from 0).
+    #[arg(long = "shards", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: Option<u32>,
+    /// Start at most this many targets a second (e.g. 50 or 0.5).
+    #[arg(long = "max-rate", value_name = "TARGETS/S", value_parser = parse_positive_rate)]
+    pub max_rate: Option<f64>,
 }
 
 #[derive(Debug, Args)]

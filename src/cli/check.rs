@@ -14,17 +14,23 @@ use crate::audit::runner;
 use crate::audit::verdict::TargetVerdict;
 use crate::checks::CheckId;
 use crate::config::Config;
+use crate::daemon::shard::Shard;
 use crate::model::target::{Target, TargetSettings, TargetUrl};
 use crate::output::{self, Format};
 use crate::probe::Prober;
 
 pub(super) fn run(args: CheckArgs) -> anyhow::Result<u8> {
-    let judge_by_policy = args.policy.is_some() || args.config.is_some();
-    let config = match gather_targets(&args) {
+    let judge_by_policy = args.policy.is_some() || args.config.is_some() || args.targets_file.is_some();
+    let shard = match shard_of(&args, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref()) {
+        Ok(shard) => shard,
+        Err(message) => return usage(&message),
+    };
+    let mut config = match gather_targets(&args) {
         Ok(Some(config)) => config,
         Ok(None) => return Ok(EXIT_PASS),
         Err(UsageError(message)) => return usage(&message),
     };
+    polite_by_default(&mut config);
     let parse = |flag: &str, text: &Option<String>| {
         text.as_deref()
             .map(CheckId::parse_list)
@@ -49,6 +55,32 @@ pub(super) fn run(args: CheckArgs) -> anyhow::Result<u8> {
             names.join(", ")
         );
     }
+    let sweeping = args.targets_file.is_some()
+        || args.format == Format::Jsonl
+        || shard != Shard::WHOLE
+        || args.resume
+        || args.output.is_some();
+    if sweeping {
+        let sweep = super::sweep::Sweep {
+            config,
+            plan,
+            targets_file: args.targets_file.clone(),
+            timeout: args.probe.timeout.map(|t| t.0),
+            policy: args.policy,
+            shard,
+            resume: args.resume,
+            output: args.output.clone(),
+            format: args.format,
+            max_rate: args.max_rate,
+        };
+        return match super::sweep::run(sweep) {
+            Ok(outcome) => match outcome.input_error {
+                Some(message) => usage(&message),
+                None => Ok(if outcome.all_passed { EXIT_PASS } else { EXIT_FAIL }),
+            },
+            Err(UsageError(message)) => usage(&message),
+        };
+    }
     let outcome = async_runtime()?.block_on(audit_and_stream(&config, &plan, args.format, args.no_progress));
     let (verdicts, all_passed) = match outcome {
         Ok(outcome) => outcome,
@@ -60,7 +92,7 @@ pub(super) fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let rendered = match args.format {
         Format::Text => output::text::render(&verdicts, &plan.checks),
         Format::Junit => output::junit::render(&verdicts, &plan.checks),
-        Format::Json => String::new(),
+        Format::Json | Format::Jsonl => String::new(),
     };
     if !rendered.is_empty() {
         let mut stdout = std::io::stdout().lock();
@@ -71,6 +103,50 @@ pub(super) fn run(args: CheckArgs) -> anyhow::Result<u8> {
     }
     Ok(if all_passed { EXIT_PASS } else { EXIT_FAIL })
 }
+
+/// `--shard K/N`, or `--shards N` with the pod's `JOB_COMPLETION_INDEX` (0-based).
+fn shard_of(args: &CheckArgs, completion_index: Option<&str>) -> Result<Shard, String> {
+    match (args.shard, args.shards) {
+        (Some(shard), _) => Ok(shard),
+        (None, Some(count)) => {
+            let text = completion_index
+                .ok_or("--shards N needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job), or use --shard K/N")?;
+            let index: u32 = text.trim().parse().map_err(|_| {
+                format!(
+                    "JOB_COMPLETION_INDEX={text:?}: expected a number from 0 to {}",
+                    count - 1
+                )
+            })?;
+            if index >= count {
+                return Err(format!(
+                    "JOB_COMPLETION_INDEX={index} is not below --shards {count}: expected 0 to {}",
+                    count - 1
+                ));
+            }
+            Ok(Shard {
+                index: index + 1,
+                count,
+            })
+        }
+        (None, None) => Ok(Shard::WHOLE),
+    }
+}
+
+/// `check` is a batch tool that may meet thousands of sites on one shared server: unless
+/// told otherwise, it opens at most 4 connections at once to one address and asks one name
+/// server at most 20 questions a second (`serve` paces itself by its interval instead).
+fn polite_by_default(config: &mut Config) {
+    let limits = &mut config.probe.politeness;
+    limits
+        .per_address_connections
+        .get_or_insert(DEFAULT_PER_ADDRESS_CONNECTIONS);
+    limits.per_nameserver_qps.get_or_insert(DEFAULT_PER_NAMESERVER_QPS);
+}
+
+/// `--per-address-concurrency` when none is given.
+pub const DEFAULT_PER_ADDRESS_CONNECTIONS: usize = 4;
+/// `--per-nameserver-qps` when none is given.
+pub const DEFAULT_PER_NAMESERVER_QPS: f64 = 20.0;
 
 /// The config's targets (only those added or changed since `--baseline`), the command line's
 /// targets, `--policy` applied and the probe flags over it all. `None`: nothing to audit.
@@ -97,7 +173,7 @@ fn gather_targets(args: &CheckArgs) -> Result<Option<Config>, UsageError> {
         let url = TargetUrl::parse(text).map_err(|message| UsageError(format!("target {text:?}: {message}")))?;
         config.targets.push(Target::from_url(url, TargetSettings::default()));
     }
-    if config.targets.is_empty() {
+    if config.targets.is_empty() && args.targets_file.is_none() {
         return Err(UsageError(
             "no targets: give URLs or host names, or --config FILE".into(),
         ));
@@ -122,7 +198,13 @@ async fn audit_and_stream(
     let prober = Prober::new(&config.probe).map_err(|err| UsageError(err.to_string()))?;
     let write_error = |err: std::io::Error| UsageError(format!("writing output: {err}"));
     let progress = progress_bar(config.targets.len(), no_progress);
-    let mut verdicts = runner::audit_stream(Arc::new(prober), &config.targets, Arc::new(plan.clone()));
+    let admission = runner::Admission::new(config.probe.politeness.per_address_connections);
+    let mut verdicts = runner::admitted_stream(
+        Arc::new(prober),
+        &config.targets,
+        Arc::new(plan.clone()),
+        Arc::new(admission),
+    );
     let mut json = match format {
         Format::Json => Some(
             output::json::JsonStream::begin(std::io::BufWriter::new(std::io::stdout().lock()), &plan.checks)

@@ -7,6 +7,7 @@ mod check;
 mod edge;
 mod report;
 pub mod serve;
+mod sweep;
 
 pub use args::{
     CheckArgs, Cli, Command, LogFormat, ProbeFlags, ReportArgs, ReportFormat, ServeArgs, ValidateArgs,

@@ -6,6 +6,7 @@ mod load;
 mod raw;
 mod resolve;
 mod resolved;
+pub mod target_lines;
 
 pub use error::{located, yaml_error, ConfigError, SourceFile};
 pub use raw::{parse_cidr, ResolverAddr};

@@ -117,6 +117,7 @@ pub(super) struct RawTarget {
     pub(super) agency: Option<String>,
     pub(super) category: Option<Category>,
     pub(super) district: Option<String>,
+    pub(super) province: Option<String>,
     #[serde(default)]
     pub(super) tags: Vec<String>,
     pub(super) interval: Option<HumanDuration>,

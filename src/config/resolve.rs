@@ -204,6 +204,7 @@ fn resolve_target(
         agency: entry.agency,
         category,
         district: entry.district,
+        province: entry.province,
         tags: entry.tags,
         settings,
         policy,
@@ -357,5 +358,6 @@ fn probe_settings(
             accept_ranges: trust.accept_ranges,
         },
         routing: routing_settings(routing, source)?,
+        politeness: Default::default(),
     })
 }

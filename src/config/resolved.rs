@@ -40,6 +40,8 @@ pub struct Overrides {
     pub validator: Option<probe::Validator>,
     /// Replaces `routing.route_origins` with a CSV table.
     pub route_origins: Option<PathBuf>,
+    /// Connection and query limits per server; each one set replaces the config's.
+    pub politeness: probe::politeness::PolitenessSettings,
 }
 
 impl Overrides {
@@ -62,6 +64,13 @@ impl Overrides {
         }
         if let Some(validator) = &self.validator {
             config.probe.routing.validator = Some(validator.clone());
+        }
+        let limits = &mut config.probe.politeness;
+        if let Some(limit) = self.politeness.per_address_connections {
+            limits.per_address_connections = Some(limit);
+        }
+        if let Some(qps) = self.politeness.per_nameserver_qps {
+            limits.per_nameserver_qps = Some(qps);
         }
         if let Some(path) = &self.route_origins {
             config.probe.routing.origins = probe::RouteOrigins::Table { path: path.clone() };

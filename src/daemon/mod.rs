@@ -85,7 +85,7 @@ impl Daemon {
             .config
             .targets
             .iter()
-            .filter(|t| shard.owns(&t.id))
+            .filter(|t| shard.owns(t.shard_key()))
             .map(|t| t.id.clone())
             .collect();
         let daemon = Daemon {
@@ -121,7 +121,12 @@ impl Daemon {
     fn note_config_loaded(&self) {
         let active = self.active();
         let configured = active.config.targets.len();
-        let owned = active.config.targets.iter().filter(|t| self.shard.owns(&t.id)).count();
+        let owned = active
+            .config
+            .targets
+            .iter()
+            .filter(|t| self.shard.owns(t.shard_key()))
+            .count();
         self.ops.targets.set(owned as i64);
         self.ops.targets_configured.set(configured as i64);
         self.ops.reload_successful.set(1);

@@ -284,7 +284,7 @@ fn owned_targets(config: &Config, daemon: &Daemon) -> Vec<Arc<Target>> {
     config
         .targets
         .iter()
-        .filter(|t| daemon.shard.owns(&t.id))
+        .filter(|t| daemon.shard.owns(t.shard_key()))
         .cloned()
         .map(Arc::new)
         .collect()

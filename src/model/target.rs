@@ -310,6 +310,8 @@ pub struct Target {
     pub agency: Option<String>,
     pub category: Category,
     pub district: Option<String>,
+    /// The province or city that owns the site, for national reports over many provinces.
+    pub province: Option<String>,
     pub tags: Vec<String>,
     pub settings: TargetSettings,
     /// Which checks are required, recommended or exempt for this target.
@@ -332,6 +334,7 @@ impl Target {
             agency: None,
             category: Category::Other,
             district: None,
+            province: None,
             tags: Vec::new(),
             settings,
             policy: TargetPolicy::default_for(Category::Other),
@@ -342,6 +345,13 @@ impl Target {
     pub fn set_category(&mut self, category: Category) {
         self.category = category;
         self.policy = TargetPolicy::default_for(category);
+    }
+
+    /// What shards are chosen by: the normalised URL, so `haiduong.gov.vn` on a command line,
+    /// `https://HaiDuong.gov.vn/` in a file and the same URL in targets.yaml land on the same
+    /// shard in `check --shard` and `serve --shard`.
+    pub fn shard_key(&self) -> &str {
+        self.url.as_str()
     }
 
     /// The ASCII (punycode) host name.

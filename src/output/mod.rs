@@ -1,6 +1,7 @@
 //! Renderings of verdicts for the CLI: a table for people, JSON and JUnit for machines.
 
 pub mod json;
+pub mod jsonl;
 pub mod junit;
 pub mod text;
 
@@ -9,5 +10,7 @@ pub mod text;
 pub enum Format {
     Text,
     Json,
+    /// One compact JSON object per line, per target, as each finishes (sweeps, `--resume`).
+    Jsonl,
     Junit,
 }

@@ -153,6 +153,8 @@ pub struct DnsProber {
     walk_servers: Vec<SocketAddr>,
     /// NS answers of the walk, shared for 30 s, so the parent of a thousand hosts is asked once.
     walk_answers: super::shared::SharedCache<LookupOutcome>,
+    /// Spaces queries per authoritative server (`--per-nameserver-qps`).
+    pacer: super::politeness::QueryPacer,
 }
 
 /// The resolver could not be set up (bad system config).
@@ -188,7 +190,20 @@ impl DnsProber {
             attempt_timeout,
             walk_servers: walk_servers(&settings.servers)?,
             walk_answers: super::shared::SharedCache::default(),
+            pacer: super::politeness::QueryPacer::default(),
         })
+    }
+
+    /// The pacer's servers for `name` (see [`super::politeness::QueryPacer::servers_of`]).
+    pub fn paced_servers(&self, name: &str) -> Option<(String, usize, f64)> {
+        let (key, count) = self.pacer.servers_of(name)?;
+        Some((key, count, self.pacer.per_server_qps()?))
+    }
+
+    /// The same prober, asking no zone's servers more than `qps` times a second.
+    pub fn paced(mut self, qps: Option<f64>) -> DnsProber {
+        self.pacer = super::politeness::QueryPacer::new(qps);
+        self
     }
 
     /// Looks up A and AAAA (concurrently), keeping the CNAME chain.
@@ -226,6 +241,9 @@ impl DnsProber {
                 Vec::new(),
             );
         };
+        if !self.pacer.pace(name, deadline).await {
+            return (LookupOutcome::Timeout, Vec::new());
+        }
         let result = tokio::time::timeout_at(deadline, self.plain.lookup(fqdn, record_type)).await;
         match result {
             Err(_) => (LookupOutcome::Timeout, Vec::new()),
@@ -270,6 +288,9 @@ impl DnsProber {
     /// The NS set owned by `name`, asked over TCP (see `walk_servers`), shared for 30 s.
     async fn walk_ns(&self, name: &str, deadline: Instant) -> LookupOutcome {
         let compute = || async {
+            if !self.pacer.pace(name, deadline).await {
+                return (LookupOutcome::Timeout, Duration::ZERO);
+            }
             let outcome = ask_over_tcp(&self.walk_servers, name, RecordType::NS, deadline).await;
             (outcome, Duration::from_secs(30))
         };
@@ -294,6 +315,11 @@ impl DnsProber {
             }
         }));
         let (soa, name_servers) = tokio::join!(soa_future, servers_future);
+        let server_addresses = name_servers
+            .iter()
+            .flat_map(|server| addresses_of(&server.a).into_iter().chain(addresses_of(&server.aaaa)))
+            .collect();
+        self.pacer.learn(&apex, server_addresses);
         ZoneFacts {
             apex,
             soa,
@@ -313,6 +339,9 @@ impl DnsProber {
     /// Like [`lookup`](Self::lookup) but keeps only records owned by `name` itself, so a CNAME
     /// at `name` does not make its target's NS look like ours.
     async fn lookup_owned(&self, name: &str, record_type: RecordType, deadline: Instant) -> LookupOutcome {
+        if !self.pacer.pace(name, deadline).await {
+            return LookupOutcome::Timeout;
+        }
         lookup_owned(&self.plain, name, record_type, deadline).await
     }
 
@@ -370,6 +399,11 @@ impl DnsProber {
             Ok(resolver) => resolver,
             Err(message) => return DnssecState::Indeterminate { message },
         };
+        if !self.pacer.pace(name, deadline).await {
+            return DnssecState::Indeterminate {
+                message: "timeout (queries to the zone's servers are paced)".into(),
+            };
+        }
         match tokio::time::timeout_at(deadline, validating.lookup(fqdn, record_type)).await {
             Err(_) => DnssecState::Indeterminate {
                 message: "timeout".into(),

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
@@ -35,7 +34,9 @@ pub async fn accepted(
     let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|err| err.to_string())?;
     let attempt = async {
         // First visit: a full handshake, the page, and the tickets that come with it.
-        let tcp = TcpStream::connect(address).await.map_err(|err| err.to_string())?;
+        let tcp = super::politeness::connect(address, None)
+            .await
+            .map_err(|err| err.to_string())?;
         let mut first = connector
             .connect(name.clone(), tcp)
             .await
@@ -50,7 +51,9 @@ pub async fn accepted(
         let _ = first.shutdown().await;
         drop(first);
         // Second visit: resume and send the request as early data.
-        let tcp = TcpStream::connect(address).await.map_err(|err| err.to_string())?;
+        let tcp = super::politeness::connect(address, None)
+            .await
+            .map_err(|err| err.to_string())?;
         let mut second = connector
             .clone()
             .early_data(true)

@@ -776,7 +776,7 @@ impl HttpProber<'_> {
             Ok(Err(err)) => return Err(FetchError::connect_failed(ip, &err)),
             Ok(Ok(tcp)) => tcp,
         };
-        let _ = tcp.set_nodelay(true);
+        let _ = tcp.get_ref().set_nodelay(true);
         attempt.connect = Some(started.elapsed());
         let tcp = Watched::new(tcp, self.progress.cloned());
         let origin = origin_of(url);
@@ -841,16 +841,19 @@ impl HttpProber<'_> {
 }
 
 /// A TCP connection to `address`, announcing `mss` when given.
-async fn connect_tcp(address: SocketAddr, mss: Option<u32>) -> std::io::Result<TcpStream> {
+async fn connect_tcp(
+    address: SocketAddr,
+    mss: Option<u32>,
+) -> std::io::Result<super::politeness::PoliteStream<TcpStream>> {
     let Some(mss) = mss else {
-        return TcpStream::connect(address).await;
+        return super::politeness::connect(address, None).await;
     };
     let socket = match address {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
     };
     socket2::SockRef::from(&socket).set_tcp_mss(mss)?;
-    socket.connect(address).await
+    super::politeness::connect(address, Some(socket)).await
 }
 
 async fn handshake_http<T>(io: T, origin: (String, String, u16), deadline: Instant) -> Result<Connection, FetchError>

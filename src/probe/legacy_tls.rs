@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 /// What the server did with a legacy ClientHello.
@@ -205,7 +204,7 @@ fn alert_name(description: u8) -> String {
 /// ServerHello's version and suite).
 async fn first_record(addr: SocketAddr, hello: &[u8], deadline: Instant) -> Result<Vec<u8>, LegacyTlsOutcome> {
     let attempt = async {
-        let mut stream = match TcpStream::connect(addr).await {
+        let mut stream = match super::politeness::connect(addr, None).await {
             Ok(stream) => stream,
             Err(err) => {
                 if super::route::may_be_local(&err) {

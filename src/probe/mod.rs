@@ -28,6 +28,7 @@ pub mod nameserver;
 pub mod ocsp;
 pub mod page;
 pub mod pmtu;
+pub mod politeness;
 pub mod prefix;
 pub mod progress;
 pub mod renegotiation;
@@ -138,9 +139,10 @@ const DNS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 impl Prober {
     pub fn new(settings: &Settings) -> Result<Prober, ProberSetupError> {
         let resolver = &settings.resolver;
+        politeness::limit_connections(settings.politeness.per_address_connections);
         Ok(Prober {
             shared: state::SharedState {
-                dns: DnsProber::new(resolver, DNS_ATTEMPT_TIMEOUT)?,
+                dns: DnsProber::new(resolver, DNS_ATTEMPT_TIMEOUT)?.paced(settings.politeness.per_nameserver_qps),
                 tls: TlsSetup::new(&settings.trust.extra_roots)?,
                 ns_port: resolver.ns_port,
                 smtp_port: resolver.smtp_port,
@@ -156,6 +158,24 @@ impl Prober {
                 vrps: shared::SharedCache::default(),
             },
         })
+    }
+
+    /// The name servers `host`'s queries are counted against (one key), how many they are,
+    /// and the queries a second each may take; `None` when queries are not paced.
+    pub fn paced_name_servers(&self, host: &str) -> Option<(String, usize, f64)> {
+        self.shared.dns.paced_servers(host)
+    }
+
+    /// The addresses the target's host resolves to (usable or not), for a sweep's admission:
+    /// the same questions the audit asks first, so its own lookup finds them cached.
+    pub async fn addresses_of(&self, target: &Target) -> Vec<std::net::IpAddr> {
+        let deadline = Instant::now() + target.settings.timeout;
+        let records = self.shared.dns.host_records(target.host(), deadline).await;
+        let mut addresses = dns::addresses_of(&records.a);
+        addresses.extend(dns::addresses_of(&records.aaaa));
+        addresses.sort();
+        addresses.dedup();
+        addresses
     }
 
     /// Probes one target, level by level; returns by its timeout whatever the servers do.

@@ -8,7 +8,7 @@ use hickory_resolver::proto::op::{Message, MessageType, OpCode, Query, ResponseC
 use hickory_resolver::proto::rr::{Name, RecordType};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::time::Instant;
 
 /// How one name-server address answered.
@@ -168,7 +168,7 @@ async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8
 
 /// One query on its own TCP connection: no answer another query is waiting for can hold it up.
 pub(crate) async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect(server).await?;
+    let mut stream = super::politeness::connect(server, None).await?;
     let length = u16::try_from(wire.len()).map_err(|_| std::io::Error::other("query too long"))?;
     let mut framed = length.to_be_bytes().to_vec();
     framed.extend_from_slice(wire);

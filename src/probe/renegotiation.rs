@@ -11,6 +11,8 @@ use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
 use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, X25519 as X25519_ALG};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use super::politeness::PoliteStream;
 use tokio::time::Instant;
 
 use super::tls_hello::{client_hello, HelloSpec, X25519};
@@ -40,7 +42,9 @@ async fn attempt(address: SocketAddr, host: &str) -> Result<bool, String> {
     };
     let hello = client_hello(&spec);
     let client_random = hello.get(11..43).ok_or("hello")?.to_vec();
-    let mut stream = TcpStream::connect(address).await.map_err(|err| err.to_string())?;
+    let mut stream = super::politeness::connect(address, None)
+        .await
+        .map_err(|err| err.to_string())?;
     stream.write_all(&hello).await.map_err(|err| err.to_string())?;
     let mut transcript = hello[5..].to_vec();
 
@@ -238,7 +242,7 @@ struct Records {
 const MAX_FLIGHT: usize = 96 * 1024;
 
 impl Records {
-    async fn record(&mut self, stream: &mut TcpStream) -> Result<(u8, Vec<u8>), String> {
+    async fn record(&mut self, stream: &mut PoliteStream<TcpStream>) -> Result<(u8, Vec<u8>), String> {
         let mut header = [0u8; 5];
         stream.read_exact(&mut header).await.map_err(|err| err.to_string())?;
         let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
@@ -251,7 +255,7 @@ impl Records {
     }
 
     /// The next handshake message: its type, body and whole encoding.
-    async fn handshake(&mut self, stream: &mut TcpStream) -> Result<(u8, Vec<u8>, Vec<u8>), String> {
+    async fn handshake(&mut self, stream: &mut PoliteStream<TcpStream>) -> Result<(u8, Vec<u8>, Vec<u8>), String> {
         loop {
             if self.pending.len() >= 4 {
                 let length = usize::from(self.pending[1]) << 16

@@ -18,6 +18,8 @@ pub struct Settings {
     pub trust: TrustSettings,
     /// Route origins and the RPKI validator (`routing.rpki`).
     pub routing: super::routing::RoutingSettings,
+    /// Connection and query limits per server (`check`'s sweep politeness).
+    pub politeness: super::politeness::PolitenessSettings,
 }
 
 /// Which DNS servers to ask, and on which port to query authoritative name servers.

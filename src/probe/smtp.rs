@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+
+use super::politeness::PoliteStream;
 use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 
@@ -211,7 +213,7 @@ async fn raw_hello_after_starttls(
 
 /// A conversation past EHLO.
 struct Session {
-    reader: BufReader<TcpStream>,
+    reader: BufReader<PoliteStream<TcpStream>>,
     banner: String,
     starttls: bool,
 }
@@ -220,7 +222,7 @@ impl Session {
     /// Connect, greeting, EHLO.
     async fn open(address: SocketAddr, deadline: Instant) -> Result<Session, SmtpOutcome> {
         let failed = |phase, message: String| SmtpOutcome::Failed { phase, message };
-        let stream = match tokio::time::timeout_at(deadline, TcpStream::connect(address)).await {
+        let stream = match tokio::time::timeout_at(deadline, super::politeness::connect(address, None)).await {
             Err(_) => return Err(failed(SmtpPhase::Connect, "timeout".into())),
             Ok(Err(err)) => {
                 if super::route::may_be_local(&err) {
@@ -271,7 +273,7 @@ impl Session {
     /// STARTTLS and its 220: the connection is then ready for a ClientHello. Anything the server
     /// sent beyond the 220 would be read as TLS (the STARTTLS injection of CVE-2011-0411), so it
     /// is refused.
-    async fn starttls(mut self, deadline: Instant) -> Result<TcpStream, String> {
+    async fn starttls(mut self, deadline: Instant) -> Result<PoliteStream<TcpStream>, String> {
         let reply = command(&mut self.reader, b"STARTTLS\r\n", deadline).await?;
         if reply.code != 220 {
             return Err(format!("STARTTLS answered {}: {}", reply.code, reply.first_line()));
@@ -317,7 +319,11 @@ impl Session {
 }
 
 /// Sends one command and reads its reply, by the deadline.
-async fn command(reader: &mut BufReader<TcpStream>, line: &[u8], deadline: Instant) -> Result<Reply, String> {
+async fn command(
+    reader: &mut BufReader<PoliteStream<TcpStream>>,
+    line: &[u8],
+    deadline: Instant,
+) -> Result<Reply, String> {
     let exchange = async {
         reader.get_mut().write_all(line).await.map_err(|e| describe_io(&e))?;
         read_reply(reader, deadline).await

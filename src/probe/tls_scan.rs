@@ -9,7 +9,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -141,8 +140,8 @@ impl Budget {
         };
         let hello = client_hello(spec);
         let attempt = async {
-            let mut stream = TcpStream::connect(self.address).await?;
-            let _ = stream.set_nodelay(true);
+            let mut stream = super::politeness::connect(self.address, None).await?;
+            let _ = stream.get_ref().set_nodelay(true);
             exchange(&mut stream, &hello).await
         };
         match tokio::time::timeout_at(self.deadline, attempt).await {

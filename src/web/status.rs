@@ -38,7 +38,7 @@ pub fn current_report(
         .config
         .targets
         .iter()
-        .filter(|t| daemon.shard.owns(&t.id))
+        .filter(|t| daemon.shard.owns(t.shard_key()))
         .collect();
     let snapshots: Vec<Option<std::sync::Arc<TargetSnapshot>>> =
         owned.iter().map(|t| daemon.snapshots.get(&t.id)).collect();

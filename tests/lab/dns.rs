@@ -22,6 +22,8 @@ pub struct ZoneData {
     silent: HashSet<Name>,
     /// Every query received, over UDP and TCP, for cost assertions.
     queries: AtomicUsize,
+    /// When each query arrived and what it asked, for rate assertions.
+    arrivals: std::sync::Mutex<Vec<(std::time::Instant, String)>>,
 }
 
 fn name(text: &str) -> Name {
@@ -104,6 +106,9 @@ impl ZoneData {
         self.queries.fetch_add(1, Ordering::SeqCst);
         let query = request.queries.first()?;
         let qname = query.name().to_lowercase();
+        if let Ok(mut arrivals) = self.arrivals.lock() {
+            arrivals.push((std::time::Instant::now(), qname.to_string()));
+        }
         let qtype = query.query_type();
         if self.silent.contains(&qname) {
             return None;
@@ -190,6 +195,12 @@ impl DnsServer {
     }
 
     /// Queries answered (or deliberately ignored) so far.
+    /// Arrival time and query name of every query so far.
+    #[allow(dead_code)]
+    pub fn arrivals(&self) -> Vec<(std::time::Instant, String)> {
+        self.zones.arrivals.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+
     pub fn queries(&self) -> usize {
         self.zones.queries.load(Ordering::SeqCst)
     }

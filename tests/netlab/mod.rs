@@ -18,6 +18,16 @@ pub fn unique(tag: &str) -> String {
     format!("v{}{n}{tag}", std::process::id() % 100_000)
 }
 
+/// A TCP port free on 127.0.0.1 right now (for servers started with a fixed port).
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 /// Runs a command and fails the test, with its output, when it fails.
 pub fn run(program: &str, args: &[&str]) -> String {
     let output = Command::new(program)
@@ -264,7 +274,7 @@ pub fn nsd(ns: Option<&Netns>, dir: &Path, addresses: &[&str], zones: &[(&str, S
 pub fn nginx(ns: Option<&Netns>, dir: &Path, servers: &str) -> Server {
     let d = dir.display();
     let conf = format!(
-        "user root root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\nevents {{ worker_connections 256; }}\n\
+        "user root root;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\nevents {{ worker_connections 1024; }}\n\
          http {{\n access_log off;\n client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;\n\
          uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n{servers}}}\n"
     );
