@@ -460,3 +460,184 @@ async fn the_default_limits_hold_four_connections_per_address_and_twenty_queries
         "{busiest} queries within one second to the zone's only server"
     );
 }
+
+/// Zones of several registries, so the national views have more than one row each.
+const NATIONAL_ZONES: [&str; 5] = ["sweep.gov.vn", "truong.edu.vn", "cho.com.vn", "bao.vn", "abroad.com"];
+const PROVINCES: [&str; 3] = ["Hải Phòng", "Hà Nội", "Đà Nẵng"];
+
+/// `check --only … --format jsonl` of `list` into `out`, with `extra` flags (a shard).
+async fn sweep_into(list: &Path, out: &Path, resolver: &str, lab: &Path, extra: &[&str]) {
+    let output = vnready_command()
+        .args(["check", "--targets-file"])
+        .arg(list)
+        .args([
+            "--format",
+            "jsonl",
+            "--only",
+            "dns.resolves,ipv6.aaaa,domain.vn,routing.rpki",
+            "-o",
+        ])
+        .arg(out)
+        .args(["--resolver", resolver, "--timeout", "10s"])
+        .args(["--accept-range", "127.0.0.0/8", "--accept-range", "::1/128"])
+        .arg("--route-origins")
+        .arg(lab.join("origins.csv"))
+        .arg("--rpki-vrps")
+        .arg(lab.join("vrps.json"))
+        .args(LAB_POLITENESS)
+        .args(extra)
+        .output()
+        .await
+        .expect("run vnready");
+    assert!(matches!(output.status.code(), Some(0 | 1)), "{}", show(&output));
+}
+
+async fn report_from(from: &[String], format: &str, extra: &[&str]) -> Vec<u8> {
+    let lang: &[&str] = if extra.contains(&"--lang") {
+        &[]
+    } else {
+        &["--lang", "en"]
+    };
+    let output = vnready_command()
+        .args(["report", "--format", format])
+        .args(lang)
+        .args(extra)
+        .arg("--from")
+        .args(from)
+        .output()
+        .await
+        .expect("run vnready report");
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    output.stdout
+}
+
+/// The JSON report without the times that differ between two runs of the same sweep.
+fn without_times(bytes: &[u8]) -> Value {
+    let mut report: Value = serde_json::from_slice(bytes).expect("JSON report");
+    report.as_object_mut().expect("object").remove("generated_at");
+    for site in report["sites"].as_array_mut().expect("sites") {
+        site.as_object_mut().expect("site").remove("audited_at");
+    }
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_of_three_shard_files_equals_the_unsharded_report() {
+    const SITES: usize = 60;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let mut zones = ZoneData::default();
+    let mut list = String::new();
+    for zone in NATIONAL_ZONES {
+        zones.zone(zone, &[&format!("ns1.{zone}")]);
+        zones.a(&format!("ns1.{zone}"), "127.0.0.1");
+    }
+    for n in 0..SITES {
+        let host = format!("site{n}.{}", NATIONAL_ZONES[n % NATIONAL_ZONES.len()]);
+        zones.a(&host, &format!("127.{}.0.{}", n % 2, n + 1));
+        if n % 2 == 0 {
+            zones.a(&host, "::1");
+        }
+        let province = match n % 7 {
+            0 => String::new(),
+            _ => format!(" province=\"{}\"", PROVINCES[n % PROVINCES.len()]),
+        };
+        list.push_str(&format!("https://{host}/{province} category=education\n"));
+    }
+    let dns = DnsServer::start(zones).await;
+    let resolver = dns.addr().to_string();
+    std::fs::write(d.join("list.txt"), list).expect("list");
+    std::fs::write(
+        d.join("origins.csv"),
+        "prefix,asn\n127.0.0.0/16,64500\n127.1.0.0/16,64501\n::1/128,64502\n",
+    )
+    .expect("origins");
+    std::fs::write(
+        d.join("vrps.json"),
+        r#"{"roas":[{"prefix":"127.0.0.0/16","maxLength":16,"asn":64500,"ta":"lab"}]}"#,
+    )
+    .expect("vrps");
+    let list = d.join("list.txt");
+    let whole = d.join("all.jsonl");
+    sweep_into(&list, &whole, &resolver, d, &[]).await;
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        sweep_into(
+            &list,
+            &d.join(format!("shard-{k}.jsonl")),
+            &resolver,
+            d,
+            &["--shard", &shard],
+        )
+        .await;
+    }
+    let unsharded = [whole.display().to_string()];
+    // The glob is vnready's to expand, as a Job's command passes it quoted.
+    let merged = [format!("{}/shard-*.jsonl", d.display())];
+    let one = report_from(&unsharded, "json", &[]).await;
+    let three = report_from(&merged, "json", &[]).await;
+    assert_eq!(without_times(&one), without_times(&three), "the merged report differs");
+    for table in ["compliance", "views"] {
+        let one = report_from(&unsharded, "csv", &["--table", table]).await;
+        let three = report_from(&merged, "csv", &["--table", table]).await;
+        assert_eq!(
+            String::from_utf8_lossy(&one),
+            String::from_utf8_lossy(&three),
+            "CSV {table}"
+        );
+    }
+
+    let report = without_times(&one);
+    assert_eq!(report["total"]["sites"], SITES);
+    assert_eq!(report["sites"].as_array().map(Vec::len), Some(SITES));
+    for suffix in ["gov.vn", "edu.vn", "com.vn", "vn", "com"] {
+        assert_eq!(report["by_domain_suffix"][suffix]["sites"], SITES / 5, "{suffix}");
+    }
+    let adoption = |view: &str, group: &str, check: &str| {
+        let tally = &report[view][group]["checks"][check];
+        (
+            tally["met"].as_u64().unwrap_or(0),
+            tally["problem"].as_u64().unwrap_or(0),
+        )
+    };
+    assert_eq!(
+        adoption("by_domain_suffix", "com", "domain.vn"),
+        (0, 12),
+        "abroad.com is not .vn"
+    );
+    assert_eq!(adoption("by_domain_suffix", "gov.vn", "domain.vn").1, 0);
+    // Even-numbered sites have an AAAA: half of each zone's.
+    assert_eq!(adoption("by_domain_suffix", "gov.vn", "ipv6.aaaa"), (6, 6));
+    let total = &report["total"]["checks"]["ipv6.aaaa"];
+    assert_eq!((total["met"].as_u64(), total["problem"].as_u64()), (Some(30), Some(30)));
+    let provinces: Vec<&String> = report["by_province"].as_object().expect("provinces").keys().collect();
+    assert_eq!(provinces, ["Hà Nội", "Hải Phòng", "Đà Nẵng"]);
+    let without_province = (0..SITES).filter(|n| n % 7 == 0).count() as u64;
+    let with_province: u64 = report["by_province"]
+        .as_object()
+        .expect("provinces")
+        .values()
+        .map(|tally| tally["sites"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(with_province + without_province, SITES as u64);
+    // The web address's origin AS: IPv4 first, 127.0.x in AS64500, 127.1.x in AS64501.
+    assert_eq!(report["by_origin_as"]["AS64500"]["sites"], SITES / 2);
+    assert_eq!(report["by_origin_as"]["AS64501"]["sites"], SITES / 2);
+
+    // Every other format is built from the same files.
+    let markdown = String::from_utf8(report_from(&merged, "markdown", &[]).await).expect("UTF-8");
+    assert!(markdown.contains("## Adoption by second-level domain"), "{markdown}");
+    assert!(markdown.contains("| AS64501 |"), "{markdown}");
+    assert_eq!(markdown.matches("https://site").count(), SITES);
+    let html = String::from_utf8(report_from(&merged, "html", &[]).await).expect("UTF-8");
+    assert!(html.starts_with("<!doctype html>") && html.trim_end().ends_with("</html>"));
+    assert!(html.contains("<h2>Adoption by province</h2>"));
+    let xlsx = d.join("national.xlsx");
+    report_from(&merged, "xlsx", &["-o", &xlsx.display().to_string()]).await;
+    use calamine::Reader;
+    let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).expect("open xlsx");
+    let sites = workbook.worksheet_range("Sites").expect("sites sheet");
+    assert_eq!(sites.height(), SITES + 1, "a header and a row per site");
+    let vi = String::from_utf8(report_from(&merged, "csv", &["--lang", "vi"]).await).expect("UTF-8");
+    assert!(vi.starts_with('\u{feff}'), "CSV for Excel");
+}

@@ -54,9 +54,15 @@ pub enum ReportFormat {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// The targets file: names, agencies, categories, policies and goals come from it.
-    #[arg(long = "config", short = 'c', value_name = "FILE", default_value = "targets.yaml")]
-    pub config: PathBuf,
+    /// The targets file: names, agencies, categories, policies and goals come from it
+    /// (default targets.yaml; with --from only goals, and only when given).
+    #[arg(long = "config", short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Build the report from sweep outputs (`check --format jsonl`) instead of the store:
+    /// files or quoted globs ('out/shard-*.jsonl'), read in one streaming pass; a target in
+    /// several files counts once, its latest audit.
+    #[arg(long = "from", value_name = "FILE.jsonl", num_args = 1.., conflicts_with_all = ["audit", "compare"])]
+    pub from: Vec<String>,
     /// The daemon's history store.
     #[arg(long = "storage.path", value_name = "FILE", default_value = "data/vnready.db")]
     pub storage_path: PathBuf,

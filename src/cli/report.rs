@@ -13,10 +13,17 @@ use crate::config::Config;
 use crate::history::uptime;
 use crate::model::clock::unix_now;
 use crate::probe::Prober;
-use crate::report::{self, source, Report};
+use crate::report::national::NationalReport;
+use crate::report::sweep_input::{self, Spool};
+use crate::report::{self, national_render, source, Report};
+use std::path::PathBuf;
 
 pub(super) fn run(args: ReportArgs) -> anyhow::Result<u8> {
-    let mut config = match load_config(&args.config) {
+    if !args.from.is_empty() {
+        return from_sweeps(&args);
+    }
+    let config_path = args.config.clone().unwrap_or_else(|| PathBuf::from("targets.yaml"));
+    let mut config = match load_config(&config_path) {
         Ok(config) => config,
         Err(UsageError(message)) => return usage(&message),
     };
@@ -55,6 +62,64 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<u8> {
         None => std::io::stdout().lock().write_all(&bytes).context("writing output")?,
     }
     Ok(EXIT_PASS)
+}
+
+/// `report --from`: the national report over sweep files, in one streaming pass.
+fn from_sweeps(args: &ReportArgs) -> anyhow::Result<u8> {
+    let config = match args.config.as_deref().map(load_config).transpose() {
+        Ok(config) => config,
+        Err(UsageError(message)) => return usage(&message),
+    };
+    let mut spool = Spool::new().context("opening the report's spool")?;
+    for pattern in &args.from {
+        let files = match sweep_input::expand(pattern) {
+            Ok(files) => files,
+            Err(err) => return usage(&format!("--from {err}")),
+        };
+        for file in files {
+            if let Err(err) = spool.read_file(&file) {
+                return usage(&format!("--from {err}"));
+            }
+        }
+    }
+    if spool.unreadable > 0 {
+        eprintln!(
+            "vnready: {} of {} line(s) are not sweep records and were left out",
+            spool.unreadable, spool.lines
+        );
+    }
+    let report = NationalReport::build(&spool, config.as_ref(), args.lang).context("reading the spool")?;
+    if args.format == ReportFormat::Xlsx {
+        if args.output.is_none() && std::io::stdout().is_terminal() {
+            return usage("--format xlsx writes a binary file: give --output FILE.xlsx");
+        }
+        let bytes = national_render::xlsx(&report, &spool, args.output.as_deref())?;
+        if let Some(bytes) = bytes {
+            std::io::stdout().lock().write_all(&bytes).context("writing output")?;
+        }
+        return Ok(EXIT_PASS);
+    }
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let written = match args.format {
+        ReportFormat::Csv => national_render::csv(&report, &spool, args.table, &mut out),
+        ReportFormat::Markdown => national_render::markdown(&report, &spool, &mut out),
+        ReportFormat::Html => national_render::html(&report, &spool, &mut out),
+        ReportFormat::Json => national_render::json(&report, &spool, &mut out),
+        ReportFormat::Xlsx => Ok(()),
+    };
+    match written {
+        Err(national_render::RenderError::Table) => usage(&national_render::RenderError::Table.to_string()),
+        other => {
+            other?;
+            out.flush().context("writing output")?;
+            Ok(EXIT_PASS)
+        }
+    }
 }
 
 /// JSON is streamed: a year of outages is not held twice, as the model and as its text.

@@ -59,12 +59,16 @@ pub enum CsvTable {
     Security,
     /// The mail checks of every site's mail domain.
     Mail,
+    /// The summary views one after the other: per group and for the whole, and from sweep
+    /// files (`--from`) also per second-level domain, province, hosting network and check.
+    Views,
 }
 
 /// Renders one of the report's tables.
 pub fn render_table(report: &Report, group_by: GroupBy, table: CsvTable) -> String {
     let index = match table {
         CsvTable::Compliance => return render(report, group_by),
+        CsvTable::Views => return render_groups(report, group_by),
         CsvTable::Availability => 0,
         CsvTable::AvailabilityGroups => 1,
         CsvTable::Outages => 2,
@@ -80,6 +84,42 @@ pub fn render_table(report: &Report, group_by: GroupBy, table: CsvTable) -> Stri
         for row in &table.rows {
             push_row(&mut out, row.iter().cloned());
         }
+    }
+    out
+}
+
+/// Sites per group and for the whole province: counts, compliant, mean compliance.
+fn render_groups(report: &Report, group_by: GroupBy) -> String {
+    let lang = report.lang;
+    let mut out = String::from(BOM);
+    push_row(
+        &mut out,
+        [
+            match group_by {
+                GroupBy::Agency => lang.agency(),
+                GroupBy::District => lang.district(),
+                GroupBy::Category => lang.category(),
+            },
+            lang.site_count(),
+            lang.compliant(),
+            lang.compliance(),
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let mut groups = report.groups(group_by);
+    groups.push(report.total(lang));
+    for group in groups {
+        push_row(
+            &mut out,
+            [
+                group.name,
+                group.sites.to_string(),
+                group.compliant.to_string(),
+                lang.percent(group.mean_ratio),
+            ]
+            .into_iter(),
+        );
     }
     out
 }

@@ -6,7 +6,10 @@ pub mod csv;
 pub mod html;
 pub mod labels;
 pub mod markdown;
+pub mod national;
+pub mod national_render;
 pub mod source;
+pub mod sweep_input;
 pub mod xlsx;
 
 use std::collections::BTreeMap;
@@ -617,7 +620,7 @@ fn group_row(name: String, sites: &[&SiteRow]) -> GroupRow {
     }
 }
 
-fn site_row(input: &SiteInput<'_>, lang: Lang) -> SiteRow {
+pub(super) fn site_row(input: &SiteInput<'_>, lang: Lang) -> SiteRow {
     let target = input.target;
     let ran: Vec<CheckId> = input.checks.iter().map(|c| c.id).collect();
     let audited = input.audited_at.is_some() && !input.checks.is_empty();
