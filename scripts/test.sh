@@ -7,7 +7,9 @@
 # nftables and procps for the network-namespace tests (a router dropping Packet Too Big, a
 # monitor without IPv6), stayrtr (an RPKI-to-Router server for routing.rpki), and the real stack for the end-to-end test: nsd, nginx-light,
 # prometheus, prometheus-alertmanager), then
-# runs format, lint, unit, lab, daemon, report, status-page and end-to-end tests.
+# runs format, lint, the Kubernetes manifests' schema validation (kubernetes-validate from
+# PyPI, in a virtualenv under target/), unit, lab, daemon, report, status-page and end-to-end
+# tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +18,7 @@ command -v openssl >/dev/null 2>&1 || need_packages+=(openssl)
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2)
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v python3 >/dev/null 2>&1 || need_packages+=(python3)
+python3 -m ensurepip --version >/dev/null 2>&1 || need_packages+=(python3-venv)
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v nsd >/dev/null 2>&1 || need_packages+=(nsd)
 command -v nginx >/dev/null 2>&1 || need_packages+=(nginx-light)
@@ -41,5 +44,6 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo fmt --all -- --check
 python3 dashboards/generate.py --check
+scripts/validate-manifests.sh
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked --all-targets -- --test-threads=4

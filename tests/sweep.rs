@@ -199,45 +199,67 @@ async fn resume_after_three_kill_nines_holds_every_target_exactly_once() {
     assert_eq!(records.len(), TARGETS);
 }
 
+/// The shipped Indexed Job's `completions` and its container's arguments for one pod, with
+/// its volume paths moved under `dir` and its JOB_NAME given.
+fn job_arguments(dir: &Path, list: &Path) -> (u32, Vec<String>) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/kubernetes/sweep-job.yaml"))
+        .expect("sweep-job.yaml");
+    let job: Value = serde_saphyr::from_str(&text).expect("YAML");
+    let completions = job["spec"]["completions"].as_u64().expect("completions") as u32;
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    let args = container["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|arg| arg.as_str().expect("string"))
+        // The lab sets its own limits.
+        .filter(|arg| !arg.starts_with("--per-"))
+        .map(|arg| {
+            arg.replace("/data/targets.txt", &list.display().to_string())
+                .replace("/data/out", &dir.join("out").display().to_string())
+                .replace("$(JOB_NAME)", "lab-sweep")
+        })
+        .collect();
+    (completions, args)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shards_by_completion_index_cover_every_target_once_as_serve_assigns_them() {
+async fn the_indexed_job_pods_cover_every_target_once_as_serve_assigns_them() {
     const TARGETS: usize = 300;
-    const SHARDS: u32 = 3;
     let dir = tempfile::tempdir().expect("tempdir");
     let dns = sweep_dns(TARGETS).await;
     let resolver = dns.addr().to_string();
     let list = targets_file(dir.path(), TARGETS, None);
+    let (shards, args) = job_arguments(dir.path(), &list);
     let mut children = Vec::new();
-    for index in 0..SHARDS {
-        let out = dir.path().join(format!("shard-{index}.jsonl"));
+    for index in 0..shards {
+        // Each pod's arguments, as Kubernetes expands them for its index.
+        let args: Vec<String> = args
+            .iter()
+            .map(|arg| arg.replace("$(JOB_COMPLETION_INDEX)", &index.to_string()))
+            .collect();
         let child = vnready_command()
             .env("JOB_COMPLETION_INDEX", index.to_string())
-            .args(["check", "--shards", &SHARDS.to_string(), "--targets-file"])
-            .arg(&list)
-            .args(["--format", "jsonl", "--only", "dns.resolves", "-o"])
-            .arg(&out)
-            .args(["--resolver", &resolver, "--timeout", "10s"])
+            .args(&args)
+            .args(["--only", "dns.resolves", "--resolver", &resolver])
             .args(LAB_POLITENESS)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn shard");
-        children.push((index, out, child));
+        children.push((index, child));
     }
     let mut owner = BTreeMap::new();
-    for (index, out, child) in children {
+    for (index, child) in children {
         let output = child.wait_with_output().await.expect("shard exits");
         assert_eq!(output.status.code(), Some(0), "shard {index}: {}", show(&output));
         let shard = Shard {
             index: index + 1,
-            count: SHARDS,
+            count: shards,
         };
+        let out = dir.path().join(format!("out/lab-sweep/shard-{index}.jsonl"));
         let records = records(&out);
-        assert!(
-            records.len() > TARGETS / 10,
-            "shard {index} took {} targets",
-            records.len()
-        );
+        assert!(!records.is_empty(), "shard {index} took no target");
         for record in records {
             let url = record["url"].as_str().expect("url").to_string();
             // The same stable hash of the normalised URL that `serve --shard` filters by.
@@ -250,14 +272,20 @@ async fn shards_by_completion_index_cover_every_target_once_as_serve_assigns_the
     }
     assert_eq!(owner.len(), TARGETS, "the shards together hold every target");
     let bad = vnready_command()
-        .env("JOB_COMPLETION_INDEX", "3")
-        .args(["check", "--shards", "3", "--targets-file"])
+        .env("JOB_COMPLETION_INDEX", shards.to_string())
+        .args(["check", "--shards", &shards.to_string(), "--targets-file"])
         .arg(&list)
         .output()
         .await
         .expect("run");
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("JOB_COMPLETION_INDEX=3 is not below --shards 3"));
+    let expected =
+        format!("shard index {shards} (--shard-index or JOB_COMPLETION_INDEX) is not below --shards {shards}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains(&expected),
+        "{}",
+        show(&bad)
+    );
 }
 
 /// Connections the proxy has open per listening address, and the most ever open at once.

@@ -119,9 +119,8 @@ pub struct ServeArgs {
     /// hourly); each check's current state is always kept.
     #[arg(long = "storage.retention", value_name = "DURATION", default_value = "400d")]
     pub storage_retention: HumanDuration,
-    /// Audit only this replica's share of the targets: K/N, replica K (1-based) of N.
-    #[arg(long = "shard", value_name = "K/N", default_value = "1/1")]
-    pub shard: crate::daemon::shard::Shard,
+    #[command(flatten)]
+    pub shard: ShardFlags,
     /// Prometheus exporter-toolkit web config (YAML): TLS (`tls_server_config`), basic auth
     /// (`basic_auth_users`, bcrypt hashes), response headers and a rate limit. Re-read on reload.
     #[arg(long = "web.config.file", value_name = "FILE")]
@@ -280,17 +279,64 @@ pub struct CheckArgs {
     /// the rest (a line cut short by a killed run is removed first).
     #[arg(long = "resume", requires = "output")]
     pub resume: bool,
-    /// Audit only this shard of the targets: K/N, shard K (1-based) of N, chosen by the same
-    /// stable hash of the normalised URL as `serve --shard`.
-    #[arg(long = "shard", value_name = "K/N", conflicts_with = "shards")]
-    pub shard: Option<crate::daemon::shard::Shard>,
-    /// Split the targets into N shards and audit shard JOB_COMPLETION_INDEX+1 (the index a
-    /// Kubernetes Indexed Job gives each pod, from 0).
-    #[arg(long = "shards", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub shards: Option<u32>,
+    #[command(flatten)]
+    pub shard: ShardFlags,
+    /// Exit 0 even when targets fail their required checks (a sweep whose product is the
+    /// report, not a gate: a batch job must not retry because sites fail); 2 still means a
+    /// usage error.
+    #[arg(long = "no-gate")]
+    pub no_gate: bool,
     /// Start at most this many targets a second (e.g. 50 or 0.5).
     #[arg(long = "max-rate", value_name = "TARGETS/S", value_parser = parse_positive_rate)]
     pub max_rate: Option<f64>,
+}
+
+/// Which share of the targets this process takes; shared by `check` and `serve`, which pick
+/// by the same stable hash of the normalised URL.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ShardFlags {
+    /// Audit only this share of the targets: K/N, shard K (1-based) of N.
+    #[arg(long = "shard", value_name = "K/N", conflicts_with = "shards")]
+    pub shard: Option<crate::daemon::shard::Shard>,
+    /// Split the targets into N shards and take the one at --shard-index.
+    #[arg(long = "shards", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: Option<u32>,
+    /// This process's index among --shards N, from 0: a Kubernetes Indexed Job sets
+    /// JOB_COMPLETION_INDEX, a StatefulSet passes its pod's ordinal. Read only with --shards.
+    #[arg(long = "shard-index", value_name = "I", env = "JOB_COMPLETION_INDEX")]
+    pub shard_index: Option<String>,
+}
+
+impl ShardFlags {
+    /// The shard these flags name; the whole set without any.
+    pub fn resolve(&self) -> Result<crate::daemon::shard::Shard, String> {
+        use crate::daemon::shard::Shard;
+        match (self.shard, self.shards) {
+            (Some(shard), _) => Ok(shard),
+            (None, Some(count)) => {
+                let text = self.shard_index.as_deref().ok_or(
+                    "--shards N needs --shard-index I or JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job); or use --shard K/N",
+                )?;
+                let index: u32 = text.trim().parse().map_err(|_| {
+                    format!(
+                        "shard index {text:?} (--shard-index or JOB_COMPLETION_INDEX): expected a number from 0 to {}",
+                        count - 1
+                    )
+                })?;
+                if index >= count {
+                    return Err(format!(
+                        "shard index {index} (--shard-index or JOB_COMPLETION_INDEX) is not below --shards {count}: expected 0 to {}",
+                        count - 1
+                    ));
+                }
+                Ok(Shard {
+                    index: index + 1,
+                    count,
+                })
+            }
+            (None, None) => Ok(Shard::WHOLE),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

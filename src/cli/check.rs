@@ -21,7 +21,7 @@ use crate::probe::Prober;
 
 pub(super) fn run(args: CheckArgs) -> anyhow::Result<u8> {
     let judge_by_policy = args.policy.is_some() || args.config.is_some() || args.targets_file.is_some();
-    let shard = match shard_of(&args, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref()) {
+    let shard = match args.shard.resolve() {
         Ok(shard) => shard,
         Err(message) => return usage(&message),
     };
@@ -76,7 +76,11 @@ pub(super) fn run(args: CheckArgs) -> anyhow::Result<u8> {
         return match super::sweep::run(sweep) {
             Ok(outcome) => match outcome.input_error {
                 Some(message) => usage(&message),
-                None => Ok(if outcome.all_passed { EXIT_PASS } else { EXIT_FAIL }),
+                None => Ok(if outcome.all_passed || args.no_gate {
+                    EXIT_PASS
+                } else {
+                    EXIT_FAIL
+                }),
             },
             Err(UsageError(message)) => usage(&message),
         };
@@ -101,35 +105,11 @@ pub(super) fn run(args: CheckArgs) -> anyhow::Result<u8> {
             stdout.write_all(b"\n").context("writing output")?;
         }
     }
-    Ok(if all_passed { EXIT_PASS } else { EXIT_FAIL })
-}
-
-/// `--shard K/N`, or `--shards N` with the pod's `JOB_COMPLETION_INDEX` (0-based).
-fn shard_of(args: &CheckArgs, completion_index: Option<&str>) -> Result<Shard, String> {
-    match (args.shard, args.shards) {
-        (Some(shard), _) => Ok(shard),
-        (None, Some(count)) => {
-            let text = completion_index
-                .ok_or("--shards N needs JOB_COMPLETION_INDEX (set by a Kubernetes Indexed Job), or use --shard K/N")?;
-            let index: u32 = text.trim().parse().map_err(|_| {
-                format!(
-                    "JOB_COMPLETION_INDEX={text:?}: expected a number from 0 to {}",
-                    count - 1
-                )
-            })?;
-            if index >= count {
-                return Err(format!(
-                    "JOB_COMPLETION_INDEX={index} is not below --shards {count}: expected 0 to {}",
-                    count - 1
-                ));
-            }
-            Ok(Shard {
-                index: index + 1,
-                count,
-            })
-        }
-        (None, None) => Ok(Shard::WHOLE),
-    }
+    Ok(if all_passed || args.no_gate {
+        EXIT_PASS
+    } else {
+        EXIT_FAIL
+    })
 }
 
 /// `check` is a batch tool that may meet thousands of sites on one shared server: unless

@@ -10,7 +10,7 @@ pub mod serve;
 mod sweep;
 
 pub use args::{
-    CheckArgs, Cli, Command, LogFormat, ProbeFlags, ReportArgs, ReportFormat, ServeArgs, ValidateArgs,
+    CheckArgs, Cli, Command, LogFormat, ProbeFlags, ReportArgs, ReportFormat, ServeArgs, ShardFlags, ValidateArgs,
     DEFAULT_LISTEN_ADDRESS,
 };
 use edge::{async_runtime, load_config, usage};
@@ -114,6 +114,10 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<u8> {
         web_config,
         grace_period,
     } = args;
+    let shard = match shard.resolve() {
+        Ok(shard) => shard,
+        Err(message) => return usage(&message),
+    };
     let listen = match serve::parse_listen_address(&listen_address) {
         Ok(address) => address,
         Err(message) => return usage(&format!("--web.listen-address: {message}")),

@@ -132,6 +132,10 @@ impl LineSink {
     pub fn open(path: Option<&Path>, truncate: bool) -> std::io::Result<LineSink> {
         Ok(match path {
             Some(path) => {
+                // A Job writes under a directory named after its run; make it on first use.
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent)?;
+                }
                 let mut options = std::fs::OpenOptions::new();
                 options.create(true);
                 if truncate {
