@@ -133,6 +133,28 @@ async fn every_scan_status_on_real_servers() {
             "/CN=scanlab.vn",
         ],
     );
+    // An ECDSA P-256 certificate: an OpenSSL server with one refuses a TLS 1.2 client that
+    // does not offer P-256 among its groups.
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ec.key",
+            "-out",
+            "ec.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=scanlab.vn",
+        ],
+    );
     for group in ["ffdhe2048", "ffdhe3072"] {
         openssl(
             d,
@@ -215,6 +237,30 @@ async fn every_scan_status_on_real_servers() {
         vec![(
             "127.0.0.1",
             vec!["-no_tls1_3", "-client_renegotiation", "-cipher", "ECDHE+AESGCM"],
+        )],
+    );
+    // The same on an ECDSA certificate, and an ECDSA server that only does P-256 and refuses.
+    add(
+        "ecdsareneg",
+        vec![(
+            "127.0.0.1",
+            vec![
+                "-cert",
+                "ec.crt",
+                "-key",
+                "ec.key",
+                "-no_tls1_3",
+                "-client_renegotiation",
+                "-cipher",
+                "ECDHE+AESGCM",
+            ],
+        )],
+    );
+    add(
+        "ecdsap256",
+        vec![(
+            "127.0.0.1",
+            vec!["-cert", "ec.crt", "-key", "ec.key", "-no_tls1_3", "-groups", "P-256"],
         )],
     );
     // Stock OpenSSL 3 still signs with SHA-224 when asked to.
@@ -355,6 +401,13 @@ async fn every_scan_status_on_real_servers() {
             "warn",
             "[127.0.0.1] accepts a renegotiation the client starts",
         ),
+        (
+            "ecdsareneg",
+            "tls.features",
+            "warn",
+            "[127.0.0.1] accepts a renegotiation the client starts",
+        ),
+        ("ecdsap256", "tls.features", "pass", ""),
         ("closed", "tls.ciphers", "error", "[127.0.0.1]"),
         ("closed", "tls.features", "error", "[127.0.0.1]"),
     ];

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::audit::plan::AuditPlan;
@@ -13,11 +14,23 @@ use crate::audit::verdict::TargetVerdict;
 use crate::checks::{self, CheckId};
 use crate::model::target::Target;
 use crate::probe::politeness::{AddressGate, ConnectionPermit, KeyedGate};
-use crate::probe::Prober;
+use crate::probe::{Prefetched, Prober};
 
 /// Probes and judges one target.
 pub async fn audit_target(prober: &Prober, target: &Target, plan: &AuditPlan) -> TargetVerdict {
-    let observations = prober.observe(target, CheckId::probes_for(&plan.checks)).await;
+    audit_prefetched(prober, target, plan, None).await
+}
+
+/// [`audit_target`] from host records admission looked up.
+async fn audit_prefetched(
+    prober: &Prober,
+    target: &Target,
+    plan: &AuditPlan,
+    prefetched: Option<Prefetched>,
+) -> TargetVerdict {
+    let observations = prober
+        .observe_with(target, CheckId::probes_for(&plan.checks), prefetched)
+        .await;
     let results = checks::evaluate(target, &observations, &plan.checks);
     let required = match &plan.required {
         Some(ids) => ids.clone(),
@@ -60,9 +73,10 @@ where
     S: futures::Stream<Item = Target>,
 {
     let concurrency = plan.concurrency.max(1);
+    let running = Arc::new(Semaphore::new(concurrency));
     targets
-        .map(move |target| spawn_admitted(prober.clone(), target, plan.clone(), admission.clone()))
-        .buffer_unordered(concurrency)
+        .map(move |target| spawn_admitted(prober.clone(), target, plan.clone(), admission.clone(), running.clone()))
+        .buffer_unordered(concurrency * WAITING_PER_RUNNING)
         .map(joined_verdict)
 }
 
@@ -74,22 +88,42 @@ pub fn admitted_stream(
     admission: Arc<Admission>,
 ) -> impl futures::Stream<Item = TargetVerdict> + '_ {
     let concurrency = plan.concurrency.max(1);
+    let running = Arc::new(Semaphore::new(concurrency));
     futures::stream::iter(targets.iter())
-        .map(move |target| spawn_admitted(prober.clone(), target.clone(), plan.clone(), admission.clone()))
-        .buffered(concurrency)
+        .map(move |target| {
+            spawn_admitted(
+                prober.clone(),
+                target.clone(),
+                plan.clone(),
+                admission.clone(),
+                running.clone(),
+            )
+        })
+        .buffered(concurrency * WAITING_PER_RUNNING)
         .map(joined_verdict)
 }
+
+/// Targets that may wait for their turn per target being audited. Waiting targets hold no
+/// audit slot: a list sorted by zone puts a thousand sites of one name server in a row, and
+/// while five of them are audited the others wait without stopping the sites of other
+/// servers behind them. A waiting target costs a few kilobytes.
+const WAITING_PER_RUNNING: usize = 16;
 
 fn spawn_admitted(
     prober: Arc<Prober>,
     target: Target,
     plan: Arc<AuditPlan>,
     admission: Arc<Admission>,
+    running: Arc<Semaphore>,
 ) -> tokio::task::JoinHandle<TargetVerdict> {
     tokio::spawn(async move {
-        let turns = admission.wait_for_turn(&prober, &target).await;
-        let verdict = audit_target(&prober, &target, &plan).await;
-        drop(turns);
+        let (turns, prefetched) = admission.wait_for_turn(&prober, &target).await;
+        // Closed only if dropped, which the stream never does while tasks run.
+        let slot = running.acquire_owned().await.ok();
+        // Boxed: a task waiting for its turn holds a few hundred bytes, not the audit's
+        // whole state machine (tens of kilobytes, times thousands of waiting targets).
+        let verdict = Box::pin(audit_prefetched(&prober, &target, &plan, prefetched)).await;
+        drop((turns, slot));
         verdict
     })
 }
@@ -102,8 +136,9 @@ fn joined_verdict(joined: Result<TargetVerdict, tokio::task::JoinError>) -> Targ
     }
 }
 
-/// When a target of a sweep may start. At most `per_address` targets are in flight on any one
-/// server address, and on one zone's name servers at most as many as their query budget can
+/// When a target of a sweep may start. At most `per_address` × [`TARGETS_PER_CONNECTION`]
+/// targets are in flight on any one server address (whose connections the probes still hold
+/// to `per_address`), and on one zone's name servers at most as many as their query budget can
 /// serve within half a timeout (at [`QUERIES_PER_TARGET`] each). A target waits for its turn
 /// on every address its host resolves to, and on its name servers, before its audit (and its
 /// timeout) starts: a thousand sites on one shared hosting server or in one zone are audited
@@ -114,6 +149,12 @@ pub struct Admission {
     name_servers: KeyedGate<String>,
 }
 
+/// Targets in flight on one address per connection allowed to it. A target spends most of
+/// its audit on DNS, on other addresses and on judging, so four connections serve about
+/// sixteen targets without a queue that eats their timeouts on a healthy server; a slow one
+/// still sees at most four connections, and its sites wait their turn.
+pub const TARGETS_PER_CONNECTION: usize = 4;
+
 /// About how many DNS questions a full audit asks of its zone's servers (measured on the
 /// performance lab: 22 to 30).
 pub const QUERIES_PER_TARGET: f64 = 30.0;
@@ -122,7 +163,7 @@ impl Admission {
     pub fn new(per_address: Option<usize>) -> Admission {
         Admission {
             per_address,
-            addresses: AddressGate::new(per_address),
+            addresses: AddressGate::new(per_address.map(|n| n * TARGETS_PER_CONNECTION)),
             name_servers: KeyedGate::default(),
         }
     }
@@ -132,7 +173,7 @@ impl Admission {
         Admission::new(None)
     }
 
-    async fn wait_for_turn(&self, prober: &Prober, target: &Target) -> Vec<ConnectionPermit> {
+    async fn wait_for_turn(&self, prober: &Prober, target: &Target) -> (Vec<ConnectionPermit>, Option<Prefetched>) {
         let mut turns = Vec::new();
         let waited_until = Instant::now() + ADMISSION_WAIT;
         if let Some((servers, count, qps)) = prober.paced_name_servers(target.host()) {
@@ -141,13 +182,14 @@ impl Admission {
             turns.extend(self.name_servers.acquire(servers, in_flight, waited_until).await);
         }
         if self.per_address.is_none() {
-            return turns;
+            return (turns, None);
         }
-        for ip in prober.addresses_of(target).await {
+        let prefetched = prober.host_records(target).await;
+        for ip in prefetched.addresses() {
             // Sorted addresses, taken in order: two targets never wait on each other.
             turns.extend(self.addresses.acquire(ip, waited_until).await);
         }
-        turns
+        (turns, Some(prefetched))
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Context<'a> {
     pub accept: Vec<ipnet::IpNet>,
     /// Every probe of the target finishes by this instant, whatever the servers do.
     pub deadline: Instant,
+    /// The host's A and AAAA, when a sweep's admission has just looked them up.
+    pub prefetched: Option<super::dns::HostRecords>,
 }
 
 impl<'a> Context<'a> {
@@ -34,6 +36,7 @@ impl<'a> Context<'a> {
             probes,
             accept,
             deadline,
+            prefetched: None,
         }
     }
 

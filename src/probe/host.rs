@@ -33,10 +33,13 @@ impl HostLevel {
 
 /// Resolves the target's host and classifies every address.
 pub async fn observe(cx: &Context<'_>) -> HostLevel {
-    let (records, caa) = tokio::join!(
-        cx.shared.dns.host_records(cx.host(), cx.deadline),
-        super::caa::observe(cx)
-    );
+    let records = async {
+        match &cx.prefetched {
+            Some(records) => records.clone(),
+            None => cx.shared.dns.host_records(cx.host(), cx.deadline).await,
+        }
+    };
+    let (records, caa) = tokio::join!(records, super::caa::observe(cx));
     let addresses = addresses_of(&records.a)
         .into_iter()
         .chain(addresses_of(&records.aaaa))

@@ -133,6 +133,29 @@ pub struct Prober {
     shared: state::SharedState,
 }
 
+/// A host's A and AAAA looked up ahead of its audit, and when.
+#[derive(Clone)]
+pub struct Prefetched {
+    pub records: dns::HostRecords,
+    at: Instant,
+}
+
+impl Prefetched {
+    /// How long looked-up records stand in for the audit's own lookup: a target may wait
+    /// minutes for its turn on a crowded server, and a recursive resolver would answer from
+    /// its cache for as long (most .vn names have TTLs of 5 minutes or more).
+    pub const FRESH_FOR: Duration = Duration::from_secs(300);
+
+    /// Every address the records name, sorted, once each.
+    pub fn addresses(&self) -> Vec<std::net::IpAddr> {
+        let mut addresses = dns::addresses_of(&self.records.a);
+        addresses.extend(dns::addresses_of(&self.records.aaaa));
+        addresses.sort();
+        addresses.dedup();
+        addresses
+    }
+}
+
 /// Each DNS attempt is capped so a dead resolver still leaves room for a retry.
 const DNS_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -166,23 +189,35 @@ impl Prober {
         self.shared.dns.paced_servers(host)
     }
 
-    /// The addresses the target's host resolves to (usable or not), for a sweep's admission:
-    /// the same questions the audit asks first, so its own lookup finds them cached.
-    pub async fn addresses_of(&self, target: &Target) -> Vec<std::net::IpAddr> {
+    /// The target's A and AAAA, for a sweep's admission; handed to [`Prober::observe_with`]
+    /// while fresh, so the audit does not ask again.
+    pub async fn host_records(&self, target: &Target) -> Prefetched {
         let deadline = Instant::now() + target.settings.timeout;
-        let records = self.shared.dns.host_records(target.host(), deadline).await;
-        let mut addresses = dns::addresses_of(&records.a);
-        addresses.extend(dns::addresses_of(&records.aaaa));
-        addresses.sort();
-        addresses.dedup();
-        addresses
+        Prefetched {
+            records: self.shared.dns.host_records(target.host(), deadline).await,
+            at: Instant::now(),
+        }
     }
 
     /// Probes one target, level by level; returns by its timeout whatever the servers do.
     pub async fn observe(&self, target: &Target, probes: ProbeSet) -> Observations {
+        self.observe_with(target, probes, None).await
+    }
+
+    /// [`Prober::observe`] starting from host records a sweep's admission looked up (used
+    /// only while younger than [`Prefetched::FRESH_FOR`]).
+    pub async fn observe_with(
+        &self,
+        target: &Target,
+        probes: ProbeSet,
+        prefetched: Option<Prefetched>,
+    ) -> Observations {
         let started_at = crate::model::clock::unix_now();
         let clock = Instant::now();
-        let cx = context::Context::new(&self.shared, target, probes, clock + target.settings.timeout);
+        let mut cx = context::Context::new(&self.shared, target, probes, clock + target.settings.timeout);
+        cx.prefetched = prefetched
+            .filter(|p| p.at.elapsed() < Prefetched::FRESH_FOR)
+            .map(|p| p.records);
         let (zone, mail, site) = tokio::join!(zone::observe(&cx), mail_domain::observe(&cx), site::observe(&cx));
         let routing = prefix::observe(&cx, &site.host, &zone, mail.as_ref()).await;
         Observations {

@@ -1,6 +1,6 @@
 //! Whether a server accepts a renegotiation the client starts (the TLS 1.2 "client-initiated
 //! renegotiation" denial-of-service lever). rustls cannot renegotiate, so this is a minimal
-//! TLS 1.2 client of its own: ECDHE X25519 with AES-128-GCM, a full handshake (the server's
+//! TLS 1.2 client of its own: ECDHE (X25519 or P-256) with AES-128-GCM, a full handshake (the server's
 //! certificate is not judged here), then a second ClientHello, encrypted, carrying the RFC 5746
 //! `renegotiation_info`. A ServerHello back means the server renegotiates; an alert or a closed
 //! connection means it refuses. Nothing is sent after that.
@@ -8,14 +8,14 @@
 use std::net::SocketAddr;
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
-use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, X25519 as X25519_ALG};
+use ring::agreement::{agree_ephemeral, EphemeralPrivateKey, UnparsedPublicKey, ECDH_P256, X25519 as X25519_ALG};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::politeness::PoliteStream;
 use tokio::time::Instant;
 
-use super::tls_hello::{client_hello, HelloSpec, X25519};
+use super::tls_hello::{client_hello, HelloSpec, SECP256R1, X25519};
 
 /// How long a server may stay silent after the renegotiating hello before that counts as a
 /// refusal.
@@ -33,10 +33,12 @@ pub async fn accepted(address: SocketAddr, host: &str, deadline: Instant) -> Res
 
 async fn attempt(address: SocketAddr, host: &str) -> Result<bool, String> {
     let rng = ring::rand::SystemRandom::new();
-    let private = EphemeralPrivateKey::generate(&X25519_ALG, &rng).map_err(|_| "key generation")?;
-    let public = private.compute_public_key().map_err(|_| "key generation")?;
+    let x25519 = EphemeralPrivateKey::generate(&X25519_ALG, &rng).map_err(|_| "key generation")?;
+    let p256 = EphemeralPrivateKey::generate(&ECDH_P256, &rng).map_err(|_| "key generation")?;
+    // P-256 is offered too: a TLS 1.2 server with an ECDSA P-256 certificate (OpenSSL) refuses
+    // a client whose groups do not include its certificate's curve.
     let spec = HelloSpec {
-        groups: &[X25519],
+        groups: &[X25519, SECP256R1],
         extended_master_secret: false,
         ..HelloSpec::tls12(host, &SUITES)
     };
@@ -52,6 +54,7 @@ async fn attempt(address: SocketAddr, host: &str) -> Result<bool, String> {
     let mut reader = Records::default();
     let mut server_random = Vec::new();
     let mut server_key = Vec::new();
+    let mut server_group = 0u16;
     let mut suite = 0u16;
     loop {
         let (kind, body, raw) = reader.handshake(&mut stream).await?;
@@ -65,9 +68,11 @@ async fn attempt(address: SocketAddr, host: &str) -> Result<bool, String> {
             }
             12 => {
                 // curve_type 3, named_curve, point length, point
-                if body.first() != Some(&3) || body.get(1..3) != Some(&X25519.to_be_bytes()[..]) {
-                    return Err("the server did not choose X25519".into());
+                if body.first() != Some(&3) {
+                    return Err("the server's key exchange names no curve".into());
                 }
+                server_group =
+                    u16::from_be_bytes([*body.get(1).ok_or("key exchange")?, *body.get(2).ok_or("key exchange")?]);
                 let length = usize::from(*body.get(3).ok_or("key exchange")?);
                 server_key = body.get(4..4 + length).ok_or("key exchange")?.to_vec();
             }
@@ -75,10 +80,16 @@ async fn attempt(address: SocketAddr, host: &str) -> Result<bool, String> {
             _ => {}
         }
     }
-    if !SUITES.contains(&suite) || server_key.len() != 32 || server_random.len() != 32 {
+    if !SUITES.contains(&suite) || server_random.len() != 32 {
         return Err("no ECDHE-AES128-GCM handshake to renegotiate".into());
     }
-    let pre_master = agree_ephemeral(private, &UnparsedPublicKey::new(&X25519_ALG, &server_key), |shared| {
+    let (private, algorithm) = match server_group {
+        X25519 => (x25519, &X25519_ALG),
+        SECP256R1 => (p256, &ECDH_P256),
+        other => return Err(format!("the server chose group {other:#06x}, neither X25519 nor P-256")),
+    };
+    let public = private.compute_public_key().map_err(|_| "key generation")?;
+    let pre_master = agree_ephemeral(private, &UnparsedPublicKey::new(algorithm, &server_key), |shared| {
         shared.to_vec()
     })
     .map_err(|_| "key agreement")?;
@@ -98,8 +109,10 @@ async fn attempt(address: SocketAddr, host: &str) -> Result<bool, String> {
     let (client_iv, server_iv) = (&keys[32..36], &keys[36..40]);
 
     // ClientKeyExchange, ChangeCipherSpec, Finished.
-    let mut exchange = vec![16, 0, 0, 33, 32];
-    exchange.extend_from_slice(public.as_ref());
+    let key = public.as_ref();
+    let length = u8::try_from(key.len()).map_err(|_| "key length")?;
+    let mut exchange = vec![16, 0, 0, length + 1, length];
+    exchange.extend_from_slice(key);
     transcript.extend_from_slice(&exchange);
     let mut flight = record(22, &exchange);
     flight.extend_from_slice(&record(20, &[1]));
