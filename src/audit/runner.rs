@@ -138,11 +138,11 @@ fn joined_verdict(joined: Result<TargetVerdict, tokio::task::JoinError>) -> Targ
 
 /// When a target of a sweep may start. At most `per_address` × [`TARGETS_PER_CONNECTION`]
 /// targets are in flight on any one server address (whose connections the probes still hold
-/// to `per_address`), and on one zone's name servers at most as many as their query budget can
-/// serve within half a timeout (at [`QUERIES_PER_TARGET`] each). A target waits for its turn
-/// on every address its host resolves to, and on its name servers, before its audit (and its
-/// timeout) starts: a thousand sites on one shared hosting server or in one zone are audited
-/// a few at a time instead of timing out in a queue, while other servers' sites go on.
+/// to `per_address`), and on one zone's name servers as many as one second of their query
+/// budget serves (at [`QUERIES_PER_TARGET`] each). A target waits for its turn on every
+/// address its host resolves to, and on its name servers, before its audit (and its timeout)
+/// starts: a thousand sites on one shared hosting server or in one zone are audited a few at
+/// a time instead of timing out in a queue, while other servers' sites go on.
 pub struct Admission {
     per_address: Option<usize>,
     addresses: AddressGate,
@@ -155,9 +155,9 @@ pub struct Admission {
 /// still sees at most four connections, and its sites wait their turn.
 pub const TARGETS_PER_CONNECTION: usize = 4;
 
-/// About how many DNS questions a full audit asks of its zone's servers (measured on the
-/// performance lab: 22 to 30).
-pub const QUERIES_PER_TARGET: f64 = 30.0;
+/// About how many new DNS questions a full audit sends about its zone (the national lab
+/// counts 6 per site at NSD, a first site of a zone more).
+pub const QUERIES_PER_TARGET: f64 = 10.0;
 
 impl Admission {
     pub fn new(per_address: Option<usize>) -> Admission {
@@ -177,8 +177,9 @@ impl Admission {
         let mut turns = Vec::new();
         let waited_until = Instant::now() + ADMISSION_WAIT;
         if let Some((servers, count, qps)) = prober.paced_name_servers(target.host()) {
-            let budget = qps * target.settings.timeout.as_secs_f64() / 2.0;
-            let in_flight = ((budget / QUERIES_PER_TARGET).floor() as usize).max(1) * count.max(1);
+            // About a second of the servers' queries in flight: a target's own questions then
+            // wait little, and the audits spread over many zones instead of queueing in one.
+            let in_flight = ((qps / QUERIES_PER_TARGET).floor() as usize).max(1) * count.max(1);
             turns.extend(self.name_servers.acquire(servers, in_flight, waited_until).await);
         }
         if self.per_address.is_none() {

@@ -137,6 +137,11 @@ pub enum DnssecState {
     },
 }
 
+/// The pacer's question for the apex walk's NS over TCP (its own cache), and the flag for the
+/// validating resolver's (its own cache too).
+const WALK_QUESTION: u32 = 1 << 17;
+const VALIDATED: u32 = 1 << 16;
+
 /// Asks DNS questions with one plain resolver and, for DNSSEC, one validating resolver.
 pub struct DnsProber {
     plain: TokioResolver,
@@ -241,7 +246,7 @@ impl DnsProber {
                 Vec::new(),
             );
         };
-        if !self.pacer.pace(name, deadline).await {
+        if !self.pacer.pace(name, u32::from(u16::from(record_type)), deadline).await {
             return (LookupOutcome::Timeout, Vec::new());
         }
         let result = tokio::time::timeout_at(deadline, self.plain.lookup(fqdn, record_type)).await;
@@ -288,7 +293,7 @@ impl DnsProber {
     /// The NS set owned by `name`, asked over TCP (see `walk_servers`), shared for 30 s.
     async fn walk_ns(&self, name: &str, deadline: Instant) -> LookupOutcome {
         let compute = || async {
-            if !self.pacer.pace(name, deadline).await {
+            if !self.pacer.pace(name, WALK_QUESTION, deadline).await {
                 return (LookupOutcome::Timeout, Duration::ZERO);
             }
             let outcome = ask_over_tcp(&self.walk_servers, name, RecordType::NS, deadline).await;
@@ -339,7 +344,7 @@ impl DnsProber {
     /// Like [`lookup`](Self::lookup) but keeps only records owned by `name` itself, so a CNAME
     /// at `name` does not make its target's NS look like ours.
     async fn lookup_owned(&self, name: &str, record_type: RecordType, deadline: Instant) -> LookupOutcome {
-        if !self.pacer.pace(name, deadline).await {
+        if !self.pacer.pace(name, u32::from(u16::from(record_type)), deadline).await {
             return LookupOutcome::Timeout;
         }
         lookup_owned(&self.plain, name, record_type, deadline).await
@@ -399,7 +404,11 @@ impl DnsProber {
             Ok(resolver) => resolver,
             Err(message) => return DnssecState::Indeterminate { message },
         };
-        if !self.pacer.pace(name, deadline).await {
+        if !self
+            .pacer
+            .pace(name, VALIDATED | u32::from(u16::from(record_type)), deadline)
+            .await
+        {
             return DnssecState::Indeterminate {
                 message: "timeout (queries to the zone's servers are paced)".into(),
             };

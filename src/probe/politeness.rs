@@ -207,7 +207,20 @@ pub struct QueryPacer {
     interval: Option<Duration>,
     zones: Mutex<HashMap<String, Arc<[IpAddr]>>>,
     next_free: Mutex<HashMap<PaceKey, Instant>>,
+    /// Questions asked lately: the resolver answers a repeat from its cache, so it is not
+    /// paced (a sweep's sites of one zone ask the zone's MX, SPF and CAA once between them).
+    asked: Mutex<Asked>,
 }
+
+/// Questions by (name, type) and when they were last sent, swept as they age out.
+#[derive(Default)]
+struct Asked {
+    at: HashMap<(String, u32), Instant>,
+    sweep_at: usize,
+}
+
+/// How long the resolver keeps an answer (its cache's cap, `positive_max_ttl`).
+const ANSWERS_CACHED_FOR: Duration = Duration::from_secs(30);
 
 impl QueryPacer {
     pub fn new(qps: Option<f64>) -> QueryPacer {
@@ -241,11 +254,16 @@ impl QueryPacer {
         }
     }
 
-    /// Waits for this query's turn; `false` when its turn would come after `deadline`.
-    pub async fn pace(&self, name: &str, deadline: Instant) -> bool {
+    /// Waits for the turn of the question (`name`, `question`: the record type, plus a flag
+    /// for the validating resolver's own cache); `false` when its turn would come after
+    /// `deadline`. A question asked in the last half minute goes through at once.
+    pub async fn pace(&self, name: &str, question: u32, deadline: Instant) -> bool {
         let Some(interval) = self.interval else {
             return true;
         };
+        if self.recently_asked(name, question) {
+            return true;
+        }
         let keys = self.keys_for(name);
         let turn = {
             let Ok(mut next_free) = self.next_free.lock() else {
@@ -271,8 +289,32 @@ impl QueryPacer {
             next_free.insert(key, turn + interval);
             turn
         };
-        tokio::time::sleep_until(turn).await;
+        if turn > Instant::now() {
+            tokio::time::sleep_until(turn).await;
+        }
         true
+    }
+
+    /// Whether the question was sent lately; records it as sent now when not.
+    fn recently_asked(&self, name: &str, question: u32) -> bool {
+        let Ok(mut asked) = self.asked.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let key = (name.trim_end_matches('.').to_ascii_lowercase(), question);
+        if asked
+            .at
+            .get(&key)
+            .is_some_and(|at| now.duration_since(*at) < ANSWERS_CACHED_FOR)
+        {
+            return true;
+        }
+        if asked.at.len() >= asked.sweep_at.max(SWEEP_ABOVE) {
+            asked.at.retain(|_, at| now.duration_since(*at) < ANSWERS_CACHED_FOR);
+            asked.sweep_at = 2 * asked.at.len();
+        }
+        asked.at.insert(key, now);
+        false
     }
 
     /// Who `name`'s queries are counted against, as one key, and how many servers that is;
@@ -323,8 +365,8 @@ mod tests {
         let pacer = QueryPacer::new(Some(10.0));
         let deadline = Instant::now() + Duration::from_secs(60);
         let started = Instant::now();
-        for _ in 0..10 {
-            assert!(pacer.pace("www.a.gov.vn", deadline).await);
+        for n in 0..10 {
+            assert!(pacer.pace(&format!("www{n}.a.gov.vn"), 1, deadline).await);
         }
         // Ten queries to one (guessed) server at 10 per second: the tenth waits 0.9 s.
         assert_eq!(started.elapsed(), Duration::from_millis(900));
@@ -333,16 +375,20 @@ mod tests {
             vec!["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()],
         );
         let started = Instant::now();
-        for _ in 0..10 {
-            assert!(pacer.pace("www.b.gov.vn", deadline).await);
+        for n in 0..10 {
+            assert!(pacer.pace(&format!("www{n}.b.gov.vn"), 1, deadline).await);
         }
         assert_eq!(started.elapsed(), Duration::from_millis(400));
         // Both servers are next free at 0.5 s; a deadline at 0.55 s leaves each one turn.
         let soon = Instant::now() + Duration::from_millis(150);
-        assert!(pacer.pace("x.b.gov.vn", soon).await);
-        assert!(pacer.pace("x.b.gov.vn", soon).await);
+        assert!(pacer.pace("x1.b.gov.vn", 1, soon).await);
+        assert!(pacer.pace("x2.b.gov.vn", 1, soon).await);
         assert!(
-            !pacer.pace("x.b.gov.vn", soon).await,
+            pacer.pace("x1.b.gov.vn", 1, soon).await,
+            "a repeat is the resolver's cache's"
+        );
+        assert!(
+            !pacer.pace("x3.b.gov.vn", 1, soon).await,
             "a turn past the deadline is refused"
         );
     }

@@ -147,7 +147,8 @@ pub fn neutralise(cell: &str) -> String {
     }
 }
 
-fn quote(cell: &str) -> String {
+/// A cell in double quotes when it holds a comma, a quote or a line break (RFC 4180).
+pub(super) fn quote(cell: &str) -> String {
     if cell.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", cell.replace('"', "\"\""))
     } else {

@@ -2,7 +2,8 @@
 
 use super::{Comparison, GroupBy, Report};
 
-fn cell(text: &str) -> String {
+/// Text safe inside a Markdown table cell.
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ").replace('<', "&lt;")
 }
 

@@ -6,7 +6,8 @@ use std::io::Write;
 
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
-use super::csv::{neutralise, CsvTable};
+use super::csv::{neutralise, quote, CsvTable};
+use super::markdown::cell as md_cell;
 use super::national::{NationalReport, NationalSiteRow};
 use super::sweep_input::{Spool, SweepInputError};
 use super::{html, Lang, TextTable};
@@ -81,24 +82,10 @@ pub fn csv(report: &NationalReport, spool: &Spool, table: CsvTable, out: &mut dy
 }
 
 fn csv_row(out: &mut dyn Write, cells: &[String]) -> Result<(), RenderError> {
-    let cells: Vec<String> = cells
-        .iter()
-        .map(|cell| {
-            let cell = neutralise(cell);
-            if cell.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", cell.replace('"', "\"\""))
-            } else {
-                cell
-            }
-        })
-        .collect();
+    let cells: Vec<String> = cells.iter().map(|cell| quote(&neutralise(cell))).collect();
     out.write_all(cells.join(",").as_bytes())?;
     out.write_all(b"\r\n")?;
     Ok(())
-}
-
-fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ").replace('<', "&lt;")
 }
 
 fn md_row(out: &mut dyn Write, cells: &[String]) -> Result<(), RenderError> {
