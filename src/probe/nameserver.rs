@@ -93,7 +93,7 @@ pub async fn query_soa(server: SocketAddr, zone: &str, deadline: Instant) -> NsQ
         Ok(Err(err)) => format!("udp: {err}"),
         Err(_) => "udp: timeout".to_string(),
     };
-    match tokio::time::timeout_at(deadline, tcp_exchange(server, &wire)).await {
+    match tokio::time::timeout_at(deadline, polite_tcp_exchange(server, &wire)).await {
         Ok(Ok(answer)) => match Message::from_vec(&answer) {
             Ok(message) if message.metadata.id == request.metadata.id => outcome_of(&message, &name, "tcp"),
             Ok(_) => NsQueryOutcome::Failed {
@@ -166,9 +166,21 @@ async fn udp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8
     Ok(buffer)
 }
 
-/// One query on its own TCP connection: no answer another query is waiting for can hold it up.
+/// One query on its own TCP connection to a resolver (the user's own server, not limited by
+/// `--per-address-concurrency`): no answer another query is waiting for can hold it up.
 pub(crate) async fn tcp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut stream = super::politeness::connect(server, None).await?;
+    exchange_on(tokio::net::TcpStream::connect(server).await?, wire).await
+}
+
+/// [`tcp_exchange`] to a zone's authoritative server, within the per-address limit.
+async fn polite_tcp_exchange(server: SocketAddr, wire: &[u8]) -> std::io::Result<Vec<u8>> {
+    exchange_on(super::politeness::connect(server, None).await?, wire).await
+}
+
+async fn exchange_on<S>(mut stream: S, wire: &[u8]) -> std::io::Result<Vec<u8>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let length = u16::try_from(wire.len()).map_err(|_| std::io::Error::other("query too long"))?;
     let mut framed = length.to_be_bytes().to_vec();
     framed.extend_from_slice(wire);
