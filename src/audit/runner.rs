@@ -18,7 +18,10 @@ use crate::probe::{Prefetched, Prober};
 
 /// Probes and judges one target.
 pub async fn audit_target(prober: &Prober, target: &Target, plan: &AuditPlan) -> TargetVerdict {
-    audit_prefetched(prober, target, plan, None).await
+    // Boxed: the audit's state machine is tens of kilobytes, and unoptimised builds copy a
+    // future through the stack on every layer it is wrapped in (a daemon's worker overflowed
+    // its 2 MiB stack when this layer was added unboxed).
+    Box::pin(audit_prefetched(prober, target, plan, None)).await
 }
 
 /// [`audit_target`] from host records admission looked up.

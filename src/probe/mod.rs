@@ -201,7 +201,7 @@ impl Prober {
 
     /// Probes one target, level by level; returns by its timeout whatever the servers do.
     pub async fn observe(&self, target: &Target, probes: ProbeSet) -> Observations {
-        self.observe_with(target, probes, None).await
+        Box::pin(self.observe_with(target, probes, None)).await
     }
 
     /// [`Prober::observe`] starting from host records a sweep's admission looked up (used

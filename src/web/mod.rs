@@ -299,7 +299,7 @@ async fn probe_handler(
     target.settings.timeout = probe::budget(target.settings.timeout, scrape_timeout);
     let started = Instant::now();
     let _in_flight = InFlight::enter(&state.daemon.ops.probe_requests_in_flight);
-    let mut verdict = runner::audit_target(&runtime.prober, &target, &runtime.plan).await;
+    let mut verdict = Box::pin(runner::audit_target(&runtime.prober, &target, &runtime.plan)).await;
     verdict.drop_bodies();
     let snapshot = Arc::new(TargetSnapshot {
         target: Arc::new(target),
