@@ -171,11 +171,6 @@ impl Admission {
         }
     }
 
-    /// Every target at once (the daemon's and `report --audit`'s way).
-    pub fn unlimited() -> Admission {
-        Admission::new(None)
-    }
-
     async fn wait_for_turn(&self, prober: &Prober, target: &Target) -> (Vec<ConnectionPermit>, Option<Prefetched>) {
         let mut turns = Vec::new();
         let waited_until = Instant::now() + ADMISSION_WAIT;

@@ -215,8 +215,11 @@ impl Prober {
         let started_at = crate::model::clock::unix_now();
         let clock = Instant::now();
         let mut cx = context::Context::new(&self.shared, target, probes, clock + target.settings.timeout);
+        // A lookup that failed (a timeout, a dead resolver) is asked again by the audit, as it
+        // would have been without admission; only answers stand in for it.
         cx.prefetched = prefetched
             .filter(|p| p.at.elapsed() < Prefetched::FRESH_FOR)
+            .filter(|p| p.records.a.is_authoritative_answer() && p.records.aaaa.is_authoritative_answer())
             .map(|p| p.records);
         let (zone, mail, site) = tokio::join!(zone::observe(&cx), mail_domain::observe(&cx), site::observe(&cx));
         let routing = prefix::observe(&cx, &site.host, &zone, mail.as_ref()).await;

@@ -104,10 +104,6 @@ impl<S> PoliteStream<S> {
     pub fn get_ref(&self) -> &S {
         &self.stream
     }
-
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
 }
 
 impl<S: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for PoliteStream<S> {
